@@ -1,0 +1,363 @@
+/* verify.c - run every phase of a golden set and compare every golden tensor. */
+#include "verify.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "compare.h"
+#include "safetensors.h"
+#include "text.h"
+#include "trace.h"
+#include "weights.h"
+
+void q35_verify_defaults(q35_verify_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->ops = &q35_ops_ref;
+    o->tol = 2e-4;
+    o->tol_logits = 1e-4;
+    o->min_cos = 0.99999;
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[65536];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *b = realloc(buf, cap);
+            if (!b) { free(buf); fclose(f); return NULL; }
+            buf = b;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf) buf = calloc(1, 1);
+    else buf[len] = 0;
+    return buf;
+}
+
+/* The golden names of one phase, in manifest order. */
+typedef struct {
+    char name[32];
+    const char **goldens;
+    int n;
+} phase;
+
+/* Sort key: prefill, decode0..N, full, long, bf16w, then anything else (preproc, ...). */
+static int phase_rank(const char *p) {
+    if (strcmp(p, "prefill") == 0) return 0;
+    if (strncmp(p, "decode", 6) == 0) return 1 + atoi(p + 6);
+    if (strcmp(p, "full") == 0) return 100000;
+    if (strcmp(p, "long") == 0) return 100001;
+    if (strcmp(p, "bf16w") == 0) return 100002;
+    return 100003;
+}
+
+static int cmp_phase(const void *a, const void *b) {
+    const phase *x = a, *y = b;
+    int rx = phase_rank(x->name), ry = phase_rank(y->name);
+    return rx != ry ? (rx < ry ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+/* Reads an I64 [1, L] ids tensor into a new int array. */
+static int *read_ids(const q35_st *g, const char *name, int *L) {
+    const q35_st_entry *e = q35_st_find(g, name);
+    if (!e || e->t.dtype != Q35_I64) return NULL;
+    int64_t n = q35_numel(&e->t);
+    int *ids = malloc((size_t)(n ? n : 1) * sizeof(int));
+    if (!ids) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v;
+        memcpy(&v, (const char *)e->t.data + 8 * i, 8);
+        ids[i] = (v < -1000000000 || v > 1000000000) ? -1 : (int)v;
+    }
+    *L = (int)n;
+    return ids;
+}
+
+static void store_ids(q35_trace_store *st, const char *prefix, const int *ids, int L) {
+    int64_t *v = malloc((size_t)(L ? L : 1) * sizeof *v);
+    if (!v) return;
+    for (int i = 0; i < L; i++) v[i] = ids[i];
+    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, L }, .data = v };
+    char name[64];
+    snprintf(name, sizeof name, "%sinput_ids", prefix);
+    q35_trace_store_hook(st, name, &t);
+    free(v);
+}
+
+static int argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+static int has_image_tokens(const q35_config *c, const int *ids, int L) {
+    if (!c->vision.present) return 0;
+    for (int i = 0; i < L; i++)
+        if (ids[i] == c->image_token_id || ids[i] == c->video_token_id) return 1;
+    return 0;
+}
+
+/* Names that need the vision tower or image preprocessing. */
+static int needs_vision(const char *name) {
+    return strncmp(name, "preproc.", 8) == 0 || strstr(name, ".vision.") != NULL;
+}
+
+typedef struct {
+    const q35_verify_opts *o;
+    FILE *out;
+    q35_verify_result *r;
+    const q35_st *g;
+} reporter;
+
+static void row(reporter *rp, const char *status, const char *name, const char *shape, const q35_cmp *c) {
+    if (rp->o->failures_only && strcmp(status, "ok") == 0) return;
+    if (c)
+        fprintf(rp->out, "%-6s %-58s %-16s %10.3e %10.3e %12.9f\n", status, name, shape, c->max_abs,
+                c->max_rel, c->cosine);
+    else
+        fprintf(rp->out, "%-6s %-58s %-16s %s\n", status, name, shape, "");
+}
+
+static void fail(reporter *rp, const char *name) {
+    rp->r->failed++;
+    if (!rp->r->first_fail[0]) snprintf(rp->r->first_fail, sizeof rp->r->first_fail, "%s", name);
+}
+
+/* Compares every golden of phase p against what the run stored, in execution order. */
+static void report_phase(reporter *rp, const phase *p, const q35_trace_store *st, int unsupported_why) {
+    unsigned char *done = calloc((size_t)p->n + 1, 1);
+    char shape[64];
+    for (int k = 0; st && k < st->n; k++) {
+        const q35_trace_item *it = &st->items[k];
+        for (int j = 0; j < p->n; j++) {
+            if (done[j] || strcmp(p->goldens[j], it->name) != 0) continue;
+            done[j] = 1;
+            const q35_st_entry *ge = q35_st_find(rp->g, it->name);
+            q35_cmp c;
+            q35_compare(&c, &it->t, &ge->t);
+            size_t len = strlen(it->name);
+            int is_logits = len >= 6 && strcmp(it->name + len - 6, "logits") == 0;
+            double tol = is_logits ? rp->o->tol_logits : rp->o->tol;
+            q35_shape_str(shape, sizeof shape, &ge->t);
+            if (!c.shape_ok) {
+                char have[64], msg[160];
+                q35_shape_str(have, sizeof have, &it->t);
+                snprintf(msg, sizeof msg, "%s!=%s", have, shape);
+                row(rp, "FAIL", it->name, msg, NULL);
+                fail(rp, it->name);
+            } else if (q35_cmp_pass(&c, tol, rp->o->min_cos)) {
+                row(rp, "ok", it->name, shape, &c);
+                rp->r->passed++;
+            } else {
+                row(rp, "FAIL", it->name, shape, &c);
+                fail(rp, it->name);
+            }
+            if (c.shape_ok && !c.is_int && c.max_rel >= rp->r->worst_rel) {
+                rp->r->worst_rel = c.max_rel;
+                snprintf(rp->r->worst, sizeof rp->r->worst, "%s", it->name);
+            }
+            break;
+        }
+    }
+    for (int j = 0; j < p->n; j++) {
+        if (done[j]) continue;
+        const q35_st_entry *ge = q35_st_find(rp->g, p->goldens[j]);
+        q35_shape_str(shape, sizeof shape, &ge->t);
+        if (unsupported_why || needs_vision(p->goldens[j])) {
+            row(rp, "unsup", p->goldens[j], shape, NULL);
+            rp->r->unsupported++;
+        } else {
+            row(rp, "MISS", p->goldens[j], shape, NULL);
+            rp->r->missing++;
+            if (!rp->r->first_fail[0]) snprintf(rp->r->first_fail, sizeof rp->r->first_fail, "%s", p->goldens[j]);
+        }
+    }
+    free(done);
+}
+
+/* Runs ids on top of the caches s, tracing under prefix; the ids are stored as prefix input_ids. */
+static int run_phase(const q35_ops *ops, q35_text_state *s, const int *ids, int L,
+                     const char *prefix, q35_trace_store *st, float *logits, char *err, size_t errlen) {
+    q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = st };
+    snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
+    store_ids(st, prefix, ids, L);
+    return q35_text_forward(s, ops, ids, L, NULL, logits, L, &tr, err, errlen);
+}
+
+int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    r->worst_rel = -1;
+    char path[4096], model_dir[4096], bf16_dir[4096];
+    int rc = -1;
+    char *text = NULL;
+    cJSON *manifest = NULL;
+    q35_st g = {0};
+    q35_model m = {0}, mb = {0};
+    q35_text_state s = {0};
+    phase *phases = NULL;
+    int nphases = 0;
+    float *logits = NULL;
+    int *ids = NULL, L = 0;
+
+    snprintf(path, sizeof path, "%s/manifest.json", o->golden_dir);
+    if (!(text = read_text(path))) {
+        snprintf(err, errlen, "%s: cannot read (is %s a golden set directory?)", path, o->golden_dir);
+        goto done;
+    }
+    manifest = cJSON_Parse(text);
+    const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(manifest, "tensors");
+    if (!manifest || !cJSON_IsObject(tensors)) {
+        snprintf(err, errlen, "%s: not JSON or no \"tensors\" object", path);
+        goto done;
+    }
+    const cJSON *gf = cJSON_GetObjectItemCaseSensitive(manifest, "goldens_file");
+    snprintf(path, sizeof path, "%s/%s", o->golden_dir, cJSON_IsString(gf) ? gf->valuestring : "golden.safetensors");
+    if (q35_st_open(&g, path, err, errlen) != 0) goto done;
+
+    /* group the manifest's tensors by phase */
+    int nt = cJSON_GetArraySize(tensors);
+    phases = calloc((size_t)nt + 1, sizeof *phases);
+    if (!phases) { snprintf(err, errlen, "out of memory"); goto done; }
+    for (const cJSON *t = tensors->child; t; t = t->next) {
+        if (!q35_st_find(&g, t->string)) {
+            snprintf(err, errlen, "%s: manifest lists %s but the file does not hold it", path, t->string);
+            goto done;
+        }
+        const char *dot = strchr(t->string, '.');
+        size_t plen = dot ? (size_t)(dot - t->string) : strlen(t->string);
+        int k;
+        for (k = 0; k < nphases; k++)
+            if (strlen(phases[k].name) == plen && strncmp(phases[k].name, t->string, plen) == 0) break;
+        if (k == nphases) {
+            snprintf(phases[k].name, sizeof phases[k].name, "%.*s", (int)plen, t->string);
+            phases[k].goldens = calloc((size_t)nt, sizeof(char *));
+            if (!phases[k].goldens) { snprintf(err, errlen, "out of memory"); goto done; }
+            nphases++;
+        }
+        phases[k].goldens[phases[k].n++] = t->string;
+    }
+    qsort(phases, (size_t)nphases, sizeof *phases, cmp_phase);
+
+    snprintf(bf16_dir, sizeof bf16_dir, "%s/checkpoint_bf16", o->golden_dir);
+    if (o->model_dir) snprintf(model_dir, sizeof model_dir, "%s", o->model_dir);
+    else {
+        snprintf(model_dir, sizeof model_dir, "%s/checkpoint_f32", o->golden_dir);
+        if (!is_dir(model_dir)) snprintf(model_dir, sizeof model_dir, "%s", bf16_dir);
+    }
+    if (q35_model_open(&m, model_dir, err, errlen) != 0) goto done;
+    if (q35_text_state_init(&s, &m, err, errlen) != 0) goto done;
+    int V = m.cfg.text.vocab_size;
+    fprintf(out, "verify %s: model %s, backend %s; bars: max_rel <= %.1e (logits %.1e), cosine >= %.5f\n",
+            o->golden_dir, model_dir, o->ops->name, o->tol, o->tol_logits, o->min_cos);
+    fprintf(out, "%-6s %-58s %-16s %10s %10s %12s\n", "status", "name", "shape", "max_abs", "max_rel", "cosine");
+
+    reporter rp = { .o = o, .out = out, .r = r, .g = &g };
+    int decoded_after_prefill = 0; /* decode phases continue the prefill caches */
+    for (int k = 0; k < nphases; k++) {
+        phase *p = &phases[k];
+        char prefix[40];
+        snprintf(prefix, sizeof prefix, "%s.", p->name);
+        q35_trace_store st;
+        q35_trace_store_init(&st, NULL, err, errlen);
+        int unsupported = 0;
+        int is_decode = strncmp(p->name, "decode", 6) == 0;
+        const q35_model *pm = &m;
+        q35_text_state *ps = &s;
+        q35_text_state fresh = {0};
+
+        if (strcmp(p->name, "preproc") == 0) {
+            unsupported = 1;
+        } else if (is_decode) {
+            if (!logits || s.n_past == 0 || atoi(p->name + 6) != decoded_after_prefill) {
+                unsupported = 0; /* no prefill ran before it: its goldens are reported missing */
+            } else {
+                int id = argmax(logits, V); /* greedy on the previous step's last row */
+                unsupported = has_image_tokens(&m.cfg, &id, 1);
+                if (!unsupported) {
+                    if (run_phase(o->ops, ps, &id, 1, prefix, &st, logits, err, errlen) != 0) goto phase_error;
+                    decoded_after_prefill++;
+                }
+            }
+        } else {
+            char idname[64];
+            snprintf(idname, sizeof idname, "%sinput_ids", prefix);
+            free(ids);
+            ids = read_ids(&g, idname, &L);
+            if (!ids && strcmp(p->name, "bf16w") == 0) ids = read_ids(&g, "prefill.input_ids", &L);
+            if (ids) {
+                unsupported = has_image_tokens(&m.cfg, ids, L);
+                if (strcmp(p->name, "bf16w") == 0 && !unsupported) {
+                    if (q35_model_open(&mb, bf16_dir, err, errlen) != 0) goto phase_error;
+                    pm = &mb;
+                }
+                if (strcmp(p->name, "prefill") != 0 || unsupported) {
+                    if (q35_text_state_init(&fresh, pm, err, errlen) != 0) goto phase_error;
+                    ps = &fresh;
+                } else {
+                    q35_text_state_reset(&s);
+                    decoded_after_prefill = 0;
+                }
+                if (!unsupported) {
+                    float *lg = realloc(logits, (size_t)L * V * sizeof(float));
+                    if (!lg) { snprintf(err, errlen, "out of memory for logits"); goto phase_error; }
+                    logits = lg;
+                    if (run_phase(o->ops, ps, ids, L, prefix, &st, logits, err, errlen) != 0) goto phase_error;
+                    if (strcmp(p->name, "prefill") == 0) {
+                        q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = &st };
+                        snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
+                        q35_text_trace_cache(ps, &tr);
+                    }
+                    /* keep the last row for a following decode phase */
+                    memmove(logits, logits + (size_t)(L - 1) * V, (size_t)V * sizeof(float));
+                }
+            }
+        }
+        if (st.oom) { snprintf(err, errlen, "out of memory while tracing phase %s", p->name); goto phase_error; }
+        report_phase(&rp, p, &st, unsupported);
+        q35_trace_store_free(&st);
+        if (ps == &fresh) q35_text_state_free(&fresh);
+        if (pm == &mb) q35_model_close(&mb);
+        /* a phase other than prefill/decode leaves its logits: decode phases must follow prefill */
+        if (!is_decode && strcmp(p->name, "prefill") != 0) decoded_after_prefill = -1;
+        continue;
+    phase_error:
+        q35_trace_store_free(&st);
+        if (ps == &fresh) q35_text_state_free(&fresh);
+        if (pm == &mb) q35_model_close(&mb);
+        goto done;
+    }
+
+    fprintf(out, "summary: %d passed, %d failed, %d not produced, %d not yet supported", r->passed, r->failed,
+            r->missing, r->unsupported);
+    if (r->worst[0]) fprintf(out, "; worst max_rel %.3e (%s)", r->worst_rel, r->worst);
+    fprintf(out, "\n");
+    if (r->first_fail[0]) fprintf(out, "first failing tensor: %s\n", r->first_fail);
+    rc = (r->failed || r->missing) ? 1 : r->unsupported ? 2 : 0;
+done:
+    for (int k = 0; phases && k < nphases; k++) free(phases[k].goldens);
+    free(phases);
+    free(ids);
+    free(logits);
+    q35_text_state_free(&s);
+    q35_model_close(&m);
+    q35_st_close(&g);
+    cJSON_Delete(manifest);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,367 @@
+/* main.c - the q35 command line. Only this layer prints and exits. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <time.h>
+
+#include "mkmodel.h"
+#include "ops.h"
+#include "q35.h"
+
+#define ERRLEN 2048
+
+static const char *usage_main =
+    "q35 - reference implementation and golden-tensor harness for Qwen3.5\n"
+    "\n"
+    "usage: q35 <command> [options]   (q35 <command> --help for details)\n"
+    "\n"
+    "commands:\n"
+    "  info DIR                       what a checkpoint holds: config, tensors, dtypes, sizes\n"
+    "  forward DIR --ids A,B,C ...    run tokens through the model; print the top next tokens;\n"
+    "                                 --dump FILE writes every intermediate tensor\n"
+    "  verify GOLDEN_DIR              run a golden set's phases and compare every tensor\n"
+    "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n";
+
+static int die(const char *msg) {
+    fprintf(stderr, "q35: %s\n", msg);
+    return 1;
+}
+
+static int wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}
+
+static const q35_ops *backend(const char *name) {
+    if (strcmp(name, "ref") == 0) return &q35_ops_ref;
+    return NULL;
+}
+
+/* Parses "5,17,300" into a new array; -1 on a malformed list. */
+static int parse_ids(const char *s, int **out, int *n) {
+    int cap = 16, k = 0;
+    int *v = malloc((size_t)cap * sizeof *v);
+    if (!v) return -1;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 0 || x > 2147483647L || (*end && *end != ',')) {
+            free(v);
+            return -1;
+        }
+        if (k == cap) {
+            int *w = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+            if (!w) { free(v); return -1; }
+            v = w;
+        }
+        v[k++] = (int)x;
+        p = *end ? end + 1 : end;
+    }
+    if (k == 0) { free(v); return -1; }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* ---- info ---- */
+
+static const char *usage_info =
+    "usage: q35 info DIR\n"
+    "\n"
+    "Reads DIR/config.json and the checkpoint (model.safetensors, or the shards listed in\n"
+    "model.safetensors.index.json), binds every language-model tensor with its shape checked\n"
+    "against the config, and prints the configuration, tensor counts by dtype and size.\n"
+    "Weights are read through the mmap: nothing is copied.\n";
+
+static int cmd_info(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc != 1) {
+        fputs(usage_info, argc == 1 ? stdout : stderr);
+        return argc == 1 ? 0 : 2;
+    }
+    char err[ERRLEN];
+    q35_model m;
+    if (q35_model_open(&m, argv[0], err, sizeof err) != 0) return die(err);
+    const q35_config *c = &m.cfg;
+    const q35_text_config *t = &c->text;
+    if (m.warnings) fprintf(stderr, "q35: warning: %s\n", m.warnings);
+    printf("checkpoint       %s (%d file%s, %.1f MiB)\n", argv[0], m.st.nfiles, m.st.nfiles > 1 ? "s" : "",
+           (double)m.weight_bytes / (1024.0 * 1024.0));
+    printf("architecture     %s (model_type %s)\n", c->architecture[0] ? c->architecture : "?", c->model_type);
+    int nfull = 0;
+    for (int i = 0; i < t->num_layers; i++) nfull += t->is_full[i];
+    printf("text             %d layers (%d Gated DeltaNet, %d full attention), hidden %d, intermediate %d, vocab %d\n",
+           t->num_layers, t->num_layers - nfull, nfull, t->hidden_size, t->intermediate_size, t->vocab_size);
+    printf("layer types      ");
+    for (int i = 0; i < t->num_layers; i++) putchar(t->is_full[i] ? 'F' : 'L');
+    printf("  (L = linear_attention, F = full_attention)\n");
+    printf("full attention   %d heads, %d kv heads, head_dim %d, rotary %d (theta %g, mrope %d/%d/%d%s)\n",
+           t->num_heads, t->num_kv_heads, t->head_dim, t->rotary_dim, t->rope_theta, t->mrope_section[0],
+           t->mrope_section[1], t->mrope_section[2], t->mrope_interleaved ? ", interleaved" : "");
+    printf("Gated DeltaNet   %d key heads x %d, %d value heads x %d, conv kernel %d\n", t->lin_num_k_heads,
+           t->lin_k_dim, t->lin_num_v_heads, t->lin_v_dim, t->conv_kernel);
+    printf("lm head          %s\n", m.lm_head_tied ? "tied to embed_tokens" : "lm_head.weight");
+    if (c->vision.present)
+        printf("vision           depth %d, hidden %d, %d heads, intermediate %d, patch %d, out %d (%d tensors)\n",
+               c->vision.depth, c->vision.hidden_size, c->vision.num_heads, c->vision.intermediate_size,
+               c->vision.patch_size, c->vision.out_hidden_size, m.n_visual);
+    else
+        printf("vision           none\n");
+    if (m.n_mtp) printf("mtp              %d tensors (multi-token prediction head, not used)\n", m.n_mtp);
+    int count[4] = {0};
+    size_t bytes[4] = {0};
+    int64_t params = 0;
+    for (int i = 0; i < m.st.n; i++) {
+        count[m.st.entries[i].t.dtype]++;
+        bytes[m.st.entries[i].t.dtype] += m.st.entries[i].nbytes;
+        params += q35_numel(&m.st.entries[i].t);
+    }
+    printf("tensors          %d (%.3f B parameters):", m.st.n, (double)params / 1e9);
+    for (int d = 0; d < 4; d++)
+        if (count[d]) printf(" %s %d (%.1f MiB)", q35_dtype_name((q35_dtype)d), count[d], (double)bytes[d] / 1048576.0);
+    printf("\n");
+    q35_model_close(&m);
+    return 0;
+}
+
+/* ---- forward ---- */
+
+static const char *usage_forward =
+    "usage: q35 forward DIR --ids A,B,C [options]\n"
+    "\n"
+    "Runs the token ids through the model on empty caches (prefill), then each --decode-ids token\n"
+    "one at a time on the caches, and prints the top next tokens after each step.\n"
+    "\n"
+    "  --ids A,B,C          prompt token ids (required)\n"
+    "  --decode-ids D,E     tokens to feed one by one after the prompt (phases decode0, decode1, ...)\n"
+    "  --dump FILE          write every intermediate tensor (float32, golden names with phase\n"
+    "                       prefixes prefill., decode0., ...; caches as prefill.cache.*) to FILE\n"
+    "                       (safetensors)\n"
+    "  --only REGEX         with --dump: keep only names matching this POSIX extended regex\n"
+    "  --backend ref        op implementation (ref: the FP32 scalar reference)\n"
+    "  --top K              how many next tokens to print per step (default 5)\n";
+
+static void print_top(const char *phase, const float *logits, int V, int k) {
+    printf("%-9s top:", phase);
+    /* selection of the k largest, k is small */
+    int *sel = malloc((size_t)k * sizeof *sel);
+    if (!sel) return;
+    int ns = 0;
+    for (int j = 0; j < k && j < V; j++) {
+        int best = -1;
+        for (int i = 0; i < V; i++) {
+            int used = 0;
+            for (int u = 0; u < ns; u++) used |= sel[u] == i;
+            if (!used && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        sel[ns++] = best;
+        printf(" %d (%.4f)", best, logits[best]);
+    }
+    printf("\n");
+    free(sel);
+}
+
+static int cmd_forward(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 1) {
+        fputs(usage_forward, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *dir = argv[0], *ids_s = NULL, *dec_s = NULL, *dump = NULL, *only = NULL, *bk = "ref";
+    int topk = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) { fprintf(stderr, "q35 forward: %s needs a value\n", a); return 2; }
+        if (strcmp(a, "--ids") == 0) ids_s = v;
+        else if (strcmp(a, "--decode-ids") == 0) dec_s = v;
+        else if (strcmp(a, "--dump") == 0) dump = v;
+        else if (strcmp(a, "--only") == 0) only = v;
+        else if (strcmp(a, "--backend") == 0) bk = v;
+        else if (strcmp(a, "--top") == 0) topk = atoi(v);
+        else { fprintf(stderr, "q35 forward: unknown option %s\n%s", a, usage_forward); return 2; }
+        i++;
+    }
+    if (!ids_s) { fprintf(stderr, "q35 forward: --ids is required\n%s", usage_forward); return 2; }
+    if (topk < 1) topk = 1;
+    const q35_ops *ops = backend(bk);
+    if (!ops) { fprintf(stderr, "q35 forward: unknown backend '%s' (have: ref)\n", bk); return 2; }
+    int *ids = NULL, n = 0, *dec = NULL, nd = 0;
+    if (parse_ids(ids_s, &ids, &n) != 0) { fprintf(stderr, "q35 forward: bad --ids '%s' (want e.g. 5,17,300)\n", ids_s); return 2; }
+    if (dec_s && parse_ids(dec_s, &dec, &nd) != 0) {
+        free(ids);
+        fprintf(stderr, "q35 forward: bad --decode-ids '%s'\n", dec_s);
+        return 2;
+    }
+    char err[ERRLEN];
+    int rc = 1;
+    q35_model m;
+    q35_text_state s;
+    q35_trace_store st;
+    float *logits = NULL;
+    if (q35_trace_store_init(&st, only, err, sizeof err) != 0) { free(ids); free(dec); return die(err); }
+    if (q35_model_open(&m, dir, err, sizeof err) != 0) { q35_trace_store_free(&st); free(ids); free(dec); return die(err); }
+    if (m.warnings) fprintf(stderr, "q35: warning: %s\n", m.warnings);
+    int V = m.cfg.text.vocab_size;
+    if (q35_text_state_init(&s, &m, err, sizeof err) != 0) goto out;
+    /* with --dump every row's logits are kept (the golden layout); else only the last */
+    int rows = dump ? n : 1;
+    logits = malloc((size_t)rows * V * sizeof(float));
+    if (!logits) { snprintf(err, sizeof err, "out of memory for logits"); goto out; }
+    q35_trace tr = { .on_tensor = dump ? q35_trace_store_hook : NULL, .ctx = &st };
+    snprintf(tr.prefix, sizeof tr.prefix, "prefill.");
+    if (q35_text_forward(&s, ops, ids, n, NULL, logits, rows, &tr, err, sizeof err) != 0) goto out;
+    q35_text_trace_cache(&s, &tr);
+    print_top("prefill", logits + (size_t)(rows - 1) * V, V, topk);
+    for (int d = 0; d < nd; d++) {
+        snprintf(tr.prefix, sizeof tr.prefix, "decode%d.", d);
+        if (q35_text_forward(&s, ops, &dec[d], 1, NULL, logits, 1, &tr, err, sizeof err) != 0) goto out;
+        char ph[32];
+        snprintf(ph, sizeof ph, "decode%d", d);
+        print_top(ph, logits, V, topk);
+    }
+    if (dump) {
+        if (st.oom) { snprintf(err, sizeof err, "out of memory keeping the traced tensors"); goto out; }
+        if (q35_trace_store_save(&st, dump, err, sizeof err) != 0) goto out;
+        printf("wrote %d tensors to %s\n", st.n, dump);
+    }
+    rc = 0;
+out:
+    if (rc) fprintf(stderr, "q35: %s\n", err);
+    free(logits);
+    q35_text_state_free(&s);
+    q35_model_close(&m);
+    q35_trace_store_free(&st);
+    free(ids);
+    free(dec);
+    return rc;
+}
+
+/* ---- verify ---- */
+
+static const char *usage_verify =
+    "usage: q35 verify GOLDEN_DIR [--model DIR] [--backend ref] [--failures-only]\n"
+    "                 [--tol X] [--tol-logits X] [--min-cos X]\n"
+    "\n"
+    "Reads GOLDEN_DIR/manifest.json and golden.safetensors, runs every phase the set holds\n"
+    "(prefill with its caches, decode0.. with our own greedy tokens, full, long, bf16w) and\n"
+    "compares every golden tensor: one row per tensor in execution order with max_abs,\n"
+    "max_rel = max|ours - golden| / max(1, max|golden|), and cosine.\n"
+    "\n"
+    "  --model DIR      the model to check (default: the set's checkpoint_f32, else checkpoint_bf16);\n"
+    "                   the bf16w phase always uses the set's checkpoint_bf16\n"
+    "  --tol X          max_rel bar for float tensors (default 2e-4)\n"
+    "  --tol-logits X   max_rel bar for logits (default 1e-4)\n"
+    "  --min-cos X      cosine bar (default 0.99999)\n"
+    "  --failures-only  print only rows that do not pass\n"
+    "\n"
+    "exit status: 0 every golden produced and within the bars; 1 a tensor failed or was not\n"
+    "produced; 2 everything that ran passed but some goldens need parts not implemented yet\n"
+    "(counted as 'not yet supported', never as passed); 3 the set or model could not be read.\n";
+
+static int cmd_verify(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 1) {
+        fputs(usage_verify, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 3 : 0;
+    }
+    q35_verify_opts o;
+    q35_verify_defaults(&o);
+    o.golden_dir = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--failures-only") == 0) { o.failures_only = 1; continue; }
+        const char *v = i + 1 < argc ? argv[++i] : NULL;
+        if (!v) { fprintf(stderr, "q35 verify: %s needs a value\n", a); return 3; }
+        if (strcmp(a, "--model") == 0) o.model_dir = v;
+        else if (strcmp(a, "--backend") == 0) {
+            if (!(o.ops = backend(v))) { fprintf(stderr, "q35 verify: unknown backend '%s' (have: ref)\n", v); return 3; }
+        } else if (strcmp(a, "--tol") == 0) o.tol = atof(v);
+        else if (strcmp(a, "--tol-logits") == 0) o.tol_logits = atof(v);
+        else if (strcmp(a, "--min-cos") == 0) o.min_cos = atof(v);
+        else { fprintf(stderr, "q35 verify: unknown option %s\n%s", a, usage_verify); return 3; }
+    }
+    char err[ERRLEN];
+    q35_verify_result r;
+    int rc = q35_verify(&o, stdout, &r, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "q35: %s\n", err);
+        return 3;
+    }
+    return rc;
+}
+
+/* ---- mkmodel ---- */
+
+static const char *usage_mkmodel =
+    "usage: q35 mkmodel --preset 0.8b|2b|4b|tiny --out DIR [--seed N] [--dtype bf16|f32]\n"
+    "\n"
+    "Writes a complete Hugging Face-style checkpoint with random weights: config.json with the\n"
+    "real values of the size, generation_config.json, preprocessor_config.json, and every text,\n"
+    "vision and mtp tensor under the released names, shapes and dtypes (bf16; A_log and\n"
+    "linear_attn.norm.weight f32), sharded with model.safetensors.index.json above 2 GB.\n"
+    "Same preset, seed and dtype: the same bytes. 'tiny' keeps the real vocabulary and layer\n"
+    "pattern at a few MB, for end-to-end tests. Sizes: 0.8b 1.7 GB, 2b 4.5 GB, 4b 9.3 GB (bf16).\n"
+    "\n"
+    "  --seed N       generator seed (default 1)\n"
+    "  --dtype f32    every tensor float32 (twice the size)\n";
+
+static void progress(void *ctx, uint64_t done, uint64_t total) {
+    time_t *last = ctx, now = time(NULL);
+    if (done < total && now == *last) return;
+    *last = now;
+    fprintf(stderr, "\rq35 mkmodel: %.0f / %.0f MB", (double)done / 1e6, (double)total / 1e6);
+    if (done == total) fputc('\n', stderr);
+}
+
+static int cmd_mkmodel(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        fputs(usage_mkmodel, stdout);
+        return 0;
+    }
+    const char *preset = NULL, *out = NULL, *dtype = "bf16";
+    unsigned long long seed = 1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) { fprintf(stderr, "q35 mkmodel: %s needs a value\n%s", a, usage_mkmodel); return 2; }
+        if (strcmp(a, "--preset") == 0) preset = v;
+        else if (strcmp(a, "--out") == 0) out = v;
+        else if (strcmp(a, "--dtype") == 0) dtype = v;
+        else if (strcmp(a, "--seed") == 0) {
+            char *end;
+            seed = strtoull(v, &end, 10);
+            if (*end || end == v) { fprintf(stderr, "q35 mkmodel: bad --seed '%s'\n", v); return 2; }
+        } else { fprintf(stderr, "q35 mkmodel: unknown option %s\n%s", a, usage_mkmodel); return 2; }
+        i++;
+    }
+    if (!preset || !out) { fprintf(stderr, "q35 mkmodel: --preset and --out are required\n%s", usage_mkmodel); return 2; }
+    if (strcmp(dtype, "bf16") != 0 && strcmp(dtype, "f32") != 0) {
+        fprintf(stderr, "q35 mkmodel: --dtype must be bf16 or f32, not '%s'\n", dtype);
+        return 2;
+    }
+    char err[ERRLEN];
+    q35_config c;
+    if (q35_preset_config(&c, preset, err, sizeof err) != 0) return die(err);
+    time_t last = 0;
+    q35_mkmodel_opts o = { .out_dir = out, .seed = seed, .f32 = strcmp(dtype, "f32") == 0,
+                           .progress = progress, .progress_ctx = &last };
+    if (q35_mkmodel(&c, &o, err, sizeof err) != 0) return die(err);
+    printf("wrote %s checkpoint (seed %llu, %s) to %s\n", preset, seed, dtype, out);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
+    if (strcmp(cmd, "forward") == 0) return cmd_forward(argc - 2, argv + 2);
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
+    if (strcmp(cmd, "mkmodel") == 0) return cmd_mkmodel(argc - 2, argv + 2);
+    fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
+    return 2;
+}

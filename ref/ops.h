@@ -1,0 +1,92 @@
+/* ops.h - the op table: one signature per layer op of Qwen3.5.
+ *
+ * text.c describes the model once and calls every op through a q35_ops table. ops_ref.c fills it
+ * with the plain FP32 scalar reference; a fast implementation fills another table with the same
+ * contracts and is checked against the reference op by op.
+ *
+ * Conventions: output first, then inputs, then sizes. Activations are float32, row-major, rows
+ * are tokens. Weights are q35_tensor views in the checkpoint's dtype (F32, BF16 or F16) and are
+ * converted as they are read. No op allocates. Output buffers never alias inputs unless the
+ * comment says "in place allowed". */
+#ifndef Q35_OPS_H
+#define Q35_OPS_H
+
+#include "tensor.h"
+
+typedef struct q35_ops {
+    const char *name;
+
+    /* y[T,H] = E[ids[t], :] ; E [V,H] */
+    void (*embed)(float *y, const q35_tensor *E, const int *ids, int T, int H);
+
+    /* Zero-centred RMSNorm over rows of n: y[r,:] = x[r,:] / sqrt(mean(x[r,:]^2) + eps) * (1 + w)
+     * x,y [R,n], w [n]. In place allowed. */
+    void (*rmsnorm)(float *y, const float *x, const q35_tensor *w, int R, int n, float eps);
+
+    /* y[T,out] = x[T,in] W^T ; W [out,in] (PyTorch Linear layout), no bias. */
+    void (*linear)(float *y, const float *x, const q35_tensor *W, int T, int in, int out);
+
+    /* Causal depthwise conv over time, before the activation:
+     * y[t,c] = sum_{j<K} w[c,j] * xx[c, t+j] where xx[c,:] = window[c,:K-1] followed by x[:,c];
+     * then window[c,:] <- the last K inputs of channel c (cached history + x; oldest first).
+     * x,y [T,C]; w [C,1,K] or [C,K]; window [C,K] (the HF conv_state layout; its first column
+     * is the oldest and is not used by the next step). */
+    void (*conv1d)(float *y, float *window, const float *x, const q35_tensor *w, int T, int C, int K);
+
+    /* y[n] = x[n] * sigmoid(x[n]). In place allowed. */
+    void (*silu)(float *y, const float *x, int n);
+
+    /* L2 normalisation of each row of n: x[r,:] *= scale / sqrt(sum(x[r,:]^2) + eps). In place. */
+    void (*l2norm)(float *x, int R, int n, float eps, float scale);
+
+    /* Gated DeltaNet gates, per token t and value head h:
+     *   g[t,h] = -exp(A_log[h]) * softplus(a[t,h] + dt_bias[h])   (softplus linear above 20)
+     *   beta[t,h] = sigmoid(b[t,h])
+     * a,b,g,beta [T,Hv]; A_log, dt_bias [Hv]. */
+    void (*gdn_gates)(float *g, float *beta, const float *a, const float *b,
+                      const q35_tensor *A_log, const q35_tensor *dt_bias, int T, int Hv);
+
+    /* The gated delta rule, recurrent form, token by token from the state S:
+     *   per value head h (key head kh = h / (Hv/Hk), repeat-interleave):
+     *   S_h <- S_h * exp(g[t,h]);  d = beta[t,h] * (v[t,h,:] - S_h^T k[t,kh,:]);
+     *   S_h <- S_h + k[t,kh,:] (x) d;  o[t,h,:] = S_h^T q[t,kh,:]
+     * o [T,Hv,Dv]; S [Hv,Dk,Dv] (float32, updated in place); q,k rows of stride ld_qk (already
+     * L2-normalised, q scaled by 1/sqrt(Dk)), v rows of stride ld_v: q[t*ld_qk + kh*Dk + i]. */
+    void (*delta_rule)(float *o, float *S, const float *q, const float *k, const float *v,
+                       int ld_qk, int ld_v, const float *g, const float *beta,
+                       int T, int Hk, int Hv, int Dk, int Dv);
+
+    /* Gated RMSNorm with a plain weight, per row of n:
+     *   y[r,:] = x[r,:] / sqrt(mean(x[r,:]^2) + eps) * w * silu(z[r,:])
+     * x,z,y [R,n]; w [n]. */
+    void (*gated_rmsnorm)(float *y, const float *x, const float *z, const q35_tensor *w,
+                          int R, int n, float eps);
+
+    /* Rotary embedding (rotate_half / NeoX pairing) on the first R dims of each head, in place:
+     * for i < R/2: (x_i, x_{i+R/2}) <- (x_i c_i - x_{i+R/2} s_i, x_{i+R/2} c_i + x_i s_i),
+     * with c = cos[t, i], s = sin[t, i]. x [T, nh, D] (row stride nh*D); cos, sin [T, R]
+     * (cat(f, f) layout; only the first R/2 of each row are read). */
+    void (*rope)(float *x, const float *cos, const float *sin, int T, int nh, int D, int R);
+
+    /* Causal attention of T new queries over a cache of n_past + T keys, GQA:
+     *   head h uses kv head h / (Hq/Hkv); scores = q.k * scale; key j visible to query t iff
+     *   j <= n_past + t; softmax; o = sum p v.
+     * o [T,Hq,D]; q [T,Hq,D] (row stride ld_q); K, V [Hkv, cap, D] (cache, first n_past+T rows
+     * filled); scratch: at least n_past+T floats. */
+    void (*attention)(float *o, const float *q, int ld_q, const float *K, const float *V, int cap,
+                      int n_past, int T, int Hq, int Hkv, int D, float scale, float *scratch);
+
+    /* y[n] = x[n] * sigmoid(gate[n]). In place allowed (y == x). */
+    void (*sigmoid_mul)(float *y, const float *x, const float *gate, int n);
+
+    /* y[n] = silu(gate[n]) * up[n]. In place allowed (y == gate). */
+    void (*swiglu)(float *y, const float *gate, const float *up, int n);
+
+    /* y[n] = a[n] + b[n]. In place allowed. */
+    void (*add)(float *y, const float *a, const float *b, int n);
+} q35_ops;
+
+/* The scalar FP32 reference (ops_ref.c). */
+extern const q35_ops q35_ops_ref;
+
+#endif

@@ -1,0 +1,195 @@
+/* test_text.c - the language model against Hugging Face goldens, and cache consistency. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "q35.h"
+#include "testutil.h"
+
+static char err[2048];
+
+/* Runs q35_verify on a shipped golden set and asserts every tensor passes the bars. */
+static void verify_set(const char *dir) {
+    q35_verify_opts o;
+    q35_verify_defaults(&o);
+    o.golden_dir = dir;
+    o.failures_only = 1;
+    q35_verify_result r;
+    int rc = q35_verify(&o, stdout, &r, err, sizeof err);
+    ck_assert_msg(rc >= 0, "%s: %s", dir, err);
+    printf("%s: %d passed, worst max_rel %.3e at %s\n", dir, r.passed, r.worst_rel, r.worst);
+    ck_assert_msg(rc == 0, "%s: %d failed, %d not produced, %d unsupported; first failure %s", dir, r.failed,
+                  r.missing, r.unsupported, r.first_fail);
+    ck_assert_int_gt(r.passed, 100);
+    ck_assert_int_eq(r.failed + r.missing + r.unsupported, 0);
+    /* the bars themselves, stated here too so a changed default cannot loosen them */
+    ck_assert_double_le(r.worst_rel, 2e-4);
+}
+
+START_TEST(golden_small_text) { verify_set("golden/data/small_text"); }
+END_TEST
+
+START_TEST(golden_text_hv2) { verify_set("golden/data/text_hv2"); }
+END_TEST
+
+/* verify with only a bf16 checkpoint: a set without checkpoint_f32 uses checkpoint_bf16 */
+START_TEST(golden_bf16_only_set) {
+    char dir[4096], cmd[8192];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    /* the bf16w phase's goldens were computed from checkpoint_bf16: a set holding only those */
+    snprintf(cmd, sizeof cmd,
+             "cp -r golden/data/small_text/checkpoint_bf16 %s/", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    q35_st g;
+    ck_assert_msg(q35_st_open(&g, "golden/data/small_text/golden.safetensors", err, sizeof err) == 0, "%s", err);
+    const char *names[] = { "bf16w.logits", "prefill.input_ids" };
+    q35_tensor ts[2];
+    for (int i = 0; i < 2; i++) ts[i] = q35_st_find(&g, names[i])->t;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/golden.safetensors", dir);
+    ck_assert_msg(q35_st_save(path, names, ts, 2, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    const char *manifest = "{\"golden_set\": \"bf16_only\", \"tensors\": {\"bf16w.logits\": {}, \"prefill.input_ids\": {}}}";
+    tu_write_file(path, manifest, strlen(manifest));
+    q35_st_close(&g);
+
+    q35_verify_opts o;
+    q35_verify_defaults(&o);
+    o.golden_dir = dir;
+    q35_verify_result r;
+    FILE *devnull = fopen("/dev/null", "w");
+    int rc = q35_verify(&o, devnull, &r, err, sizeof err);
+    fclose(devnull);
+    ck_assert_msg(rc == 0, "rc %d: %s first fail %s", rc, err, r.first_fail);
+    ck_assert_int_eq(r.passed, 2);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* A golden perturbed beyond the bar must fail: verify is not a rubber stamp. */
+START_TEST(verify_detects_error) {
+    char dir[4096], cmd[8192];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(cmd, sizeof cmd, "cp -r golden/data/small_text/checkpoint_f32 golden/data/small_text/manifest.json %s/", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    q35_st g;
+    ck_assert_msg(q35_st_open(&g, "golden/data/small_text/golden.safetensors", err, sizeof err) == 0, "%s", err);
+    const char **names = calloc((size_t)g.n, sizeof *names);
+    q35_tensor *ts = calloc((size_t)g.n, sizeof *ts);
+    float *copy = NULL;
+    for (int i = 0; i < g.n; i++) {
+        names[i] = g.entries[i].name;
+        ts[i] = g.entries[i].t;
+        if (strcmp(names[i], "prefill.text.layers.5.linear_attn.core_attn_out") == 0) {
+            int64_t n = q35_numel(&ts[i]);
+            copy = malloc((size_t)n * sizeof(float));
+            q35_read_f32(copy, &ts[i], 0, n);
+            copy[7] += 1e-3f * (fabsf(copy[7]) > 1 ? fabsf(copy[7]) : 1.0f); /* 1e-3 normalised: 5x the bar */
+            ts[i].data = copy;
+        }
+    }
+    ck_assert_ptr_nonnull(copy);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/golden.safetensors", dir);
+    ck_assert_msg(q35_st_save(path, names, ts, g.n, err, sizeof err) == 0, "%s", err);
+    q35_st_close(&g);
+    free(names);
+    free(ts);
+    free(copy);
+    q35_verify_opts o;
+    q35_verify_defaults(&o);
+    o.golden_dir = dir;
+    q35_verify_result r;
+    FILE *devnull = fopen("/dev/null", "w");
+    int rc = q35_verify(&o, devnull, &r, err, sizeof err);
+    fclose(devnull);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(r.failed, 1);
+    ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.linear_attn.core_attn_out");
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* Runs ids through a fresh state in pieces of the given sizes; returns the logits of every token. */
+static float *run_split(const q35_model *m, const int *ids, int n, const int *pieces, int npieces) {
+    int V = m->cfg.text.vocab_size;
+    float *all = malloc((size_t)n * V * sizeof(float));
+    q35_text_state s;
+    ck_assert_msg(q35_text_state_init(&s, m, err, sizeof err) == 0, "%s", err);
+    int at = 0;
+    for (int p = 0; p < npieces && at < n; p++) {
+        int T = pieces[p] < n - at ? pieces[p] : n - at;
+        ck_assert_msg(q35_text_forward(&s, &q35_ops_ref, ids + at, T, NULL, all + (size_t)at * V, T, NULL, err,
+                                       sizeof err) == 0, "%s", err);
+        at += T;
+    }
+    ck_assert_int_eq(at, n);
+    ck_assert_int_eq(s.n_past, n);
+    q35_text_state_free(&s);
+    return all;
+}
+
+/* Prefill of N tokens, token-by-token decode, and any split in between give the same logits:
+ * the caches (conv window, delta-rule state, K/V) carry exactly what a full forward computes. */
+static void check_splits(const char *model_dir, int n) {
+    q35_model m;
+    ck_assert_msg(q35_model_open(&m, model_dir, err, sizeof err) == 0, "%s", err);
+    int V = m.cfg.text.vocab_size;
+    int *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++) ids[i] = (int)((i * 7919u + 13u) % (unsigned)(V - 3));
+    int whole[] = { n };
+    int ones[1024];
+    for (int i = 0; i < 1024; i++) ones[i] = 1;
+    int mixed[] = { 5, 1, 1, 17, 2, 64, 3, 1000 };
+    float *a = run_split(&m, ids, n, whole, 1);
+    float *b = run_split(&m, ids, n, ones, n);
+    float *c = run_split(&m, ids, n, mixed, 8);
+    for (size_t i = 0; i < (size_t)n * V; i++) {
+        ck_assert_msg(isfinite(a[i]), "non-finite logit at %zu", i);
+        ck_assert_msg(a[i] == b[i] && a[i] == c[i], "logit %zu differs: whole %g, one by one %g, mixed %g", i,
+                      (double)a[i], (double)b[i], (double)c[i]);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(ids);
+    q35_model_close(&m);
+}
+
+START_TEST(cache_splits_small_text) { check_splits("golden/data/small_text/checkpoint_f32", 90); }
+END_TEST
+
+START_TEST(cache_splits_small_vl_text) { check_splits("golden/data/small_vl/checkpoint_bf16", 40); }
+END_TEST
+
+START_TEST(bad_token_id) {
+    q35_model m;
+    ck_assert_msg(q35_model_open(&m, "golden/data/small_text/checkpoint_f32", err, sizeof err) == 0, "%s", err);
+    q35_text_state s;
+    ck_assert_int_eq(q35_text_state_init(&s, &m, err, sizeof err), 0);
+    int ids[] = { 1, 1000, 2 };
+    ck_assert_int_eq(q35_text_forward(&s, &q35_ops_ref, ids, 3, NULL, NULL, 0, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "1000") && strstr(err, "vocabulary"), "%s", err);
+    ids[1] = -5;
+    ck_assert_int_eq(q35_text_forward(&s, &q35_ops_ref, ids, 3, NULL, NULL, 0, NULL, err, sizeof err), -1);
+    ck_assert_int_eq(s.n_past, 0);
+    q35_text_state_free(&s);
+    q35_model_close(&m);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("text");
+    TCase *tc = tcase_create("golden");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, golden_small_text);
+    tcase_add_test(tc, golden_text_hv2);
+    tcase_add_test(tc, golden_bf16_only_set);
+    tcase_add_test(tc, verify_detects_error);
+    tcase_add_test(tc, cache_splits_small_text);
+    tcase_add_test(tc, cache_splits_small_vl_text);
+    tcase_add_test(tc, bad_token_id);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
