@@ -1,0 +1,491 @@
+/* safetensors.c - mmap reader (single file or sharded) and streaming writer. */
+#include "safetensors.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_HEADER (100u << 20) /* the format's own limit on the JSON header (100 MB) */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static int valid_utf8(const unsigned char *s) {
+    while (*s) {
+        unsigned c = *s;
+        int n;
+        unsigned min;
+        if (c < 0x80) { s++; continue; }
+        if ((c & 0xe0) == 0xc0) n = 1, min = 0x80, c &= 0x1f;
+        else if ((c & 0xf0) == 0xe0) n = 2, min = 0x800, c &= 0x0f;
+        else if ((c & 0xf8) == 0xf0) n = 3, min = 0x10000, c &= 0x07;
+        else return 0;
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80) return 0;
+            c = (c << 6) | (s[i] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+        s += n + 1;
+    }
+    return 1;
+}
+
+static int parse_dtype(const char *s, q35_dtype *dt) {
+    static const struct { const char *name; q35_dtype dt; } known[] = {
+        { "F32", Q35_F32 }, { "BF16", Q35_BF16 }, { "F16", Q35_F16 }, { "I64", Q35_I64 } };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(s, known[i].name) == 0) { *dt = known[i].dt; return 0; }
+    return -1;
+}
+
+/* A JSON number that is a non-negative integer representable exactly (< 2^53). */
+static int json_uint(const cJSON *j, uint64_t *out) {
+    if (!cJSON_IsNumber(j)) return -1;
+    double d = j->valuedouble;
+    if (!(d >= 0) || d > 9007199254740992.0 || d != (double)(uint64_t)d) return -1;
+    *out = (uint64_t)d;
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    return strcmp(((const q35_st_entry *)a)->name, ((const q35_st_entry *)b)->name);
+}
+
+typedef struct {
+    uint64_t begin, end;
+    const char *name;
+} span;
+
+static int cmp_span(const void *a, const void *b) {
+    const span *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end < y->end ? -1 : x->end > y->end);
+}
+
+static int add_entry(q35_st *st, int *cap) {
+    if (st->n < *cap) return 0;
+    int nc = *cap ? *cap * 2 : 64;
+    q35_st_entry *e = realloc(st->entries, (size_t)nc * sizeof *e);
+    if (!e) return -1;
+    st->entries = e;
+    *cap = nc;
+    return 0;
+}
+
+/* Maps one file and appends its tensors to st. */
+static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t errlen) {
+    q35_st_file *files = realloc(st->files, (size_t)(st->nfiles + 1) * sizeof *files);
+    if (!files) return fail(err, errlen, "%s: out of memory", path);
+    st->files = files;
+    q35_st_file *f = &st->files[st->nfiles];
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    if (!f->path) return fail(err, errlen, "%s: out of memory", path);
+    st->nfiles++;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return fail(err, errlen, "%s: not a regular file", path);
+    }
+    f->size = (size_t)sb.st_size;
+    if (f->size < 8) {
+        close(fd);
+        return fail(err, errlen, "%s: truncated: %zu bytes, shorter than the 8-byte header length", path, f->size);
+    }
+    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (f->map == MAP_FAILED) {
+        f->map = NULL;
+        return fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
+    }
+    const unsigned char *p = f->map;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
+    if (hlen > f->size - 8)
+        return fail(err, errlen, "%s: header length %llu is larger than the file (%zu bytes): truncated or not safetensors",
+                    path, (unsigned long long)hlen, f->size);
+    if (hlen > MAX_HEADER) return fail(err, errlen, "%s: header length %llu exceeds 100 MB", path, (unsigned long long)hlen);
+    const char *hdr = (const char *)p + 8;
+    uint64_t data_size = f->size - 8 - hlen;
+    const unsigned char *data = p + 8 + hlen;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end, 0);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return fail(err, errlen, "%s: header is not a JSON object", path);
+    }
+    int rc = -1, nspan = 0;
+    span *spans = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof *spans);
+    if (!spans) { fail(err, errlen, "%s: out of memory", path); goto out; }
+    for (const cJSON *t = root->child; t; t = t->next) {
+        const char *name = t->string;
+        if (!name) { fail(err, errlen, "%s: header entry without a name", path); goto out; }
+        if (strcmp(name, "__metadata__") == 0) {
+            if (!cJSON_IsObject(t)) { fail(err, errlen, "%s: __metadata__ is not an object", path); goto out; }
+            continue;
+        }
+        if (!valid_utf8((const unsigned char *)name)) {
+            fail(err, errlen, "%s: a tensor name is not valid UTF-8", path);
+            goto out;
+        }
+        const cJSON *jd = cJSON_GetObjectItemCaseSensitive(t, "dtype");
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(t, "shape");
+        const cJSON *jo = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+        if (!cJSON_IsObject(t) || !cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo)) {
+            fail(err, errlen, "%s: tensor %s: entry needs \"dtype\" (string), \"shape\" and \"data_offsets\" (arrays)", path, name);
+            goto out;
+        }
+        q35_dtype dt;
+        if (parse_dtype(jd->valuestring, &dt) != 0) {
+            fail(err, errlen, "%s: tensor %s has dtype %.32s, which q35 does not read (F32, BF16, F16, I64)", path, name,
+                 jd->valuestring);
+            goto out;
+        }
+        int ndim = cJSON_GetArraySize(js);
+        if (ndim > Q35_MAX_DIMS) { fail(err, errlen, "%s: tensor %s has %d dimensions (at most %d)", path, name, ndim, Q35_MAX_DIMS); goto out; }
+        if (add_entry(st, cap) != 0) { fail(err, errlen, "%s: out of memory", path); goto out; }
+        q35_st_entry *e = &st->entries[st->n];
+        memset(e, 0, sizeof *e);
+        e->t.dtype = dt;
+        e->t.ndim = ndim;
+        uint64_t numel = 1;
+        int k = 0;
+        for (const cJSON *d = js->child; d; d = d->next, k++) {
+            uint64_t v;
+            if (json_uint(d, &v) != 0) { fail(err, errlen, "%s: tensor %s: shape entries must be non-negative integers", path, name); goto out; }
+            if (v && numel > UINT64_MAX / 8 / v) { fail(err, errlen, "%s: tensor %s: shape overflows", path, name); goto out; }
+            numel *= v;
+            e->t.shape[k] = (int64_t)v;
+        }
+        uint64_t b, en;
+        if (cJSON_GetArraySize(jo) != 2 || json_uint(jo->child, &b) != 0 || json_uint(jo->child->next, &en) != 0) {
+            fail(err, errlen, "%s: tensor %s: data_offsets must be two non-negative integers", path, name);
+            goto out;
+        }
+        if (b > en || en > data_size) {
+            fail(err, errlen, "%s: tensor %s: data_offsets [%llu, %llu] outside the data section (%llu bytes)", path, name,
+                 (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_size);
+            goto out;
+        }
+        uint64_t want = numel * q35_dtype_size(dt);
+        if (en - b != want) {
+            fail(err, errlen, "%s: tensor %s: %llu bytes of data, but its shape and dtype %s need %llu", path, name,
+                 (unsigned long long)(en - b), q35_dtype_name(dt), (unsigned long long)want);
+            goto out;
+        }
+        e->name = strdup(name);
+        if (!e->name) { fail(err, errlen, "%s: out of memory", path); goto out; }
+        e->t.data = data + b;
+        e->nbytes = (size_t)want;
+        e->file = st->nfiles - 1;
+        st->n++;
+        spans[nspan++] = (span){ b, en, e->name };
+    }
+    /* no two tensors may share bytes (zero-size tensors share nothing) */
+    qsort(spans, (size_t)nspan, sizeof *spans, cmp_span);
+    int last = -1; /* the non-empty span reaching furthest so far */
+    for (int i = 0; i < nspan; i++) {
+        if (spans[i].end == spans[i].begin) continue;
+        if (last >= 0 && spans[i].begin < spans[last].end) {
+            fail(err, errlen, "%s: tensors %s and %s overlap in the data section", path, spans[last].name, spans[i].name);
+            goto out;
+        }
+        if (last < 0 || spans[i].end > spans[last].end) last = i;
+    }
+    rc = 0;
+out:
+    free(spans);
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int file_exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, k;
+    char chunk[65536];
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + k + 1 > cap) {
+            cap = (len + k + 1) * 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) { free(buf); fclose(f); return NULL; }
+            buf = nb;
+        }
+        memcpy(buf + len, chunk, k);
+        len += k;
+    }
+    fclose(f);
+    if (!buf) buf = calloc(1, 1);
+    else buf[len] = 0;
+    *n = len;
+    return buf;
+}
+
+/* Opens the shards named by an index.json's weight_map, each once, and checks that every indexed
+ * name is in the shard it names. */
+static int open_index(q35_st *st, int *cap, const char *dir, const char *index, char *err, size_t errlen) {
+    size_t n;
+    char *text = read_all(index, &n);
+    if (!text) return fail(err, errlen, "%s: cannot read: %s", index, strerror(errno));
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    free(text);
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    int rc = -1;
+    char path[4096];
+    if (!cJSON_IsObject(wm)) { fail(err, errlen, "%s: not JSON or no \"weight_map\" object", index); goto out; }
+    for (const cJSON *e = wm->child; e; e = e->next) {
+        if (!cJSON_IsString(e)) { fail(err, errlen, "%s: weight_map[%s] is not a file name", index, e->string); goto out; }
+        const char *shard = e->valuestring;
+        if (!*shard || strchr(shard, '/') || strcmp(shard, "..") == 0 || strcmp(shard, ".") == 0) {
+            fail(err, errlen, "%s: shard name '%.200s' is not a plain file name", index, shard);
+            goto out;
+        }
+        int seen = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, shard);
+        for (int i = 0; i < st->nfiles && !seen; i++) seen = strcmp(st->files[i].path, path) == 0;
+        if (!seen && open_file(st, cap, path, err, errlen) != 0) goto out;
+    }
+    /* every indexed tensor must be in its shard */
+    qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
+    for (const cJSON *e = wm->child; e; e = e->next) {
+        const q35_st_entry *t = q35_st_find(st, e->string);
+        snprintf(path, sizeof path, "%s/%s", dir, e->valuestring);
+        if (!t || strcmp(st->files[t->file].path, path) != 0) {
+            fail(err, errlen, "%s: tensor %s is indexed in %s but that file does not hold it", index, e->string, e->valuestring);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int q35_st_open(q35_st *st, const char *path, char *err, size_t errlen) {
+    memset(st, 0, sizeof *st);
+    int cap = 0, rc;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
+        if (file_exists(p)) rc = open_index(st, &cap, path, p, err, errlen);
+        else {
+            snprintf(p, sizeof p, "%s/model.safetensors", path);
+            if (!file_exists(p)) return fail(err, errlen, "%s: no model.safetensors or model.safetensors.index.json", path);
+            rc = open_file(st, &cap, p, err, errlen);
+        }
+    } else {
+        rc = open_file(st, &cap, path, err, errlen);
+    }
+    if (rc == 0) {
+        qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
+        for (int i = 1; i < st->n; i++)
+            if (strcmp(st->entries[i - 1].name, st->entries[i].name) == 0) {
+                const char *f1 = st->files[st->entries[i - 1].file].path, *f2 = st->files[st->entries[i].file].path;
+                if (strcmp(f1, f2) == 0) fail(err, errlen, "%s: duplicate tensor name %s", f1, st->entries[i].name);
+                else fail(err, errlen, "duplicate tensor name %s in %s and %s", st->entries[i].name, f1, f2);
+                rc = -1;
+                break;
+            }
+    }
+    if (rc != 0) q35_st_close(st);
+    return rc;
+}
+
+const q35_st_entry *q35_st_find(const q35_st *st, const char *name) {
+    int lo = 0, hi = st->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(st->entries[mid].name, name);
+        if (c == 0) return &st->entries[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return NULL;
+}
+
+void q35_st_close(q35_st *st) {
+    for (int i = 0; i < st->n; i++) free(st->entries[i].name);
+    free(st->entries);
+    for (int i = 0; i < st->nfiles; i++) {
+        if (st->files[i].map) munmap(st->files[i].map, st->files[i].size);
+        free(st->files[i].path);
+    }
+    free(st->files);
+    memset(st, 0, sizeof *st);
+}
+
+/* ---- writer ---- */
+
+int q35_stw_init(q35_stw *w, const char *path, char *err, size_t errlen) {
+    memset(w, 0, sizeof *w);
+    w->path = strdup(path);
+    if (!w->path) return fail(err, errlen, "%s: out of memory", path);
+    return 0;
+}
+
+int q35_stw_meta(q35_stw *w, const char *key, const char *value, char *err, size_t errlen) {
+    cJSON *m = w->metadata_json ? cJSON_Parse(w->metadata_json) : cJSON_CreateObject();
+    if (!m || !cJSON_AddStringToObject(m, key, value)) {
+        cJSON_Delete(m);
+        return fail(err, errlen, "%s: out of memory", w->path);
+    }
+    free(w->metadata_json);
+    w->metadata_json = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    return w->metadata_json ? 0 : fail(err, errlen, "%s: out of memory", w->path);
+}
+
+int q35_stw_add(q35_stw *w, const char *name, q35_dtype dtype, int ndim, const int64_t *shape, char *err,
+                size_t errlen) {
+    if (w->fp) return fail(err, errlen, "%s: tensor %s declared after the header was written", w->path, name);
+    if (ndim < 0 || ndim > Q35_MAX_DIMS) return fail(err, errlen, "%s: tensor %s: bad ndim %d", w->path, name, ndim);
+    if (!valid_utf8((const unsigned char *)name)) return fail(err, errlen, "%s: tensor name is not valid UTF-8", w->path);
+    for (int i = 0; i < w->n; i++)
+        if (strcmp(w->tensors[i].name, name) == 0) return fail(err, errlen, "%s: duplicate tensor name %s", w->path, name);
+    if (w->n == w->cap) {
+        int cap = w->cap ? w->cap * 2 : 64;
+        q35_stw_tensor *t = realloc(w->tensors, (size_t)cap * sizeof *t);
+        if (!t) return fail(err, errlen, "%s: out of memory", w->path);
+        w->tensors = t;
+        w->cap = cap;
+    }
+    q35_stw_tensor *t = &w->tensors[w->n];
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    if (!t->name) return fail(err, errlen, "%s: out of memory", w->path);
+    t->dtype = dtype;
+    t->ndim = ndim;
+    size_t numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) { free(t->name); return fail(err, errlen, "%s: tensor %s: negative dimension", w->path, name); }
+        t->shape[i] = shape[i];
+        numel *= (size_t)shape[i];
+    }
+    t->nbytes = numel * q35_dtype_size(dtype);
+    w->expected += t->nbytes;
+    w->n++;
+    return 0;
+}
+
+int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
+    /* the header is built by hand so that keys keep the declared order */
+    size_t cap = 256 + (w->metadata_json ? strlen(w->metadata_json) : 0), len = 0;
+    for (int i = 0; i < w->n; i++) cap += strlen(w->tensors[i].name) * 6 + 64 + 24 * (size_t)(w->tensors[i].ndim + 2);
+    char *h = malloc(cap + 8);
+    if (!h) return fail(err, errlen, "%s: out of memory", w->path);
+    len += (size_t)snprintf(h + len, cap - len, "{");
+    if (w->metadata_json) len += (size_t)snprintf(h + len, cap - len, "\"__metadata__\":%s", w->metadata_json);
+    size_t off = 0;
+    for (int i = 0; i < w->n; i++) {
+        const q35_stw_tensor *t = &w->tensors[i];
+        cJSON *js = cJSON_CreateString(t->name); /* JSON-escape the name */
+        char *qn = js ? cJSON_PrintUnformatted(js) : NULL;
+        cJSON_Delete(js);
+        if (!qn) { free(h); return fail(err, errlen, "%s: out of memory", w->path); }
+        len += (size_t)snprintf(h + len, cap - len, "%s%s:{\"dtype\":\"%s\",\"shape\":[", len > 1 ? "," : "", qn,
+                                q35_dtype_name(t->dtype));
+        free(qn);
+        for (int d = 0; d < t->ndim; d++)
+            len += (size_t)snprintf(h + len, cap - len, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+        len += (size_t)snprintf(h + len, cap - len, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
+        off += t->nbytes;
+    }
+    len += (size_t)snprintf(h + len, cap - len, "}");
+    while ((8 + len) % 8) h[len++] = ' '; /* data section starts 8-aligned */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) { free(h); return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)); }
+    unsigned char lenb[8];
+    for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    int ok = fwrite(lenb, 1, 8, fp) == 8 && fwrite(h, 1, len, fp) == len;
+    free(h);
+    w->fp = fp;
+    if (!ok) return fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+    return 0;
+}
+
+int q35_stw_write(q35_stw *w, const void *data, size_t nbytes, char *err, size_t errlen) {
+    if (!w->fp) return fail(err, errlen, "%s: data written before the header", w->path);
+    if (w->written + nbytes > w->expected)
+        return fail(err, errlen, "%s: more data than the declared tensors hold (%zu bytes)", w->path, w->expected);
+    if (nbytes && fwrite(data, 1, nbytes, (FILE *)w->fp) != nbytes)
+        return fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+    w->written += nbytes;
+    return 0;
+}
+
+static void stw_free(q35_stw *w) {
+    for (int i = 0; i < w->n; i++) free(w->tensors[i].name);
+    free(w->tensors);
+    free(w->metadata_json);
+    free(w->path);
+    memset(w, 0, sizeof *w);
+}
+
+int q35_stw_finish(q35_stw *w, char *err, size_t errlen) {
+    char tmp[4200];
+    int rc = 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
+    if (!w->fp) rc = q35_stw_begin(w, err, errlen);
+    if (rc == 0 && w->written != w->expected)
+        rc = fail(err, errlen, "%s: %zu bytes of data written, the declared tensors need %zu", w->path, w->written, w->expected);
+    if (w->fp && fclose((FILE *)w->fp) != 0 && rc == 0) rc = fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+    w->fp = NULL;
+    if (rc == 0 && rename(tmp, w->path) != 0) rc = fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
+    if (rc != 0) remove(tmp);
+    stw_free(w);
+    return rc;
+}
+
+void q35_stw_abort(q35_stw *w) {
+    char tmp[4200];
+    if (w->path) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
+        if (w->fp) fclose((FILE *)w->fp);
+        remove(tmp);
+    }
+    stw_free(w);
+}
+
+int q35_st_save(const char *path, const char *const *names, const q35_tensor *tensors, int n, char *err,
+                size_t errlen) {
+    q35_stw w;
+    if (q35_stw_init(&w, path, err, errlen) != 0) return -1;
+    for (int i = 0; i < n; i++)
+        if (q35_stw_add(&w, names[i], tensors[i].dtype, tensors[i].ndim, tensors[i].shape, err, errlen) != 0) {
+            q35_stw_abort(&w);
+            return -1;
+        }
+    if (q35_stw_begin(&w, err, errlen) != 0) {
+        q35_stw_abort(&w);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (q35_stw_write(&w, tensors[i].data, w.tensors[i].nbytes, err, errlen) != 0) {
+            q35_stw_abort(&w);
+            return -1;
+        }
+    return q35_stw_finish(&w, err, errlen);
+}
