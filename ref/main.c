@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <time.h>
+#include <unistd.h>
 
 #include "mkmodel.h"
 #include "ops.h"
@@ -312,7 +313,9 @@ static void progress(void *ctx, uint64_t done, uint64_t total) {
     time_t *last = ctx, now = time(NULL);
     if (done < total && now == *last) return;
     *last = now;
-    fprintf(stderr, "\rq35 mkmodel: %.0f / %.0f MB", (double)done / 1e6, (double)total / 1e6);
+    int tty = isatty(2);
+    if (!tty && done < total) return; /* a log gets one line */
+    fprintf(stderr, "%sq35 mkmodel: %.0f / %.0f MB written", tty ? "\r" : "", (double)done / 1e6, (double)total / 1e6);
     if (done == total) fputc('\n', stderr);
 }
 

@@ -71,7 +71,7 @@ END_TEST
 START_TEST(verify_detects_error) {
     char dir[4096], cmd[8192];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
-    snprintf(cmd, sizeof cmd, "cp -r golden/data/small_text/checkpoint_f32 golden/data/small_text/manifest.json %s/", dir);
+    snprintf(cmd, sizeof cmd, "cp -r golden/data/small_text/checkpoint_f32 golden/data/small_text/checkpoint_bf16 golden/data/small_text/manifest.json %s/", dir);
     ck_assert_int_eq(system(cmd), 0);
     q35_st g;
     ck_assert_msg(q35_st_open(&g, "golden/data/small_text/golden.safetensors", err, sizeof err) == 0, "%s", err);
@@ -104,7 +104,7 @@ START_TEST(verify_detects_error) {
     FILE *devnull = fopen("/dev/null", "w");
     int rc = q35_verify(&o, devnull, &r, err, sizeof err);
     fclose(devnull);
-    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(rc == 1, "rc %d: %s", rc, err);
     ck_assert_int_eq(r.failed, 1);
     ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.linear_attn.core_attn_out");
     tu_rm_rf(dir);
