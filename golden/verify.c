@@ -269,6 +269,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
 
     reporter rp = { .o = o, .out = out, .r = r, .g = &g };
     int decoded_after_prefill = 0; /* decode phases continue the prefill caches */
+    int prefill_unsupported = 0;   /* then its decode phases cannot run either */
     for (int k = 0; k < nphases; k++) {
         phase *p = &phases[k];
         char prefix[40];
@@ -285,7 +286,8 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
             unsupported = 1;
         } else if (is_decode) {
             if (!logits || s.n_past == 0 || atoi(p->name + 6) != decoded_after_prefill) {
-                unsupported = 0; /* no prefill ran before it: its goldens are reported missing */
+                /* no prefill ran before it: its goldens are missing, or unsupported with the prefill */
+                unsupported = prefill_unsupported;
             } else {
                 int id = argmax(logits, V); /* greedy on the previous step's last row */
                 unsupported = has_image_tokens(&m.cfg, &id, 1);
@@ -302,6 +304,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
             if (!ids && strcmp(p->name, "bf16w") == 0) ids = read_ids(&g, "prefill.input_ids", &L);
             if (ids) {
                 unsupported = has_image_tokens(&m.cfg, ids, L);
+                if (strcmp(p->name, "prefill") == 0) prefill_unsupported = unsupported;
                 if (strcmp(p->name, "bf16w") == 0 && !unsupported) {
                     if (q35_model_open(&mb, bf16_dir, err, errlen) != 0) goto phase_error;
                     pm = &mb;

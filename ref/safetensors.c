@@ -241,6 +241,18 @@ static char *read_all(const char *path, size_t *n) {
     return buf;
 }
 
+/* Sorts the entries by name and rejects a name held twice (in one file or across shards). */
+static int sort_and_check_duplicates(q35_st *st, char *err, size_t errlen) {
+    qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
+    for (int i = 1; i < st->n; i++)
+        if (strcmp(st->entries[i - 1].name, st->entries[i].name) == 0) {
+            const char *f1 = st->files[st->entries[i - 1].file].path, *f2 = st->files[st->entries[i].file].path;
+            if (strcmp(f1, f2) == 0) return fail(err, errlen, "%s: duplicate tensor name %s", f1, st->entries[i].name);
+            return fail(err, errlen, "duplicate tensor name %s in %s and %s", st->entries[i].name, f1, f2);
+        }
+    return 0;
+}
+
 /* Opens the shards named by an index.json's weight_map, each once, and checks that every indexed
  * name is in the shard it names. */
 static int open_index(q35_st *st, int *cap, const char *dir, const char *index, char *err, size_t errlen) {
@@ -266,7 +278,7 @@ static int open_index(q35_st *st, int *cap, const char *dir, const char *index, 
         if (!seen && open_file(st, cap, path, err, errlen) != 0) goto out;
     }
     /* every indexed tensor must be in its shard */
-    qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
+    if (sort_and_check_duplicates(st, err, errlen) != 0) goto out;
     for (const cJSON *e = wm->child; e; e = e->next) {
         const q35_st_entry *t = q35_st_find(st, e->string);
         snprintf(path, sizeof path, "%s/%s", dir, e->valuestring);
@@ -298,17 +310,7 @@ int q35_st_open(q35_st *st, const char *path, char *err, size_t errlen) {
     } else {
         rc = open_file(st, &cap, path, err, errlen);
     }
-    if (rc == 0) {
-        qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
-        for (int i = 1; i < st->n; i++)
-            if (strcmp(st->entries[i - 1].name, st->entries[i].name) == 0) {
-                const char *f1 = st->files[st->entries[i - 1].file].path, *f2 = st->files[st->entries[i].file].path;
-                if (strcmp(f1, f2) == 0) fail(err, errlen, "%s: duplicate tensor name %s", f1, st->entries[i].name);
-                else fail(err, errlen, "duplicate tensor name %s in %s and %s", st->entries[i].name, f1, f2);
-                rc = -1;
-                break;
-            }
-    }
+    if (rc == 0) rc = sort_and_check_duplicates(st, err, errlen);
     if (rc != 0) q35_st_close(st);
     return rc;
 }
