@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Make a text golden set with Hugging Face transformers' own Qwen3.5 (Qwen3_5ForCausalLM).
+
+The set has the layout of golden/data/small_text (see golden/data/README.md): checkpoint_f32/,
+checkpoint_bf16/, golden.safetensors and manifest.json. transformers runs in float32, eager
+attention, batch 1, on the CPU; every intermediate is captured with forward hooks under the golden
+names, in the phases prefill (with its caches), decode0.. (greedy, on the caches), full, long and
+bf16w.
+
+Needs `pip install torch transformers safetensors`. Not used by `make check`.
+
+Examples:
+  # a new set with other dimensions
+  python3 golden/hf_dump.py --config my_config.json --seed 5 --prompt-len 300 --long-len 200 --out golden/data/my_set
+  # re-run a shipped set's checkpoint and prompts (to compare transformers versions)
+  python3 golden/hf_dump.py --from-checkpoint golden/data/small_text/checkpoint_f32 \\
+      --prompt-ids-from golden/data/small_text/manifest.json --out /tmp/check
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+import transformers
+from transformers import Qwen3_5ForCausalLM, Qwen3_5TextConfig
+
+def released_name(hf_name):
+    if hf_name.startswith("model."):
+        return "model.language_model." + hf_name[len("model."):]
+    return hf_name
+
+
+def hf_name(released):
+    if released.startswith("model.language_model."):
+        return "model." + released[len("model.language_model."):]
+    return released
+
+
+def init_weights(model, seed):
+    """The distributions of golden/data/README.md ('Weights are non-trivial on purpose')."""
+    g = torch.Generator().manual_seed(seed)
+    desc = {}
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters()):
+            if name.endswith("embed_tokens.weight"):
+                p.normal_(0.0, 0.5, generator=g); d = "N(0,0.5)"
+            elif name.endswith("conv1d.weight"):
+                p.normal_(0.0, 0.5, generator=g); d = "N(0,0.5)"
+            elif name.endswith("linear_attn.norm.weight"):
+                p.uniform_(0.5, 1.5, generator=g); d = "U(0.5,1.5)"
+            elif name.endswith("norm.weight"):
+                p.uniform_(-0.5, 0.5, generator=g); d = "U(-0.5,0.5) (applied as 1+w)"
+            elif name.endswith("A_log"):
+                p.uniform_(-3.0, 0.5, generator=g); d = "U(-3,0.5)"
+            elif name.endswith("dt_bias"):
+                p.uniform_(-1.0, 1.0, generator=g); d = "U(-1,1)"
+            elif p.dim() == 2:
+                std = 1.0 / p.shape[1] ** 0.5
+                p.normal_(0.0, std, generator=g); d = "N(0,1/sqrt(fan_in))"
+            else:
+                raise SystemExit(f"no init rule for {name} {tuple(p.shape)}")
+            desc[name] = d
+    return desc
+
+
+class Recorder:
+    """Forward hooks that store tensors under '<phase>.<golden name>'."""
+
+    def __init__(self, model):
+        self.store = {}
+        self.phase = None
+        self.L = 0
+        self.handles = []
+        inner = model.model
+        cfg = model.config
+        self.cfg = cfg
+
+        def out_hook(name, pick=None):
+            def h(mod, args, kwargs, out):
+                t = out if pick is None else pick(out)
+                self.put(name, t)
+            return h
+
+        def pre_hook(name, idx=0):
+            def h(mod, args, kwargs):
+                self.put(name, args[idx] if len(args) > idx else list(kwargs.values())[idx])
+            return h
+
+        def reg_out(mod, name, pick=None):
+            self.handles.append(mod.register_forward_hook(out_hook(name, pick), with_kwargs=True))
+
+        def reg_pre(mod, name, idx=0):
+            self.handles.append(mod.register_forward_pre_hook(pre_hook(name, idx), with_kwargs=True))
+
+        reg_out(inner.embed_tokens, "text.embed_tokens")
+
+        def rotary(mod, args, kwargs, out):
+            pos = kwargs.get("position_ids", args[1] if len(args) > 1 else None)
+            self.put("text.position_ids", pos)
+            self.put("text.rope_cos", out[0])
+            self.put("text.rope_sin", out[1])
+        self.handles.append(inner.rotary_emb.register_forward_hook(rotary, with_kwargs=True))
+        for i, layer in enumerate(inner.layers):
+            p = f"text.layers.{i}."
+
+            def layer_in(mod, args, kwargs, p=p):
+                x = args[0] if args else kwargs["hidden_states"]
+                self.put(p + "input", x)
+            self.handles.append(layer.register_forward_pre_hook(layer_in, with_kwargs=True))
+            reg_out(layer, p + "output", lambda o: o[0] if isinstance(o, tuple) else o)
+            reg_out(layer.input_layernorm, p + "input_norm")
+            reg_pre(layer.post_attention_layernorm, p + "post_attn_residual")
+            reg_out(layer.post_attention_layernorm, p + "post_attn_norm")
+            reg_out(layer.mlp, p + "mlp_out")
+            if hasattr(layer, "linear_attn"):
+                la = layer.linear_attn
+                reg_out(la, p + "attn_out", lambda o: o[0] if isinstance(o, tuple) else o)
+                q = p + "linear_attn."
+                for proj in ("in_proj_qkv", "in_proj_z", "in_proj_a", "in_proj_b"):
+                    reg_out(getattr(la, proj), q + proj)
+
+                def conv_raw(mod, args, kwargs, out, q=q, la=la):
+                    # the depthwise conv's output before SiLU, first L columns (what nn.Conv1d with
+                    # padding K-1 gives); only where the conv ran over the whole prompt (prefill)
+                    if self.phase is None or self.phase.startswith("decode"):
+                        return
+                    x = out.transpose(1, 2)
+                    L = x.shape[-1]
+                    y = F.conv1d(x, la.conv1d.weight, None, padding=la.conv1d.weight.shape[-1] - 1,
+                                 groups=x.shape[1])[..., :L]
+                    self.put(q + "conv1d_raw", y)
+                self.handles.append(la.in_proj_qkv.register_forward_hook(conv_raw, with_kwargs=True))
+
+                def norm_in(mod, args, kwargs, q=q):
+                    self.put(q + "core_attn_out", args[0])
+                    self.put(q + "z_rows", args[1] if len(args) > 1 else kwargs["gate"])
+                self.handles.append(la.norm.register_forward_pre_hook(norm_in, with_kwargs=True))
+                reg_out(la.norm, q + "gated_norm_out")
+            else:
+                sa = layer.self_attn
+                reg_out(sa, p + "attn_out", lambda o: o[0] if isinstance(o, tuple) else o)
+                q = p + "self_attn."
+                for proj in ("q_proj", "k_proj", "v_proj", "q_norm", "k_norm"):
+                    reg_out(getattr(sa, proj), q + proj)
+                reg_pre(sa.o_proj, q + "gated_attn")
+        reg_out(inner.norm, "text.final_norm")
+
+    def put(self, name, t):
+        if self.phase is None:
+            return
+        self.store[f"{self.phase}.{name}"] = t.detach().clone().contiguous()
+
+
+def cache_tensors(cache, cfg, phase):
+    out = {}
+    for i, lt in enumerate(cfg.layer_types):
+        p = f"{phase}.cache.layers.{i}."
+        layer = cache.layers[i]
+        if lt == "linear_attention":
+            out[p + "conv_state"] = cache.get_conv_state(i).detach().clone()
+            out[p + "recurrent_state"] = cache.get_recurrent_state(i).detach().clone().float()
+        else:
+            out[p + "key"] = layer.keys.detach().clone()
+            out[p + "value"] = layer.values.detach().clone()
+    return out
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_checkpoint(model, cfg_dict, out_dir, bf16):
+    os.makedirs(out_dir, exist_ok=True)
+    tensors = {}
+    for name, p in model.state_dict().items():
+        if name == "lm_head.weight" and cfg_dict.get("tie_word_embeddings"):
+            continue
+        t = p.detach().clone().contiguous()
+        tensors[released_name(name)] = t.to(torch.bfloat16) if bf16 else t
+    save_file(tensors, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+    c = dict(cfg_dict)
+    c["dtype"] = "bfloat16" if bf16 else "float32"
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    gen = {"eos_token_id": c.get("eos_token_id"), "transformers_version": transformers.__version__}
+    with open(os.path.join(out_dir, "generation_config.json"), "w") as f:
+        json.dump(gen, f, indent=2)
+    return {k: list(v.shape) for k, v in tensors.items()}
+
+
+def load_released(model, path):
+    sd = load_file(path)
+    mapped = {hf_name(k): v.float() for k, v in sd.items()}
+    if "lm_head.weight" not in mapped:
+        mapped["lm_head.weight"] = mapped["model.embed_tokens.weight"]
+    missing, unexpected = model.load_state_dict(mapped, strict=False)
+    missing = [m for m in missing if not m.endswith("inv_freq")]
+    if missing or unexpected:
+        raise SystemExit(f"{path}: missing {missing}, unexpected {unexpected}")
+
+
+def build_model(cfg_dict):
+    keys = {k: v for k, v in cfg_dict.items() if k not in ("architectures", "transformers_version", "model_type", "dtype")}
+    cfg = Qwen3_5TextConfig(**keys)
+    cfg._attn_implementation = "eager"
+    model = Qwen3_5ForCausalLM(cfg).float().eval()
+    return model, cfg
+
+
+def describe(name):
+    return name.split(".", 1)[1] if "." in name else name
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", help="a flat qwen3_5_text config.json for a new random model")
+    src.add_argument("--from-checkpoint", help="an existing checkpoint directory (its config and weights)")
+    ap.add_argument("--seed", type=int, default=7, help="weight seed (with --config), prompt seed + 1")
+    ap.add_argument("--prompt-len", type=int, default=24)
+    ap.add_argument("--decode-steps", type=int, default=3)
+    ap.add_argument("--long-len", type=int, default=0, help="length of the long. phase prompt (0: none)")
+    ap.add_argument("--prompt-ids-from", help="take prompt_ids / long_prompt_ids from this manifest.json")
+    ap.add_argument("--out", required=True, help="output directory (created)")
+    a = ap.parse_args()
+
+    torch.manual_seed(a.seed)
+    if a.config:
+        cfg_dict = json.load(open(a.config))
+    else:
+        cfg_dict = json.load(open(os.path.join(a.from_checkpoint, "config.json")))
+    cfg_dict.setdefault("architectures", ["Qwen3_5ForCausalLM"])
+    cfg_dict.setdefault("model_type", "qwen3_5_text")
+    model, cfg = build_model(cfg_dict)
+    if a.config:
+        weight_init = init_weights(model, a.seed)
+        if cfg_dict.get("tie_word_embeddings"):
+            model.lm_head.weight = model.model.embed_tokens.weight
+    else:
+        load_released(model, os.path.join(a.from_checkpoint, "model.safetensors"))
+        weight_init = {}
+    V = cfg.vocab_size
+
+    g = torch.Generator().manual_seed(a.seed + 1)
+    if a.prompt_ids_from:
+        man = json.load(open(a.prompt_ids_from))
+        prompt = list(man["prompt_ids"])
+        long_prompt = list(man.get("long_prompt_ids") or [])
+    else:
+        prompt = torch.randint(0, V - 40, (a.prompt_len,), generator=g).tolist()
+        long_prompt = torch.randint(0, V - 40, (a.long_len,), generator=g).tolist() if a.long_len else []
+
+    os.makedirs(a.out, exist_ok=True)
+    ck32 = save_checkpoint(model, cfg_dict, os.path.join(a.out, "checkpoint_f32"), bf16=False)
+    save_checkpoint(model, cfg_dict, os.path.join(a.out, "checkpoint_bf16"), bf16=True)
+
+    rec = Recorder(model)
+    store = rec.store
+    timings = {}
+    with torch.no_grad():
+        t0 = time.time()
+        rec.phase = "prefill"
+        ids = torch.tensor([prompt])
+        store["prefill.input_ids"] = ids.clone()
+        out = model(input_ids=ids, use_cache=True)
+        store["prefill.logits"] = out.logits.clone()
+        cache = out.past_key_values
+        store.update(cache_tensors(cache, cfg, "prefill"))
+        timings["prefill"] = time.time() - t0
+        decoded = []
+        last = out.logits[0, -1]
+        for s in range(a.decode_steps):
+            t0 = time.time()
+            rec.phase = f"decode{s}"
+            tok = int(torch.argmax(last))
+            decoded.append(tok)
+            ids = torch.tensor([[tok]])
+            store[f"decode{s}.input_ids"] = ids.clone()
+            out = model(input_ids=ids, past_key_values=cache, use_cache=True)
+            store[f"decode{s}.logits"] = out.logits.clone()
+            cache = out.past_key_values
+            last = out.logits[0, -1]
+            timings[f"decode{s}"] = time.time() - t0
+        rec.phase = None  # logits only from here on
+        full_ids = torch.tensor([prompt + decoded])
+        full = model(input_ids=full_ids, use_cache=False).logits
+        store["full.input_ids"], store["full.logits"] = full_ids, full.clone()
+        if long_prompt:
+            lids = torch.tensor([long_prompt])
+            store["long.input_ids"], store["long.logits"] = lids, model(input_ids=lids, use_cache=False).logits.clone()
+        # bf16w: the bf16-rounded weights upcast to fp32, fp32 compute
+        mb, _ = build_model(cfg_dict)
+        load_released(mb, os.path.join(a.out, "checkpoint_bf16", "model.safetensors"))
+        store["bf16w.logits"] = mb(input_ids=torch.tensor([prompt]), use_cache=False).logits.clone()
+
+    goldens = {}
+    for k, v in store.items():
+        v = v.detach().contiguous()
+        goldens[k] = v.to(torch.int64) if not v.is_floating_point() else v.float()
+    gpath = os.path.join(a.out, "golden.safetensors")
+    save_file(goldens, gpath)
+
+    checks = {
+        "prefill_vs_full_forward_maxabs": float((full[0, : len(prompt)] - store["prefill.logits"][0]).abs().max()),
+        "decode_vs_full_forward_maxabs": [
+            float((full[0, len(prompt) + s] - store[f"decode{s}.logits"][0, 0]).abs().max()) for s in range(a.decode_steps)
+        ],
+    }
+    files = {}
+    for sub in ("checkpoint_f32", "checkpoint_bf16"):
+        p = os.path.join(a.out, sub, "model.safetensors")
+        files[f"{sub}/model.safetensors"] = {"bytes": os.path.getsize(p), "sha256": sha256(p)}
+    manifest = {
+        "config_name": os.path.basename(os.path.normpath(a.out)),
+        "golden_set": os.path.basename(os.path.normpath(a.out)),
+        "model_class": "Qwen3_5ForCausalLM",
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "seed": a.seed,
+        "seeds": {"weights": a.seed, "prompt": a.seed + 1},
+        "attn_implementation": "eager",
+        "compute_dtype": "float32",
+        "batch_size": 1,
+        "notes": "Made by golden/hf_dump.py; " + " ".join(sys.argv[1:]),
+        "prompt_ids": prompt,
+        "decoded_ids": decoded,
+        "long_prompt_ids": long_prompt,
+        "long_phase_records": "input_ids and logits only (no per-layer goldens)",
+        "lm_head": "tied (logits = final_norm @ embed_tokens.weight^T)" if cfg_dict.get("tie_word_embeddings")
+        else "untied (logits = final_norm @ lm_head.weight^T)",
+        "weights": "fp32 (checkpoint_f32); checkpoint_bf16 = rounded copy",
+        "timings_s": timings,
+        "consistency_checks": checks,
+        "config": cfg_dict,
+        "checkpoint_tensors": ck32,
+        "checkpoint_files": files,
+        "weight_init": weight_init,
+        "goldens_file": "golden.safetensors",
+        "goldens_sha256": sha256(gpath),
+        "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""),
+                        "description": describe(k)} for k, v in goldens.items()},
+    }
+    with open(os.path.join(a.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"{a.out}: {len(goldens)} goldens, prompt {len(prompt)}, decoded {decoded}, checks {checks}")
+
+
+if __name__ == "__main__":
+    main()
