@@ -12,6 +12,7 @@
 #include "safetensors.h"
 #include "text.h"
 #include "trace.h"
+#include "util.h"
 #include "weights.h"
 
 void q35_verify_defaults(q35_verify_opts *o) {
@@ -25,28 +26,6 @@ void q35_verify_defaults(q35_verify_opts *o) {
 static int is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[65536];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *b = realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); return NULL; }
-            buf = b;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (!buf) buf = calloc(1, 1);
-    else buf[len] = 0;
-    return buf;
 }
 
 /* The golden names of one phase, in manifest order. */
@@ -216,7 +195,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
     int *ids = NULL, L = 0;
 
     snprintf(path, sizeof path, "%s/manifest.json", o->golden_dir);
-    if (!(text = read_text(path))) {
+    if (!(text = q35_read_file(path, 256u << 20, NULL))) {
         snprintf(err, errlen, "%s: cannot read (is %s a golden set directory?)", path, o->golden_dir);
         goto done;
     }

@@ -1,22 +1,14 @@
 /* config.c - config.json -> q35_config, with transformers' defaults and consistency checks. */
 #include "config.h"
+#include "util.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Reading keys: absent (or null) keeps the default; a present key of the wrong type is an error. */
 typedef struct {
@@ -37,7 +29,7 @@ static void get_int(reader *r, const cJSON *o, const char *key, int *out) {
     if (!j || r->failed) return;
     double d = cJSON_IsNumber(j) ? j->valuedouble : NAN;
     if (!(d == floor(d)) || d < -2147483648.0 || d > 2147483647.0) {
-        r->failed = fail(r->err, r->errlen, "%s: %s%s must be an integer", r->source, r->section, key);
+        r->failed = q35_fail(r->err, r->errlen, "%s: %s%s must be an integer", r->source, r->section, key);
         return;
     }
     *out = (int)d;
@@ -47,7 +39,7 @@ static void get_num(reader *r, const cJSON *o, const char *key, double *out) {
     const cJSON *j = get(o, key);
     if (!j || r->failed) return;
     if (!cJSON_IsNumber(j)) {
-        r->failed = fail(r->err, r->errlen, "%s: %s%s must be a number", r->source, r->section, key);
+        r->failed = q35_fail(r->err, r->errlen, "%s: %s%s must be a number", r->source, r->section, key);
         return;
     }
     *out = j->valuedouble;
@@ -57,7 +49,7 @@ static void get_bool(reader *r, const cJSON *o, const char *key, int *out) {
     const cJSON *j = get(o, key);
     if (!j || r->failed) return;
     if (!cJSON_IsBool(j)) {
-        r->failed = fail(r->err, r->errlen, "%s: %s%s must be true or false", r->source, r->section, key);
+        r->failed = q35_fail(r->err, r->errlen, "%s: %s%s must be true or false", r->source, r->section, key);
         return;
     }
     *out = cJSON_IsTrue(j);
@@ -67,7 +59,7 @@ static void get_str(reader *r, const cJSON *o, const char *key, char *out, size_
     const cJSON *j = get(o, key);
     if (!j || r->failed) return;
     if (!cJSON_IsString(j)) {
-        r->failed = fail(r->err, r->errlen, "%s: %s%s must be a string", r->source, r->section, key);
+        r->failed = q35_fail(r->err, r->errlen, "%s: %s%s must be a string", r->source, r->section, key);
         return;
     }
     snprintf(out, n, "%s", j->valuestring);
@@ -82,7 +74,7 @@ static void get_eos(reader *r, const cJSON *o, int *out) {
         if (!j) return;
     }
     if (!cJSON_IsNumber(j)) {
-        r->failed = fail(r->err, r->errlen, "%s: %seos_token_id must be an integer or a list of integers", r->source, r->section);
+        r->failed = q35_fail(r->err, r->errlen, "%s: %seos_token_id must be an integer or a list of integers", r->source, r->section);
         return;
     }
     *out = (int)j->valuedouble;
@@ -138,7 +130,7 @@ static void parse_text(reader *r, const cJSON *o, q35_text_config *t) {
     int have_section = 0;
     if (rp) {
         if (!cJSON_IsObject(rp)) {
-            r->failed = fail(r->err, r->errlen, "%s: %srope_parameters must be an object", r->source, r->section);
+            r->failed = q35_fail(r->err, r->errlen, "%s: %srope_parameters must be an object", r->source, r->section);
             return;
         }
         get_num(r, rp, "rope_theta", &t->rope_theta);
@@ -154,7 +146,7 @@ static void parse_text(reader *r, const cJSON *o, q35_text_config *t) {
                 if (ok) t->mrope_section[k] = (int)e->valuedouble;
             }
             if (!ok) {
-                r->failed = fail(r->err, r->errlen, "%s: %srope_parameters.mrope_section must be 3 non-negative integers",
+                r->failed = q35_fail(r->err, r->errlen, "%s: %srope_parameters.mrope_section must be 3 non-negative integers",
                                  r->source, r->section);
                 return;
             }
@@ -169,12 +161,12 @@ static void parse_text(reader *r, const cJSON *o, q35_text_config *t) {
     const cJSON *lt = get(o, "layer_types");
     if (lt) {
         if (!cJSON_IsArray(lt)) {
-            r->failed = fail(r->err, r->errlen, "%s: %slayer_types must be a list", r->source, r->section);
+            r->failed = q35_fail(r->err, r->errlen, "%s: %slayer_types must be a list", r->source, r->section);
             return;
         }
         int n = cJSON_GetArraySize(lt), i = 0;
         if (n != t->num_layers) {
-            r->failed = fail(r->err, r->errlen, "%s: %slayer_types has %d entries, num_hidden_layers is %d", r->source,
+            r->failed = q35_fail(r->err, r->errlen, "%s: %slayer_types has %d entries, num_hidden_layers is %d", r->source,
                              r->section, n, t->num_layers);
             return;
         }
@@ -184,7 +176,7 @@ static void parse_text(reader *r, const cJSON *o, q35_text_config *t) {
             if (strcmp(s, "full_attention") == 0) t->is_full[i] = 1;
             else if (strcmp(s, "linear_attention") == 0) t->is_full[i] = 0;
             else {
-                r->failed = fail(r->err, r->errlen,
+                r->failed = q35_fail(r->err, r->errlen,
                                  "%s: %slayer_types[%d] is '%.40s'; expected linear_attention or full_attention",
                                  r->source, r->section, i, s);
                 return;
@@ -195,7 +187,7 @@ static void parse_text(reader *r, const cJSON *o, q35_text_config *t) {
         get_int(r, o, "full_attention_interval", &interval);
         if (r->failed) return;
         if (interval < 1) {
-            r->failed = fail(r->err, r->errlen, "%s: %sfull_attention_interval must be at least 1", r->source, r->section);
+            r->failed = q35_fail(r->err, r->errlen, "%s: %sfull_attention_interval must be at least 1", r->source, r->section);
             return;
         }
         for (int i = 0; i < t->num_layers && i < Q35_MAX_LAYERS; i++) t->is_full[i] = (i + 1) % interval == 0;
@@ -234,6 +226,19 @@ static void parse_vision(reader *r, const cJSON *o, q35_vision_config *v) {
     if (cJSON_IsObject(rp)) get_num(r, rp, "rope_theta", &v->rope_theta);
 }
 
+void q35_config_defaults(q35_config *c) {
+    memset(c, 0, sizeof *c);
+    text_defaults(&c->text);
+    vision_defaults(&c->vision);
+    c->image_token_id = 248056;
+    c->video_token_id = 248057;
+    c->vision_start_token_id = 248053;
+    c->vision_end_token_id = 248054;
+    for (int i = 0; i < c->text.num_layers; i++) c->text.is_full[i] = (i + 1) % 4 == 0;
+    c->text.rotary_dim = (int)(c->text.head_dim * c->text.partial_rotary_factor);
+    c->text.mrope_section[0] = 11, c->text.mrope_section[1] = 11, c->text.mrope_section[2] = 10;
+}
+
 int q35_config_validate(const q35_config *c, const char *source, char *err, size_t errlen) {
     const q35_text_config *t = &c->text;
     struct { const char *key; int v; } pos[] = {
@@ -245,31 +250,31 @@ int q35_config_validate(const q35_config *c, const char *source, char *err, size
         { "linear_value_head_dim", t->lin_v_dim }, { "linear_conv_kernel_dim", t->conv_kernel },
     };
     for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
-        if (pos[i].v <= 0) return fail(err, errlen, "%s: %s must be positive (is %d)", source, pos[i].key, pos[i].v);
+        if (pos[i].v <= 0) return q35_fail(err, errlen, "%s: %s must be positive (is %d)", source, pos[i].key, pos[i].v);
     if (t->num_layers > Q35_MAX_LAYERS)
-        return fail(err, errlen, "%s: num_hidden_layers %d exceeds the supported %d", source, t->num_layers, Q35_MAX_LAYERS);
+        return q35_fail(err, errlen, "%s: num_hidden_layers %d exceeds the supported %d", source, t->num_layers, Q35_MAX_LAYERS);
     /* sizes whose products must stay far from int overflow */
     if (t->hidden_size > 65536 || t->intermediate_size > 1048576 || t->head_dim > 4096 || t->lin_k_dim > 4096 ||
         t->lin_v_dim > 4096 || t->num_heads > 1024 || t->lin_num_v_heads > 1024 || t->conv_kernel > 64)
-        return fail(err, errlen, "%s: a dimension is implausibly large (hidden %d, intermediate %d, head_dim %d)", source,
+        return q35_fail(err, errlen, "%s: a dimension is implausibly large (hidden %d, intermediate %d, head_dim %d)", source,
                     t->hidden_size, t->intermediate_size, t->head_dim);
     if (t->num_heads % t->num_kv_heads)
-        return fail(err, errlen, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", source,
+        return q35_fail(err, errlen, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", source,
                     t->num_heads, t->num_kv_heads);
     if (t->lin_num_v_heads % t->lin_num_k_heads)
-        return fail(err, errlen, "%s: linear_num_value_heads (%d) is not a multiple of linear_num_key_heads (%d)", source,
+        return q35_fail(err, errlen, "%s: linear_num_value_heads (%d) is not a multiple of linear_num_key_heads (%d)", source,
                     t->lin_num_v_heads, t->lin_num_k_heads);
     if (!(t->partial_rotary_factor > 0 && t->partial_rotary_factor <= 1))
-        return fail(err, errlen, "%s: partial_rotary_factor %g must be in (0, 1]", source, t->partial_rotary_factor);
+        return q35_fail(err, errlen, "%s: partial_rotary_factor %g must be in (0, 1]", source, t->partial_rotary_factor);
     if (t->rotary_dim <= 0 || t->rotary_dim % 2 || t->rotary_dim > t->head_dim)
-        return fail(err, errlen, "%s: rotary dim %d (head_dim %d x partial_rotary_factor %g) must be even and in (0, head_dim]",
+        return q35_fail(err, errlen, "%s: rotary dim %d (head_dim %d x partial_rotary_factor %g) must be even and in (0, head_dim]",
                     source, t->rotary_dim, t->head_dim, t->partial_rotary_factor);
     int sum = t->mrope_section[0] + t->mrope_section[1] + t->mrope_section[2];
     if (sum != t->rotary_dim / 2)
-        return fail(err, errlen, "%s: mrope_section [%d,%d,%d] sums to %d, but the rotary dim %d has %d frequency slots", source,
+        return q35_fail(err, errlen, "%s: mrope_section [%d,%d,%d] sums to %d, but the rotary dim %d has %d frequency slots", source,
                     t->mrope_section[0], t->mrope_section[1], t->mrope_section[2], sum, t->rotary_dim, t->rotary_dim / 2);
-    if (!(t->rope_theta > 0)) return fail(err, errlen, "%s: rope_theta must be positive", source);
-    if (!(t->rms_norm_eps > 0 && t->rms_norm_eps < 1)) return fail(err, errlen, "%s: rms_norm_eps %g must be in (0, 1)", source, t->rms_norm_eps);
+    if (!(t->rope_theta > 0)) return q35_fail(err, errlen, "%s: rope_theta must be positive", source);
+    if (!(t->rms_norm_eps > 0 && t->rms_norm_eps < 1)) return q35_fail(err, errlen, "%s: rms_norm_eps %g must be in (0, 1)", source, t->rms_norm_eps);
     if (c->vision.present) {
         const q35_vision_config *v = &c->vision;
         struct { const char *key; int v; } vp[] = {
@@ -280,38 +285,32 @@ int q35_config_validate(const q35_config *c, const char *source, char *err, size
             { "num_position_embeddings", v->num_position_embeddings },
         };
         for (size_t i = 0; i < sizeof vp / sizeof vp[0]; i++)
-            if (vp[i].v <= 0) return fail(err, errlen, "%s: vision_config.%s must be positive (is %d)", source, vp[i].key, vp[i].v);
+            if (vp[i].v <= 0) return q35_fail(err, errlen, "%s: vision_config.%s must be positive (is %d)", source, vp[i].key, vp[i].v);
         if (v->hidden_size % v->num_heads)
-            return fail(err, errlen, "%s: vision_config.hidden_size (%d) is not a multiple of num_heads (%d)", source,
+            return q35_fail(err, errlen, "%s: vision_config.hidden_size (%d) is not a multiple of num_heads (%d)", source,
                         v->hidden_size, v->num_heads);
         if ((v->hidden_size / v->num_heads) % 4)
-            return fail(err, errlen, "%s: vision head dim %d must be a multiple of 4 (2D rotary embedding)", source,
+            return q35_fail(err, errlen, "%s: vision head dim %d must be a multiple of 4 (2D rotary embedding)", source,
                         v->hidden_size / v->num_heads);
         int side = (int)lround(sqrt((double)v->num_position_embeddings));
         if (side * side != v->num_position_embeddings)
-            return fail(err, errlen, "%s: vision_config.num_position_embeddings (%d) is not a square grid", source,
+            return q35_fail(err, errlen, "%s: vision_config.num_position_embeddings (%d) is not a square grid", source,
                         v->num_position_embeddings);
         if (v->out_hidden_size != t->hidden_size)
-            return fail(err, errlen, "%s: vision_config.out_hidden_size (%d) differs from the text hidden_size (%d)", source,
+            return q35_fail(err, errlen, "%s: vision_config.out_hidden_size (%d) differs from the text hidden_size (%d)", source,
                         v->out_hidden_size, t->hidden_size);
     }
     return 0;
 }
 
 int q35_config_parse(q35_config *c, const char *json, const char *source, char *err, size_t errlen) {
-    memset(c, 0, sizeof *c);
+    q35_config_defaults(c);
     cJSON *root = cJSON_Parse(json);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return fail(err, errlen, "%s: not a JSON object", source);
+        return q35_fail(err, errlen, "%s: not a JSON object", source);
     }
     reader r = { .source = source, .section = "", .err = err, .errlen = errlen };
-    text_defaults(&c->text);
-    vision_defaults(&c->vision);
-    c->image_token_id = 248056;
-    c->video_token_id = 248057;
-    c->vision_start_token_id = 248053;
-    c->vision_end_token_id = 248054;
     get_str(&r, root, "model_type", c->model_type, sizeof c->model_type);
     const cJSON *arch = get(root, "architectures");
     if (cJSON_IsArray(arch) && cJSON_IsString(arch->child))
@@ -322,7 +321,7 @@ int q35_config_parse(q35_config *c, const char *json, const char *source, char *
     if (tc) { /* composite: Qwen3_5ForConditionalGeneration */
         if (!cJSON_IsObject(tc)) {
             cJSON_Delete(root);
-            return fail(err, errlen, "%s: text_config must be an object", source);
+            return q35_fail(err, errlen, "%s: text_config must be an object", source);
         }
         r.section = "text_config.";
         parse_text(&r, tc, &c->text);
@@ -338,7 +337,7 @@ int q35_config_parse(q35_config *c, const char *json, const char *source, char *
         if (vc) {
             if (!cJSON_IsObject(vc)) {
                 cJSON_Delete(root);
-                return fail(err, errlen, "%s: vision_config must be an object", source);
+                return q35_fail(err, errlen, "%s: vision_config must be an object", source);
             }
             c->vision.present = 1;
             r.section = "vision_config.";
@@ -357,22 +356,8 @@ int q35_config_load(q35_config *c, const char *path, char *err, size_t errlen) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(p, sizeof p, "%s/config.json", path);
     else snprintf(p, sizeof p, "%s", path);
-    FILE *f = fopen(p, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", p, strerror(errno));
-    size_t cap = 1 << 16, len = 0, n;
-    char *buf = malloc(cap);
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (len + 1 == cap) {
-            if (cap > (64u << 20)) break; /* a config is a few KB */
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); buf = NULL; }
-            else buf = nb;
-        }
-    }
-    fclose(f);
-    if (!buf) return fail(err, errlen, "%s: out of memory", p);
-    buf[len] = 0;
+    char *buf = q35_read_file(p, 64u << 20, NULL); /* a config is a few KB */
+    if (!buf) return q35_fail(err, errlen, "%s: cannot open: %s", p, strerror(errno));
     int rc = q35_config_parse(c, buf, p, err, errlen);
     free(buf);
     return rc;
@@ -421,7 +406,7 @@ static void add_text(cJSON *o, const q35_text_config *t, int flat) {
 
 int q35_config_save(const q35_config *c, const char *path, char *err, size_t errlen) {
     cJSON *root = cJSON_CreateObject();
-    if (!root) return fail(err, errlen, "%s: out of memory", path);
+    if (!root) return q35_fail(err, errlen, "%s: out of memory", path);
     cJSON *arch = cJSON_AddArrayToObject(root, "architectures");
     if (c->vision.present) {
         const q35_vision_config *v = &c->vision;
@@ -457,11 +442,11 @@ int q35_config_save(const q35_config *c, const char *path, char *err, size_t err
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    if (!text) return fail(err, errlen, "%s: out of memory", path);
+    if (!text) return q35_fail(err, errlen, "%s: out of memory", path);
     FILE *f = fopen(path, "w");
     int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
     if (f && fclose(f) != 0) ok = 0;
     free(text);
-    if (!ok) return fail(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    if (!ok) return q35_fail(err, errlen, "%s: cannot write: %s", path, strerror(errno));
     return 0;
 }

@@ -65,6 +65,10 @@ typedef struct {
     int mtp_num_hidden_layers;
 } q35_config;
 
+/* Fills c with transformers' defaults (Qwen3_5Config / Qwen3_5TextConfig / Qwen3_5VisionConfig):
+ * what a config.json that names no key means. vision.present is 0. */
+void q35_config_defaults(q35_config *c);
+
 /* Parses config.json text. source names the file in messages. Returns 0, or -1 with err
  * ("config.json: num_attention_heads (6) is not a multiple of num_key_value_heads (4)"). */
 int q35_config_parse(q35_config *c, const char *json, const char *source, char *err, size_t errlen);

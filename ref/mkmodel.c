@@ -12,48 +12,19 @@
 
 /* ---- presets (the released configs, spec section 1) ---- */
 
-static void text_common(q35_text_config *t) {
-    t->vocab_size = 248320;
-    t->head_dim = 256;
-    t->rope_theta = 10000000.0;
-    t->partial_rotary_factor = 0.25;
-    t->rotary_dim = 64;
-    t->mrope_section[0] = 11, t->mrope_section[1] = 11, t->mrope_section[2] = 10;
-    t->mrope_interleaved = 1;
-    t->lin_num_k_heads = 16;
-    t->lin_k_dim = 128;
-    t->lin_v_dim = 128;
-    t->conv_kernel = 4;
-    t->rms_norm_eps = 1e-6;
-    t->tie_word_embeddings = 1;
-    t->max_position_embeddings = 262144;
-    t->eos_token_id = 248044;
-}
-
-static void vision_common(q35_vision_config *v) {
-    v->present = 1;
-    v->in_channels = 3;
-    v->patch_size = 16;
-    v->temporal_patch_size = 2;
-    v->spatial_merge_size = 2;
-    v->num_position_embeddings = 2304;
-    snprintf(v->hidden_act, sizeof v->hidden_act, "gelu_pytorch_tanh");
-    v->rope_theta = 10000.0;
-}
-
 int q35_preset_config(q35_config *c, const char *preset, char *err, size_t errlen) {
-    memset(c, 0, sizeof *c);
+    /* the released configs differ from transformers' defaults in these keys (and the sizes below) */
+    q35_config_defaults(c);
     snprintf(c->architecture, sizeof c->architecture, "Qwen3_5ForConditionalGeneration");
     snprintf(c->model_type, sizeof c->model_type, "qwen3_5");
-    c->image_token_id = 248056;
-    c->video_token_id = 248057;
-    c->vision_start_token_id = 248053;
-    c->vision_end_token_id = 248054;
     c->mtp_num_hidden_layers = 1;
     q35_text_config *t = &c->text;
     q35_vision_config *v = &c->vision;
-    text_common(t);
-    vision_common(v);
+    t->rope_theta = 10000000.0;
+    t->tie_word_embeddings = 1;
+    t->max_position_embeddings = 262144;
+    t->eos_token_id = 248044;
+    v->present = 1;
     /* hidden, intermediate, layers, heads, kv heads, value heads; vision depth, width, heads, mlp */
     struct { const char *name; int H, I, L, Hq, Hkv, Hv, vd, vh, vn, vi; } sizes[] = {
         { "0.8b", 1024, 3584, 24, 8, 2, 16, 12, 768, 12, 3072 },

@@ -1,10 +1,10 @@
 /* safetensors.c - mmap reader (single file or sharded) and streaming writer. */
 #include "safetensors.h"
+#include "util.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +13,6 @@
 #include <unistd.h>
 
 #define MAX_HEADER (100u << 20) /* the format's own limit on the JSON header (100 MB) */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
 static int valid_utf8(const unsigned char *s) {
@@ -87,38 +79,38 @@ static int add_entry(q35_st *st, int *cap) {
 /* Maps one file and appends its tensors to st. */
 static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t errlen) {
     q35_st_file *files = realloc(st->files, (size_t)(st->nfiles + 1) * sizeof *files);
-    if (!files) return fail(err, errlen, "%s: out of memory", path);
+    if (!files) return q35_fail(err, errlen, "%s: out of memory", path);
     st->files = files;
     q35_st_file *f = &st->files[st->nfiles];
     memset(f, 0, sizeof *f);
     f->path = strdup(path);
-    if (!f->path) return fail(err, errlen, "%s: out of memory", path);
+    if (!f->path) return q35_fail(err, errlen, "%s: out of memory", path);
     st->nfiles++;
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return q35_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return fail(err, errlen, "%s: not a regular file", path);
+        return q35_fail(err, errlen, "%s: not a regular file", path);
     }
     f->size = (size_t)sb.st_size;
     if (f->size < 8) {
         close(fd);
-        return fail(err, errlen, "%s: truncated: %zu bytes, shorter than the 8-byte header length", path, f->size);
+        return q35_fail(err, errlen, "%s: truncated: %zu bytes, shorter than the 8-byte header length", path, f->size);
     }
     f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (f->map == MAP_FAILED) {
         f->map = NULL;
-        return fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
+        return q35_fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
     }
     const unsigned char *p = f->map;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
     if (hlen > f->size - 8)
-        return fail(err, errlen, "%s: header length %llu is larger than the file (%zu bytes): truncated or not safetensors",
+        return q35_fail(err, errlen, "%s: header length %llu is larger than the file (%zu bytes): truncated or not safetensors",
                     path, (unsigned long long)hlen, f->size);
-    if (hlen > MAX_HEADER) return fail(err, errlen, "%s: header length %llu exceeds 100 MB", path, (unsigned long long)hlen);
+    if (hlen > MAX_HEADER) return q35_fail(err, errlen, "%s: header length %llu exceeds 100 MB", path, (unsigned long long)hlen);
     const char *hdr = (const char *)p + 8;
     uint64_t data_size = f->size - 8 - hlen;
     const unsigned char *data = p + 8 + hlen;
@@ -126,38 +118,38 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return fail(err, errlen, "%s: header is not a JSON object", path);
+        return q35_fail(err, errlen, "%s: header is not a JSON object", path);
     }
     int rc = -1, nspan = 0;
     span *spans = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof *spans);
-    if (!spans) { fail(err, errlen, "%s: out of memory", path); goto out; }
+    if (!spans) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
     for (const cJSON *t = root->child; t; t = t->next) {
         const char *name = t->string;
-        if (!name) { fail(err, errlen, "%s: header entry without a name", path); goto out; }
+        if (!name) { q35_fail(err, errlen, "%s: header entry without a name", path); goto out; }
         if (strcmp(name, "__metadata__") == 0) {
-            if (!cJSON_IsObject(t)) { fail(err, errlen, "%s: __metadata__ is not an object", path); goto out; }
+            if (!cJSON_IsObject(t)) { q35_fail(err, errlen, "%s: __metadata__ is not an object", path); goto out; }
             continue;
         }
         if (!valid_utf8((const unsigned char *)name)) {
-            fail(err, errlen, "%s: a tensor name is not valid UTF-8", path);
+            q35_fail(err, errlen, "%s: a tensor name is not valid UTF-8", path);
             goto out;
         }
         const cJSON *jd = cJSON_GetObjectItemCaseSensitive(t, "dtype");
         const cJSON *js = cJSON_GetObjectItemCaseSensitive(t, "shape");
         const cJSON *jo = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
         if (!cJSON_IsObject(t) || !cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo)) {
-            fail(err, errlen, "%s: tensor %s: entry needs \"dtype\" (string), \"shape\" and \"data_offsets\" (arrays)", path, name);
+            q35_fail(err, errlen, "%s: tensor %s: entry needs \"dtype\" (string), \"shape\" and \"data_offsets\" (arrays)", path, name);
             goto out;
         }
         q35_dtype dt;
         if (parse_dtype(jd->valuestring, &dt) != 0) {
-            fail(err, errlen, "%s: tensor %s has dtype %.32s, which q35 does not read (F32, BF16, F16, I64)", path, name,
+            q35_fail(err, errlen, "%s: tensor %s has dtype %.32s, which q35 does not read (F32, BF16, F16, I64)", path, name,
                  jd->valuestring);
             goto out;
         }
         int ndim = cJSON_GetArraySize(js);
-        if (ndim > Q35_MAX_DIMS) { fail(err, errlen, "%s: tensor %s has %d dimensions (at most %d)", path, name, ndim, Q35_MAX_DIMS); goto out; }
-        if (add_entry(st, cap) != 0) { fail(err, errlen, "%s: out of memory", path); goto out; }
+        if (ndim > Q35_MAX_DIMS) { q35_fail(err, errlen, "%s: tensor %s has %d dimensions (at most %d)", path, name, ndim, Q35_MAX_DIMS); goto out; }
+        if (add_entry(st, cap) != 0) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
         q35_st_entry *e = &st->entries[st->n];
         memset(e, 0, sizeof *e);
         e->t.dtype = dt;
@@ -166,29 +158,29 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
         int k = 0;
         for (const cJSON *d = js->child; d; d = d->next, k++) {
             uint64_t v;
-            if (json_uint(d, &v) != 0) { fail(err, errlen, "%s: tensor %s: shape entries must be non-negative integers", path, name); goto out; }
-            if (v && numel > UINT64_MAX / 8 / v) { fail(err, errlen, "%s: tensor %s: shape overflows", path, name); goto out; }
+            if (json_uint(d, &v) != 0) { q35_fail(err, errlen, "%s: tensor %s: shape entries must be non-negative integers", path, name); goto out; }
+            if (v && numel > UINT64_MAX / 8 / v) { q35_fail(err, errlen, "%s: tensor %s: shape overflows", path, name); goto out; }
             numel *= v;
             e->t.shape[k] = (int64_t)v;
         }
         uint64_t b, en;
         if (cJSON_GetArraySize(jo) != 2 || json_uint(jo->child, &b) != 0 || json_uint(jo->child->next, &en) != 0) {
-            fail(err, errlen, "%s: tensor %s: data_offsets must be two non-negative integers", path, name);
+            q35_fail(err, errlen, "%s: tensor %s: data_offsets must be two non-negative integers", path, name);
             goto out;
         }
         if (b > en || en > data_size) {
-            fail(err, errlen, "%s: tensor %s: data_offsets [%llu, %llu] outside the data section (%llu bytes)", path, name,
+            q35_fail(err, errlen, "%s: tensor %s: data_offsets [%llu, %llu] outside the data section (%llu bytes)", path, name,
                  (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_size);
             goto out;
         }
         uint64_t want = numel * q35_dtype_size(dt);
         if (en - b != want) {
-            fail(err, errlen, "%s: tensor %s: %llu bytes of data, but its shape and dtype %s need %llu", path, name,
+            q35_fail(err, errlen, "%s: tensor %s: %llu bytes of data, but its shape and dtype %s need %llu", path, name,
                  (unsigned long long)(en - b), q35_dtype_name(dt), (unsigned long long)want);
             goto out;
         }
         e->name = strdup(name);
-        if (!e->name) { fail(err, errlen, "%s: out of memory", path); goto out; }
+        if (!e->name) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
         e->t.data = data + b;
         e->nbytes = (size_t)want;
         e->file = st->nfiles - 1;
@@ -201,7 +193,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
     for (int i = 0; i < nspan; i++) {
         if (spans[i].end == spans[i].begin) continue;
         if (last >= 0 && spans[i].begin < spans[last].end) {
-            fail(err, errlen, "%s: tensors %s and %s overlap in the data section", path, spans[last].name, spans[i].name);
+            q35_fail(err, errlen, "%s: tensors %s and %s overlap in the data section", path, spans[last].name, spans[i].name);
             goto out;
         }
         if (last < 0 || spans[i].end > spans[last].end) last = i;
@@ -218,37 +210,14 @@ static int file_exists(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, k;
-    char chunk[65536];
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + k + 1 > cap) {
-            cap = (len + k + 1) * 2;
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        memcpy(buf + len, chunk, k);
-        len += k;
-    }
-    fclose(f);
-    if (!buf) buf = calloc(1, 1);
-    else buf[len] = 0;
-    *n = len;
-    return buf;
-}
-
 /* Sorts the entries by name and rejects a name held twice (in one file or across shards). */
 static int sort_and_check_duplicates(q35_st *st, char *err, size_t errlen) {
     qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
     for (int i = 1; i < st->n; i++)
         if (strcmp(st->entries[i - 1].name, st->entries[i].name) == 0) {
             const char *f1 = st->files[st->entries[i - 1].file].path, *f2 = st->files[st->entries[i].file].path;
-            if (strcmp(f1, f2) == 0) return fail(err, errlen, "%s: duplicate tensor name %s", f1, st->entries[i].name);
-            return fail(err, errlen, "duplicate tensor name %s in %s and %s", st->entries[i].name, f1, f2);
+            if (strcmp(f1, f2) == 0) return q35_fail(err, errlen, "%s: duplicate tensor name %s", f1, st->entries[i].name);
+            return q35_fail(err, errlen, "duplicate tensor name %s in %s and %s", st->entries[i].name, f1, f2);
         }
     return 0;
 }
@@ -257,19 +226,19 @@ static int sort_and_check_duplicates(q35_st *st, char *err, size_t errlen) {
  * name is in the shard it names. */
 static int open_index(q35_st *st, int *cap, const char *dir, const char *index, char *err, size_t errlen) {
     size_t n;
-    char *text = read_all(index, &n);
-    if (!text) return fail(err, errlen, "%s: cannot read: %s", index, strerror(errno));
+    char *text = q35_read_file(index, 64u << 20, &n);
+    if (!text) return q35_fail(err, errlen, "%s: cannot read: %s", index, strerror(errno));
     cJSON *root = cJSON_ParseWithLength(text, n);
     free(text);
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     int rc = -1;
     char path[4096];
-    if (!cJSON_IsObject(wm)) { fail(err, errlen, "%s: not JSON or no \"weight_map\" object", index); goto out; }
+    if (!cJSON_IsObject(wm)) { q35_fail(err, errlen, "%s: not JSON or no \"weight_map\" object", index); goto out; }
     for (const cJSON *e = wm->child; e; e = e->next) {
-        if (!cJSON_IsString(e)) { fail(err, errlen, "%s: weight_map[%s] is not a file name", index, e->string); goto out; }
+        if (!cJSON_IsString(e)) { q35_fail(err, errlen, "%s: weight_map[%s] is not a file name", index, e->string); goto out; }
         const char *shard = e->valuestring;
         if (!*shard || strchr(shard, '/') || strcmp(shard, "..") == 0 || strcmp(shard, ".") == 0) {
-            fail(err, errlen, "%s: shard name '%.200s' is not a plain file name", index, shard);
+            q35_fail(err, errlen, "%s: shard name '%.200s' is not a plain file name", index, shard);
             goto out;
         }
         int seen = 0;
@@ -283,7 +252,7 @@ static int open_index(q35_st *st, int *cap, const char *dir, const char *index, 
         const q35_st_entry *t = q35_st_find(st, e->string);
         snprintf(path, sizeof path, "%s/%s", dir, e->valuestring);
         if (!t || strcmp(st->files[t->file].path, path) != 0) {
-            fail(err, errlen, "%s: tensor %s is indexed in %s but that file does not hold it", index, e->string, e->valuestring);
+            q35_fail(err, errlen, "%s: tensor %s is indexed in %s but that file does not hold it", index, e->string, e->valuestring);
             goto out;
         }
     }
@@ -297,14 +266,14 @@ int q35_st_open(q35_st *st, const char *path, char *err, size_t errlen) {
     memset(st, 0, sizeof *st);
     int cap = 0, rc;
     struct stat sb;
-    if (stat(path, &sb) != 0) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) return q35_fail(err, errlen, "%s: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
         char p[4096];
         snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
         if (file_exists(p)) rc = open_index(st, &cap, path, p, err, errlen);
         else {
             snprintf(p, sizeof p, "%s/model.safetensors", path);
-            if (!file_exists(p)) return fail(err, errlen, "%s: no model.safetensors or model.safetensors.index.json", path);
+            if (!file_exists(p)) return q35_fail(err, errlen, "%s: no model.safetensors or model.safetensors.index.json", path);
             rc = open_file(st, &cap, p, err, errlen);
         }
     } else {
@@ -342,7 +311,7 @@ void q35_st_close(q35_st *st) {
 int q35_stw_init(q35_stw *w, const char *path, char *err, size_t errlen) {
     memset(w, 0, sizeof *w);
     w->path = strdup(path);
-    if (!w->path) return fail(err, errlen, "%s: out of memory", path);
+    if (!w->path) return q35_fail(err, errlen, "%s: out of memory", path);
     return 0;
 }
 
@@ -350,37 +319,37 @@ int q35_stw_meta(q35_stw *w, const char *key, const char *value, char *err, size
     cJSON *m = w->metadata_json ? cJSON_Parse(w->metadata_json) : cJSON_CreateObject();
     if (!m || !cJSON_AddStringToObject(m, key, value)) {
         cJSON_Delete(m);
-        return fail(err, errlen, "%s: out of memory", w->path);
+        return q35_fail(err, errlen, "%s: out of memory", w->path);
     }
     free(w->metadata_json);
     w->metadata_json = cJSON_PrintUnformatted(m);
     cJSON_Delete(m);
-    return w->metadata_json ? 0 : fail(err, errlen, "%s: out of memory", w->path);
+    return w->metadata_json ? 0 : q35_fail(err, errlen, "%s: out of memory", w->path);
 }
 
 int q35_stw_add(q35_stw *w, const char *name, q35_dtype dtype, int ndim, const int64_t *shape, char *err,
                 size_t errlen) {
-    if (w->fp) return fail(err, errlen, "%s: tensor %s declared after the header was written", w->path, name);
-    if (ndim < 0 || ndim > Q35_MAX_DIMS) return fail(err, errlen, "%s: tensor %s: bad ndim %d", w->path, name, ndim);
-    if (!valid_utf8((const unsigned char *)name)) return fail(err, errlen, "%s: tensor name is not valid UTF-8", w->path);
+    if (w->fp) return q35_fail(err, errlen, "%s: tensor %s declared after the header was written", w->path, name);
+    if (ndim < 0 || ndim > Q35_MAX_DIMS) return q35_fail(err, errlen, "%s: tensor %s: bad ndim %d", w->path, name, ndim);
+    if (!valid_utf8((const unsigned char *)name)) return q35_fail(err, errlen, "%s: tensor name is not valid UTF-8", w->path);
     for (int i = 0; i < w->n; i++)
-        if (strcmp(w->tensors[i].name, name) == 0) return fail(err, errlen, "%s: duplicate tensor name %s", w->path, name);
+        if (strcmp(w->tensors[i].name, name) == 0) return q35_fail(err, errlen, "%s: duplicate tensor name %s", w->path, name);
     if (w->n == w->cap) {
         int cap = w->cap ? w->cap * 2 : 64;
         q35_stw_tensor *t = realloc(w->tensors, (size_t)cap * sizeof *t);
-        if (!t) return fail(err, errlen, "%s: out of memory", w->path);
+        if (!t) return q35_fail(err, errlen, "%s: out of memory", w->path);
         w->tensors = t;
         w->cap = cap;
     }
     q35_stw_tensor *t = &w->tensors[w->n];
     memset(t, 0, sizeof *t);
     t->name = strdup(name);
-    if (!t->name) return fail(err, errlen, "%s: out of memory", w->path);
+    if (!t->name) return q35_fail(err, errlen, "%s: out of memory", w->path);
     t->dtype = dtype;
     t->ndim = ndim;
     size_t numel = 1;
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) { free(t->name); return fail(err, errlen, "%s: tensor %s: negative dimension", w->path, name); }
+        if (shape[i] < 0) { free(t->name); return q35_fail(err, errlen, "%s: tensor %s: negative dimension", w->path, name); }
         t->shape[i] = shape[i];
         numel *= (size_t)shape[i];
     }
@@ -395,7 +364,7 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
     size_t cap = 256 + (w->metadata_json ? strlen(w->metadata_json) : 0), len = 0;
     for (int i = 0; i < w->n; i++) cap += strlen(w->tensors[i].name) * 6 + 64 + 24 * (size_t)(w->tensors[i].ndim + 2);
     char *h = malloc(cap + 8);
-    if (!h) return fail(err, errlen, "%s: out of memory", w->path);
+    if (!h) return q35_fail(err, errlen, "%s: out of memory", w->path);
     len += (size_t)snprintf(h + len, cap - len, "{");
     if (w->metadata_json) len += (size_t)snprintf(h + len, cap - len, "\"__metadata__\":%s", w->metadata_json);
     size_t off = 0;
@@ -404,7 +373,7 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
         cJSON *js = cJSON_CreateString(t->name); /* JSON-escape the name */
         char *qn = js ? cJSON_PrintUnformatted(js) : NULL;
         cJSON_Delete(js);
-        if (!qn) { free(h); return fail(err, errlen, "%s: out of memory", w->path); }
+        if (!qn) { free(h); return q35_fail(err, errlen, "%s: out of memory", w->path); }
         len += (size_t)snprintf(h + len, cap - len, "%s%s:{\"dtype\":\"%s\",\"shape\":[", len > 1 ? "," : "", qn,
                                 q35_dtype_name(t->dtype));
         free(qn);
@@ -418,22 +387,22 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
     FILE *fp = fopen(tmp, "wb");
-    if (!fp) { free(h); return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)); }
+    if (!fp) { free(h); return q35_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)); }
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)len >> (8 * i));
     int ok = fwrite(lenb, 1, 8, fp) == 8 && fwrite(h, 1, len, fp) == len;
     free(h);
     w->fp = fp;
-    if (!ok) return fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+    if (!ok) return q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
     return 0;
 }
 
 int q35_stw_write(q35_stw *w, const void *data, size_t nbytes, char *err, size_t errlen) {
-    if (!w->fp) return fail(err, errlen, "%s: data written before the header", w->path);
+    if (!w->fp) return q35_fail(err, errlen, "%s: data written before the header", w->path);
     if (w->written + nbytes > w->expected)
-        return fail(err, errlen, "%s: more data than the declared tensors hold (%zu bytes)", w->path, w->expected);
+        return q35_fail(err, errlen, "%s: more data than the declared tensors hold (%zu bytes)", w->path, w->expected);
     if (nbytes && fwrite(data, 1, nbytes, (FILE *)w->fp) != nbytes)
-        return fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+        return q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
     w->written += nbytes;
     return 0;
 }
@@ -452,10 +421,10 @@ int q35_stw_finish(q35_stw *w, char *err, size_t errlen) {
     snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
     if (!w->fp) rc = q35_stw_begin(w, err, errlen);
     if (rc == 0 && w->written != w->expected)
-        rc = fail(err, errlen, "%s: %zu bytes of data written, the declared tensors need %zu", w->path, w->written, w->expected);
-    if (w->fp && fclose((FILE *)w->fp) != 0 && rc == 0) rc = fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+        rc = q35_fail(err, errlen, "%s: %zu bytes of data written, the declared tensors need %zu", w->path, w->written, w->expected);
+    if (w->fp && fclose((FILE *)w->fp) != 0 && rc == 0) rc = q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
     w->fp = NULL;
-    if (rc == 0 && rename(tmp, w->path) != 0) rc = fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
+    if (rc == 0 && rename(tmp, w->path) != 0) rc = q35_fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
     if (rc != 0) remove(tmp);
     stw_free(w);
     return rc;
