@@ -9,6 +9,7 @@
 #define Q35_H
 
 #include "config.h"
+#include "image.h"
 #include "mkmodel.h"
 #include "ops.h"
 #include "rope.h"
