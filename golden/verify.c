@@ -10,7 +10,10 @@
 
 #include "compare.h"
 #include "safetensors.h"
+#include "image.h"
+#include "rope.h"
 #include "text.h"
+#include "vision.h"
 #include "trace.h"
 #include "util.h"
 #include "weights.h"
@@ -35,8 +38,9 @@ typedef struct {
     int n;
 } phase;
 
-/* Sort key: prefill, decode0..N, full, long, bf16w, then anything else (preproc, ...). */
+/* Sort key: preproc, prefill, decode0..N, full, long, bf16w, then anything else. */
 static int phase_rank(const char *p) {
+    if (strcmp(p, "preproc") == 0) return -1;
     if (strcmp(p, "prefill") == 0) return 0;
     if (strncmp(p, "decode", 6) == 0) return 1 + atoi(p + 6);
     if (strcmp(p, "full") == 0) return 100000;
@@ -95,6 +99,101 @@ static int has_image_tokens(const q35_config *c, const int *ids, int L) {
 /* Names that need the vision tower or image preprocessing. */
 static int needs_vision(const char *name) {
     return strncmp(name, "preproc.", 8) == 0 || strstr(name, ".vision.") != NULL;
+}
+
+/* The images of a vision-language set, decoded and preprocessed by q35 from the set's own image
+ * files (never taken from the goldens). */
+typedef struct {
+    int n;
+    int (*grids)[3];
+    float *pixels; /* [N, row] pixel_values of all images, in prompt order */
+    int npatch;
+} vl_images;
+
+static void vl_free(vl_images *vi) {
+    free(vi->grids);
+    free(vi->pixels);
+    memset(vi, 0, sizeof *vi);
+}
+
+/* Loads manifest "images" (file names relative to dir), tracing preproc.* into pre, with the
+ * multimodal positions of the prompt ids (prompt, L) when given. */
+static int vl_load(vl_images *vi, const cJSON *manifest, const char *dir, const q35_model *m, const int *prompt,
+                   int L, q35_trace_store *pre, char *err, size_t errlen) {
+    memset(vi, 0, sizeof *vi);
+    const cJSON *imgs = cJSON_GetObjectItemCaseSensitive(manifest, "images");
+    int n = cJSON_GetArraySize(imgs);
+    if (!cJSON_IsArray(imgs) || n == 0 || !m->cfg.vision.present) return 0;
+    q35_preproc_config pc;
+    if (q35_preproc_load(&pc, m->dir, err, errlen) != 0) return -1;
+    vi->grids = calloc((size_t)n, sizeof *vi->grids);
+    if (!vi->grids) return q35_fail(err, errlen, "out of memory");
+    q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = pre };
+    snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
+    int row = 3 * pc.temporal_patch_size * pc.patch_size * pc.patch_size;
+    for (int k = 0; k < n; k++) {
+        const cJSON *e = cJSON_GetArrayItem(imgs, k), *file = cJSON_GetObjectItemCaseSensitive(e, "file");
+        if (!cJSON_IsString(file)) return q35_fail(err, errlen, "manifest images[%d] has no \"file\"", k);
+        char path[4096], name[160];
+        snprintf(path, sizeof path, "%s/%s", dir, file->valuestring);
+        q35_image im;
+        if (q35_image_load(&im, path, err, errlen) != 0) return -1;
+        snprintf(name, sizeof name, "image_%dx%d_rgb", im.h, im.w);
+        int64_t *rgb = malloc((size_t)im.w * im.h * 3 * sizeof *rgb);
+        if (rgb) {
+            for (size_t i = 0; i < (size_t)im.w * im.h * 3; i++) rgb[i] = im.rgb[i];
+            q35_tensor t = { .dtype = Q35_I64, .ndim = 3, .shape = { im.h, im.w, 3 }, .data = rgb };
+            q35_trace_tensor(&tr, name, &t);
+            free(rgb);
+        }
+        int *g = vi->grids[k];
+        if (q35_preproc_grid(&pc, im.h, im.w, g, err, errlen) != 0) {
+            q35_image_free(&im);
+            return -1;
+        }
+        int add = g[0] * g[1] * g[2];
+        float *px = realloc(vi->pixels, (size_t)(vi->npatch + add) * row * sizeof(float));
+        if (!px) {
+            q35_image_free(&im);
+            return q35_fail(err, errlen, "out of memory");
+        }
+        vi->pixels = px;
+        int rc = q35_preprocess(px + (size_t)vi->npatch * row, &pc, &im, g, err, errlen);
+        q35_image_free(&im);
+        if (rc != 0) return -1;
+        vi->npatch += add;
+        vi->n = k + 1;
+    }
+    q35_trace_f32(&tr, "pixel_values", vi->pixels, 2, vi->npatch, row);
+    int64_t *gt = malloc((size_t)n * 3 * sizeof *gt);
+    float *buf = malloc((size_t)vi->npatch * m->cfg.vision.hidden_size * sizeof(float));
+    if (!gt || !buf) {
+        free(gt), free(buf);
+        return q35_fail(err, errlen, "out of memory");
+    }
+    for (int k = 0; k < n * 3; k++) gt[k] = vi->grids[k / 3][k % 3];
+    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = gt };
+    q35_trace_tensor(&tr, "image_grid_thw", &t);
+    q35_vision_pos_embed(buf, m, (const int (*)[3])vi->grids, n);
+    q35_trace_f32(&tr, "vision.pos_embed_interp", buf, 2, vi->npatch, m->cfg.vision.hidden_size);
+    int hd = m->cfg.vision.hidden_size / m->cfg.vision.num_heads;
+    q35_vision_rope_angles(buf, m, (const int (*)[3])vi->grids, n);
+    q35_trace_f32(&tr, "vision.rot_pos_emb", buf, 2, vi->npatch, hd / 2);
+    free(gt);
+    free(buf);
+    if (!prompt) return 0;
+    int64_t *pos = malloc((size_t)3 * L * sizeof *pos), delta;
+    if (!pos) return q35_fail(err, errlen, "out of memory");
+    if (q35_mrope_positions(pos, &delta, prompt, L, &m->cfg, (const int (*)[3])vi->grids, n, err, errlen) != 0) {
+        free(pos);
+        return -1;
+    }
+    q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, L }, .data = pos };
+    q35_trace_tensor(&tr, "text.mrope_position_ids", &pt);
+    q35_tensor dt = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, 1 }, .data = &delta };
+    q35_trace_tensor(&tr, "text.mrope_deltas", &dt);
+    free(pos);
+    return 0;
 }
 
 typedef struct {
@@ -170,13 +269,31 @@ static void report_phase(reporter *rp, const phase *p, const q35_trace_store *st
     free(done);
 }
 
-/* Runs ids on top of the caches s, tracing under prefix; the ids are stored as prefix input_ids. */
-static int run_phase(const q35_ops *ops, q35_text_state *s, const int *ids, int L,
+/* Runs ids on top of the caches s, tracing under prefix; the ids are stored as prefix input_ids.
+ * When ids hold image tokens, the vision tower runs first on vi (traced too) and its rows replace
+ * those tokens, with multimodal positions; the caches keep the decode position delta. */
+static int run_phase(const q35_ops *ops, q35_text_state *s, const vl_images *vi, const int *ids, int L,
                      const char *prefix, q35_trace_store *st, float *logits, char *err, size_t errlen) {
     q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = st };
     snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
     store_ids(st, prefix, ids, L);
-    return q35_text_forward(s, ops, ids, L, NULL, logits, L, &tr, err, errlen);
+    if (!has_image_tokens(&s->m->cfg, ids, L)) return q35_text_forward(s, ops, ids, L, NULL, logits, L, &tr, err, errlen);
+    const q35_model *m = s->m;
+    int rows = q35_vision_tokens(&m->cfg.vision, (const int (*)[3])vi->grids, vi->n);
+    float *merged = malloc((size_t)rows * m->cfg.vision.out_hidden_size * sizeof(float));
+    int64_t *pos = malloc((size_t)3 * L * sizeof *pos), delta;
+    int rc = -1;
+    if (!merged || !pos) q35_fail(err, errlen, "out of memory");
+    else if (q35_vision_forward(merged, m, ops, vi->pixels, (const int (*)[3])vi->grids, vi->n, &tr, err, errlen) == 0 &&
+             q35_mrope_positions(pos, &delta, ids, L, &m->cfg, (const int (*)[3])vi->grids, vi->n, err, errlen) == 0) {
+        q35_text_set_image_embeds(s, merged, rows);
+        rc = q35_text_forward(s, ops, ids, L, pos, logits, L, &tr, err, errlen);
+        q35_text_set_image_embeds(s, NULL, 0);
+        s->rope_delta = delta;
+    }
+    free(merged);
+    free(pos);
+    return rc;
 }
 
 int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *err, size_t errlen) {
@@ -193,6 +310,8 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
     int nphases = 0;
     float *logits = NULL;
     int *ids = NULL, L = 0;
+    vl_images vi = {0};
+    q35_trace_store pre = {0};
 
     snprintf(path, sizeof path, "%s/manifest.json", o->golden_dir);
     if (!(text = q35_read_file(path, 256u << 20, NULL))) {
@@ -246,6 +365,10 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
             o->golden_dir, model_dir, o->ops->name, o->tol, o->tol_logits, o->min_cos);
     fprintf(out, "%-6s %-58s %-16s %10s %10s %12s\n", "status", "name", "shape", "max_abs", "max_rel", "cosine");
 
+    /* the images of a vision-language set, preprocessed once for every phase */
+    q35_trace_store_init(&pre, NULL, err, errlen);
+    ids = read_ids(&g, "prefill.input_ids", &L);
+    if (vl_load(&vi, manifest, o->golden_dir, &m, ids, L, &pre, err, errlen) != 0) goto done;
     reporter rp = { .o = o, .out = out, .r = r, .g = &g };
     int decoded_after_prefill = 0; /* decode phases continue the prefill caches */
     int prefill_unsupported = 0;   /* then its decode phases cannot run either */
@@ -262,7 +385,10 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
         q35_text_state fresh = {0};
 
         if (strcmp(p->name, "preproc") == 0) {
-            unsupported = 1;
+            unsupported = vi.n == 0; /* no images listed, or no vision tower */
+            report_phase(&rp, p, &pre, unsupported);
+            q35_trace_store_free(&st);
+            continue;
         } else if (is_decode) {
             if (!logits || s.n_past == 0 || atoi(p->name + 6) != decoded_after_prefill) {
                 /* no prefill ran before it: its goldens are missing, or unsupported with the prefill */
@@ -271,7 +397,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
                 int id = argmax(logits, V); /* greedy on the previous step's last row */
                 unsupported = has_image_tokens(&m.cfg, &id, 1);
                 if (!unsupported) {
-                    if (run_phase(o->ops, ps, &id, 1, prefix, &st, logits, err, errlen) != 0) goto phase_error;
+                    if (run_phase(o->ops, ps, &vi, &id, 1, prefix, &st, logits, err, errlen) != 0) goto phase_error;
                     decoded_after_prefill++;
                 }
             }
@@ -282,7 +408,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
             ids = read_ids(&g, idname, &L);
             if (!ids && strcmp(p->name, "bf16w") == 0) ids = read_ids(&g, "prefill.input_ids", &L);
             if (ids) {
-                unsupported = has_image_tokens(&m.cfg, ids, L);
+                unsupported = has_image_tokens(&m.cfg, ids, L) && vi.n == 0;
                 if (strcmp(p->name, "prefill") == 0) prefill_unsupported = unsupported;
                 if (strcmp(p->name, "bf16w") == 0 && !unsupported) {
                     if (q35_model_open(&mb, bf16_dir, err, errlen) != 0) goto phase_error;
@@ -299,7 +425,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
                     float *lg = realloc(logits, (size_t)L * V * sizeof(float));
                     if (!lg) { snprintf(err, errlen, "out of memory for logits"); goto phase_error; }
                     logits = lg;
-                    if (run_phase(o->ops, ps, ids, L, prefix, &st, logits, err, errlen) != 0) goto phase_error;
+                    if (run_phase(o->ops, ps, &vi, ids, L, prefix, &st, logits, err, errlen) != 0) goto phase_error;
                     if (strcmp(p->name, "prefill") == 0) {
                         q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = &st };
                         snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
@@ -336,6 +462,8 @@ done:
     free(phases);
     free(ids);
     free(logits);
+    vl_free(&vi);
+    q35_trace_store_free(&pre);
     q35_text_state_free(&s);
     q35_model_close(&m);
     q35_st_close(&g);

@@ -84,6 +84,26 @@ typedef struct q35_ops {
 
     /* y[n] = a[n] + b[n]. In place allowed. */
     void (*add)(float *y, const float *a, const float *b, int n);
+
+    /* --- vision tower --- */
+
+    /* LayerNorm over rows of n: y = (x - mean) / sqrt(var + eps) * w + b (biased variance).
+     * x,y [R,n]; w,b [n]. In place allowed. */
+    void (*layernorm)(float *y, const float *x, const q35_tensor *w, const q35_tensor *b, int R, int n, float eps);
+
+    /* y[t, i] += b[i]. y [T,n]; b [n]. */
+    void (*bias_add)(float *y, const q35_tensor *b, int T, int n);
+
+    /* GELU, tanh approximation: y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). In place allowed. */
+    void (*gelu_tanh)(float *y, const float *x, int n);
+
+    /* GELU, exact: y = 0.5 x (1 + erf(x / sqrt(2))). In place allowed. */
+    void (*gelu_erf)(float *y, const float *x, int n);
+
+    /* Bidirectional attention of T rows over the same T rows, per head, no mask:
+     * o [T,H,D]; q, k, v [T,H,D]; scratch: at least T floats. */
+    void (*attention_full)(float *o, const float *q, const float *k, const float *v, int T, int H, int D,
+                           float scale, float *scratch);
 } q35_ops;
 
 /* The scalar FP32 reference (ops_ref.c). */

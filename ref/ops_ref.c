@@ -185,6 +185,60 @@ static void ref_add(float *y, const float *a, const float *b, int n) {
     for (int i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+static void ref_layernorm(float *y, const float *x, const q35_tensor *w, const q35_tensor *b, int R, int n,
+                          float eps) {
+    for (int r = 0; r < R; r++) {
+        const float *xr = x + (size_t)r * n;
+        float *yr = y + (size_t)r * n;
+        float mean = 0.0f, var = 0.0f;
+        for (int i = 0; i < n; i++) mean += xr[i];
+        mean /= (float)n;
+        for (int i = 0; i < n; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        var /= (float)n;
+        float inv = 1.0f / sqrtf(var + eps);
+        for (int i = 0; i < n; i++) yr[i] = ((xr[i] - mean) * inv) * q35_get_f32(w, i) + q35_get_f32(b, i);
+    }
+}
+
+static void ref_bias_add(float *y, const q35_tensor *b, int T, int n) {
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < n; i++) y[(size_t)t * n + i] += q35_get_f32(b, i);
+}
+
+static void ref_gelu_tanh(float *y, const float *x, int n) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (int i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + tanhf(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+static void ref_gelu_erf(float *y, const float *x, int n) {
+    for (int i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.7071067811865476f));
+}
+
+static void ref_attention_full(float *o, const float *q, const float *k, const float *v, int T, int H, int D,
+                               float scale, float *p) {
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++) {
+            const float *qh = q + ((size_t)t * H + h) * D;
+            float mx = -INFINITY;
+            for (int j = 0; j < T; j++) {
+                const float *kj = k + ((size_t)j * H + h) * D;
+                float s = 0.0f;
+                for (int i = 0; i < D; i++) s += qh[i] * kj[i];
+                p[j] = s * scale;
+                if (p[j] > mx) mx = p[j];
+            }
+            float sum = 0.0f;
+            for (int j = 0; j < T; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
+            float *oh = o + ((size_t)t * H + h) * D;
+            for (int i = 0; i < D; i++) oh[i] = 0.0f;
+            for (int j = 0; j < T; j++) {
+                float pj = p[j] / sum;
+                const float *vj = v + ((size_t)j * H + h) * D;
+                for (int i = 0; i < D; i++) oh[i] += pj * vj[i];
+            }
+        }
+}
+
 const q35_ops q35_ops_ref = {
     .name = "ref",
     .embed = ref_embed,
@@ -201,4 +255,9 @@ const q35_ops q35_ops_ref = {
     .sigmoid_mul = ref_sigmoid_mul,
     .swiglu = ref_swiglu,
     .add = ref_add,
+    .layernorm = ref_layernorm,
+    .bias_add = ref_bias_add,
+    .gelu_tanh = ref_gelu_tanh,
+    .gelu_erf = ref_gelu_erf,
+    .attention_full = ref_attention_full,
 };

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "util.h"
+
 void q35_rope_inv_freq(float *inv_freq, double theta, int R) {
     for (int i = 0; i < R / 2; i++) {
         float expo = (float)(2 * i) / (float)R; /* arange(0, R, 2).float() / R */
@@ -24,4 +26,41 @@ void q35_text_rope_tables(float *cos, float *sin, const int64_t *pos, int T, con
             sin[(int64_t)t * R + i] = sin[(int64_t)t * R + i + half] = sinf(f);
         }
     }
+}
+
+int q35_mrope_positions(int64_t *pos, int64_t *delta, const int *ids, int L, const q35_config *c,
+                        const int (*grids)[3], int n_images, char *err, size_t errlen) {
+    int64_t cur = 0, maxp = -1;
+    int img = 0, ms = c->vision.spatial_merge_size > 0 ? c->vision.spatial_merge_size : 1;
+    for (int i = 0; i < L;) {
+        if (ids[i] != c->image_token_id) {
+            pos[i] = pos[L + i] = pos[2 * L + i] = cur;
+            maxp = cur++;
+            i++;
+            continue;
+        }
+        if (img >= n_images)
+            return q35_fail(err, errlen, "token %d starts image %d, but only %d image%s given", i, img + 1, n_images,
+                            n_images == 1 ? " was" : "s were");
+        int gt = grids[img][0], gh = grids[img][1] / ms, gw = grids[img][2] / ms, count = gt * gh * gw;
+        for (int k = 0; k < count; k++)
+            if (i + k >= L || ids[i + k] != c->image_token_id)
+                return q35_fail(err, errlen, "image %d needs %d consecutive image tokens from position %d, found %d", img,
+                                count, i, k);
+        for (int t = 0, k = 0; t < gt; t++)
+            for (int y = 0; y < gh; y++)
+                for (int x = 0; x < gw; x++, k++) {
+                    pos[i + k] = cur + t, pos[L + i + k] = cur + y, pos[2 * L + i + k] = cur + x;
+                    int64_t m = cur + (t > y ? (t > x ? t : x) : (y > x ? y : x));
+                    if (m > maxp) maxp = m;
+                }
+        cur = maxp + 1;
+        i += count;
+        img++;
+    }
+    if (img != n_images)
+        return q35_fail(err, errlen, "%d image%s given, but the prompt has image tokens for %d", n_images,
+                        n_images == 1 ? "" : "s", img);
+    *delta = maxp + 1 - L;
+    return 0;
 }

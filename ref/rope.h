@@ -17,4 +17,12 @@ void q35_rope_inv_freq(float *inv_freq, double theta, int R);
 /* cos, sin [T, R] in the cat(f, f) layout for positions pos [3, T] (rows T, H, W). */
 void q35_text_rope_tables(float *cos, float *sin, const int64_t *pos, int T, const q35_text_config *c);
 
+/* Multimodal positions of a prompt [3, L] (rows T, H, W): text tokens (vision_start/end included)
+ * count up by one; the k-th run of image tokens takes image k's merged grid (gh = h/merge,
+ * gw = w/merge, gh*gw tokens) at (s, s + row, s + col), s being the next text position, and text
+ * resumes at the largest position so far + 1. *delta = max position + 1 - L: decode token n sits at
+ * n + delta. Returns -1 with err when the image token runs do not match the grids. */
+int q35_mrope_positions(int64_t *pos, int64_t *delta, const int *ids, int L, const q35_config *c,
+                        const int (*grids)[3], int n_images, char *err, size_t errlen);
+
 #endif

@@ -125,6 +125,7 @@ void q35_text_state_reset(q35_text_state *s) {
     }
     s->n_past = 0;
     s->rope_delta = 0;
+    q35_text_set_image_embeds(s, NULL, 0);
 }
 
 /* Gated DeltaNet token mixer: out[T,H] from the normed input xn[T,H]. */
@@ -225,6 +226,12 @@ static void gated_attention(q35_text_state *s, const q35_ops *ops, int li, const
 #undef TRACE
 }
 
+void q35_text_set_image_embeds(q35_text_state *s, const float *rows, int n_rows) {
+    s->img_rows = rows;
+    s->img_n = n_rows;
+    s->img_used = 0;
+}
+
 int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int T, const int64_t *pos,
                      float *logits, int logit_rows, const q35_trace *tr, char *err, size_t errlen) {
     const q35_model *m = s->m;
@@ -240,6 +247,13 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
             snprintf(err, errlen, "token id %d (position %d) is outside the vocabulary [0, %d)", ids[t], t, V);
             return -1;
         }
+    int n_img = 0, vl = m->cfg.vision.present;
+    for (int t = 0; vl && t < T; t++) n_img += ids[t] == m->cfg.image_token_id || ids[t] == m->cfg.video_token_id;
+    if (n_img > s->img_n - s->img_used) {
+        snprintf(err, errlen, "the tokens hold %d image tokens, but only %d image embeddings are waiting (give the images)",
+                 n_img, s->img_n - s->img_used);
+        return -1;
+    }
     if (grow_scratch(s, T) != 0 || grow_kv(s, s->n_past + T) != 0) {
         snprintf(err, errlen, "out of memory for %d tokens", T);
         return -1;
@@ -259,6 +273,9 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
 
     ops->embed(x, &m->embed, ids, T, H);
     q35_trace_f32(tr, "text.embed_tokens", x, 3, 1, T, H);
+    for (int t = 0; n_img && t < T; t++) /* image tokens take the vision tower's rows, in order */
+        if (ids[t] == m->cfg.image_token_id || ids[t] == m->cfg.video_token_id)
+            memcpy(x + (size_t)t * H, s->img_rows + (size_t)s->img_used++ * H, (size_t)H * sizeof(float));
     if (q35_tracing(tr)) {
         q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, T }, .data = pos };
         q35_trace_tensor(tr, "text.position_ids", &pt);

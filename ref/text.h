@@ -27,6 +27,9 @@ typedef struct {
     int max_T;
     float *x, *xn, *mix, *mlp_g, *mlp_u, *cosb, *sinb, *scores;
     float *a1, *a2, *a3, *a4, *a5, *a6, *a7;
+    /* image embeddings waiting for their image tokens (q35_text_set_image_embeds) */
+    const float *img_rows;
+    int img_n, img_used;
 } q35_text_state;
 
 /* Prepares empty caches for m (not copied: m must outlive s). Returns -1 with err on OOM. */
@@ -34,6 +37,11 @@ int q35_text_state_init(q35_text_state *s, const q35_model *m, char *err, size_t
 /* Empties the caches (n_past = 0, states zeroed) without freeing them. */
 void q35_text_state_reset(q35_text_state *s);
 void q35_text_state_free(q35_text_state *s);
+
+/* Image embeddings [n_rows, H] (the vision tower's merged output, images in prompt order) for the
+ * following forwards: the j-th image token they see takes row j. rows must stay valid until used.
+ * A model with a vision tower refuses image tokens that have no row. */
+void q35_text_set_image_embeds(q35_text_state *s, const float *rows, int n_rows);
 
 /* Runs T tokens through the model on top of the caches, then advances n_past by T.
  *   ids [T]         token ids, each in [0, vocab)

@@ -122,10 +122,48 @@ static void bind_layer(binder *b, int i) {
 #undef NAME
 }
 
+static void bind_vision(binder *b) {
+    const q35_vision_config *v = &b->m->cfg.vision;
+    q35_vision_weights *w = &b->m->vis;
+    int64_t D = v->hidden_size, I = v->intermediate_size, m4 = D * v->spatial_merge_size * v->spatial_merge_size;
+    int64_t O = v->out_hidden_size, P = v->patch_size, T = v->temporal_patch_size;
+    char n[256];
+    bind(b, &w->patch_w, "model.visual.patch_embed.proj.weight", 5, D, (int64_t)v->in_channels, T, P, P);
+    /* a Conv3d with stride = kernel is a linear map over the flattened patch */
+    w->patch_w.ndim = 2;
+    w->patch_w.shape[1] = v->in_channels * T * P * P;
+    bind(b, &w->patch_b, "model.visual.patch_embed.proj.bias", 1, D);
+    bind(b, &w->pos_embed, "model.visual.pos_embed.weight", 2, (int64_t)v->num_position_embeddings, D);
+    for (int j = 0; j < v->depth; j++) {
+        q35_vision_block *k = &w->blocks[j];
+#define NAME(suffix) (snprintf(n, sizeof n, "model.visual.blocks.%d." suffix, j), n)
+        bind(b, &k->norm1_w, NAME("norm1.weight"), 1, D);
+        bind(b, &k->norm1_b, NAME("norm1.bias"), 1, D);
+        bind(b, &k->norm2_w, NAME("norm2.weight"), 1, D);
+        bind(b, &k->norm2_b, NAME("norm2.bias"), 1, D);
+        bind(b, &k->qkv_w, NAME("attn.qkv.weight"), 2, 3 * D, D);
+        bind(b, &k->qkv_b, NAME("attn.qkv.bias"), 1, 3 * D);
+        bind(b, &k->proj_w, NAME("attn.proj.weight"), 2, D, D);
+        bind(b, &k->proj_b, NAME("attn.proj.bias"), 1, D);
+        bind(b, &k->fc1_w, NAME("mlp.linear_fc1.weight"), 2, I, D);
+        bind(b, &k->fc1_b, NAME("mlp.linear_fc1.bias"), 1, I);
+        bind(b, &k->fc2_w, NAME("mlp.linear_fc2.weight"), 2, D, I);
+        bind(b, &k->fc2_b, NAME("mlp.linear_fc2.bias"), 1, D);
+#undef NAME
+    }
+    bind(b, &w->merger_norm_w, "model.visual.merger.norm.weight", 1, D);
+    bind(b, &w->merger_norm_b, "model.visual.merger.norm.bias", 1, D);
+    bind(b, &w->merger_fc1_w, "model.visual.merger.linear_fc1.weight", 2, m4, m4);
+    bind(b, &w->merger_fc1_b, "model.visual.merger.linear_fc1.bias", 1, m4);
+    bind(b, &w->merger_fc2_w, "model.visual.merger.linear_fc2.weight", 2, O, m4);
+    bind(b, &w->merger_fc2_b, "model.visual.merger.linear_fc2.bias", 1, O);
+}
+
 void q35_model_close(q35_model *m) {
     if (!m) return;
     q35_st_close(&m->st);
     free(m->layers);
+    free(m->vis.blocks);
     free(m->dir);
     free(m->warnings);
     memset(m, 0, sizeof *m);
@@ -138,8 +176,9 @@ int q35_model_open(q35_model *m, const char *dir, char *err, size_t errlen) {
     m->dir = strdup(dir);
     const q35_text_config *t = &m->cfg.text;
     m->layers = calloc((size_t)t->num_layers, sizeof *m->layers);
+    if (m->cfg.vision.present) m->vis.blocks = calloc((size_t)m->cfg.vision.depth, sizeof *m->vis.blocks);
     binder b = { .m = m, .used = calloc((size_t)m->st.n + 1, 1), .err = err, .errlen = errlen };
-    if (!m->layers || !b.used || !m->dir) {
+    if (!m->layers || !b.used || !m->dir || (m->cfg.vision.present && !m->vis.blocks)) {
         snprintf(err, errlen, "%s: out of memory", dir);
         free(b.used);
         q35_model_close(m);
@@ -149,6 +188,7 @@ int q35_model_open(q35_model *m, const char *dir, char *err, size_t errlen) {
     bind(&b, &m->embed, LM "embed_tokens.weight", 2, V, H);
     bind(&b, &m->final_norm, LM "norm.weight", 1, H);
     for (int i = 0; i < t->num_layers; i++) bind_layer(&b, i);
+    if (m->cfg.vision.present) bind_vision(&b);
     /* lm_head.weight is used when present (untied checkpoints), else the embedding. */
     if (q35_st_find(&m->st, "lm_head.weight")) {
         bind(&b, &m->lm_head, "lm_head.weight", 2, V, H);
@@ -163,10 +203,11 @@ int q35_model_open(q35_model *m, const char *dir, char *err, size_t errlen) {
     for (int i = 0; i < m->st.n; i++) {
         const char *name = m->st.entries[i].name;
         m->weight_bytes += m->st.entries[i].nbytes;
-        if (b.used[i]) continue;
-        if (strncmp(name, "model.visual.", 13) == 0) m->n_visual++;
-        else if (strncmp(name, "mtp.", 4) == 0) m->n_mtp++;
-        else if (unknown.count < 20) mb_add(&unknown, "%s%s", unknown.count ? ", " : "", name);
+        int visual = strncmp(name, "model.visual.", 13) == 0, mtp = strncmp(name, "mtp.", 4) == 0;
+        m->n_visual += visual;
+        m->n_mtp += mtp;
+        if (b.used[i] || visual || mtp) continue;
+        if (unknown.count < 20) mb_add(&unknown, "%s%s", unknown.count ? ", " : "", name);
         else unknown.count++;
     }
     free(b.used);

@@ -33,6 +33,23 @@ typedef struct {
 } q35_layer_weights;
 
 typedef struct {
+    q35_tensor norm1_w, norm1_b, norm2_w, norm2_b; /* [Dv] LayerNorms */
+    q35_tensor qkv_w, qkv_b;                       /* [3 Dv, Dv], [3 Dv]: rows [q | k | v], each heads x hd */
+    q35_tensor proj_w, proj_b;                     /* [Dv, Dv], [Dv] */
+    q35_tensor fc1_w, fc1_b, fc2_w, fc2_b;         /* [Iv, Dv], [Iv], [Dv, Iv], [Dv] */
+} q35_vision_block;
+
+typedef struct {
+    q35_tensor patch_w;                            /* Conv3d weight viewed as [Dv, C*T*p*p] */
+    q35_tensor patch_b;                            /* [Dv] */
+    q35_tensor pos_embed;                          /* [n*n, Dv] learned grid */
+    q35_vision_block *blocks;                      /* cfg.vision.depth */
+    q35_tensor merger_norm_w, merger_norm_b;       /* [Dv] */
+    q35_tensor merger_fc1_w, merger_fc1_b;         /* [4 Dv, 4 Dv], [4 Dv] */
+    q35_tensor merger_fc2_w, merger_fc2_b;         /* [O, 4 Dv], [O] */
+} q35_vision_weights;
+
+typedef struct {
     q35_config cfg;
     q35_st st;                             /* the mmapped checkpoint */
     char *dir;                             /* owned */
@@ -41,7 +58,8 @@ typedef struct {
     q35_tensor lm_head;                    /* [V, H]: lm_head.weight, or embed when tied */
     int lm_head_tied;                      /* 1 when lm_head is the embedding */
     q35_layer_weights *layers;             /* cfg.text.num_layers */
-    int n_visual, n_mtp;                   /* tensors recognised and kept for later use */
+    q35_vision_weights vis;                /* bound when the config has a vision_config */
+    int n_visual, n_mtp;                   /* model.visual.* and mtp.* tensors in the checkpoint */
     char *warnings;                        /* owned, NULL or one message listing unknown tensors */
     size_t weight_bytes;                   /* bytes of all tensors in the checkpoint */
 } q35_model;

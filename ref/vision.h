@@ -1,0 +1,32 @@
+/* vision.h - the Qwen3.5 vision tower: patch rows -> image embeddings for the language model.
+ *
+ * Patch embedding, learned position table resampled to each image's grid, depth pre-LN blocks
+ * (2D rotary attention within each image, tanh-GELU MLP), and the 2x2 patch merger to the text
+ * width. All numbers go through the op table, as in text.c. */
+#ifndef Q35_VISION_H
+#define Q35_VISION_H
+
+#include <stddef.h>
+
+#include "ops.h"
+#include "trace.h"
+#include "weights.h"
+
+/* Rows of merged output for the images of grids [n][3] (t, h, w in patches): sum t*h*w/4. */
+int q35_vision_tokens(const q35_vision_config *v, const int (*grids)[3], int n);
+
+/* The learned position embeddings bilinearly resampled (align-corners) to each grid, rows in 2x2
+ * merge-block order: out [sum t*h*w, Dv]. */
+void q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], int n);
+
+/* Rotary angles [sum t*h*w, hd/2] = [row * inv_freq | col * inv_freq], rows in block order. */
+void q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n);
+
+/* Runs the tower. pixels [N, C*T*p*p] (N = sum t*h*w, from q35_preprocess), grids [n][3].
+ * out [N/4, out_hidden_size]. Traced names: vision.patch_embed, vision.blocks_input,
+ * vision.rope_cos/sin, vision.blocks.{j}.norm1/attn_out/norm2/mlp_out/output, vision.merger_norm,
+ * vision.merger_out. Returns -1 with err on bad grids or OOM. */
+int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const float *pixels,
+                       const int (*grids)[3], int n, const q35_trace *tr, char *err, size_t errlen);
+
+#endif
