@@ -227,6 +227,48 @@ START_TEST(mkmodel_deterministic_and_sharded) {
 }
 END_TEST
 
+/* The presets are the released configs (spec section 1) and survive config.json. */
+START_TEST(presets_are_the_released_configs) {
+    struct { const char *name; int H, I, L, Hq, Hkv, Hv, vdepth, vwidth; } want[] = {
+        { "0.8b", 1024, 3584, 24, 8, 2, 16, 12, 768 },
+        { "2b", 2048, 6144, 24, 8, 2, 16, 24, 1024 },
+        { "4b", 2560, 9216, 32, 16, 4, 32, 24, 1024 },
+    };
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    for (int k = 0; k < 3; k++) {
+        q35_config a, b;
+        ck_assert_int_eq(q35_preset_config(&a, want[k].name, err, sizeof err), 0);
+        const q35_text_config *t = &a.text;
+        ck_assert_int_eq(t->hidden_size, want[k].H);
+        ck_assert_int_eq(t->intermediate_size, want[k].I);
+        ck_assert_int_eq(t->num_layers, want[k].L);
+        ck_assert_int_eq(t->num_heads, want[k].Hq);
+        ck_assert_int_eq(t->num_kv_heads, want[k].Hkv);
+        ck_assert_int_eq(t->lin_num_v_heads, want[k].Hv);
+        ck_assert_int_eq(t->lin_num_k_heads, 16);
+        ck_assert_int_eq(t->head_dim, 256);
+        ck_assert_int_eq(t->rotary_dim, 64);
+        ck_assert_int_eq(t->mrope_section[2], 10);
+        ck_assert_int_eq(t->vocab_size, 248320);
+        ck_assert_int_eq(t->tie_word_embeddings, 1);
+        ck_assert_double_eq(t->rope_theta, 1e7);
+        for (int i = 0; i < t->num_layers; i++) ck_assert_int_eq(t->is_full[i], (i + 1) % 4 == 0);
+        ck_assert_int_eq(a.vision.depth, want[k].vdepth);
+        ck_assert_int_eq(a.vision.hidden_size, want[k].vwidth);
+        ck_assert_int_eq(a.vision.out_hidden_size, want[k].H);
+        ck_assert_msg(q35_config_save(&a, path, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(q35_config_load(&b, path, err, sizeof err) == 0, "%s", err);
+        ck_assert_mem_eq(&a.text, &b.text, sizeof a.text);
+        ck_assert_mem_eq(&a.vision, &b.vision, sizeof a.vision);
+        ck_assert_int_eq(b.image_token_id, 248056);
+        ck_assert_int_eq(b.mtp_num_hidden_layers, 1);
+    }
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* Thousands of tokens through the tiny model stay finite (the generator's scales are sane). */
 START_TEST(mkmodel_long_run_finite) {
     char base[4096], a[4200];
@@ -327,6 +369,7 @@ int main(void) {
     tcase_add_test(tc, untied_needs_lm_head);
     tcase_add_test(tc, mkmodel_deterministic_and_sharded);
     tcase_add_test(tc, mkmodel_long_run_finite);
+    tcase_add_test(tc, presets_are_the_released_configs);
     tcase_add_test(tc, real_size_0_8b);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
