@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include <jpeglib.h> /* after stdio.h: it uses FILE */
+#include <jerror.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ static int load_png(q35_image *im, FILE *f, const char *path, char *err, size_t 
     png_errctx ectx = { .msg = "" };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ectx, png_error_fn, png_warning_fn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    uint8_t *volatile rgb = NULL;
+    uint8_t *volatile raw = NULL;
     png_bytep *volatile rows = NULL;
     if (!png || !info) {
         png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
@@ -54,12 +55,12 @@ static int load_png(q35_image *im, FILE *f, const char *path, char *err, size_t 
     }
     if (setjmp(ectx.jb)) {
         png_destroy_read_struct(&png, &info, NULL);
-        free(rgb);
+        free(raw);
         free(rows);
         return q35_fail(err, errlen, "%s: corrupt or truncated PNG: %s", path, ectx.msg);
     }
     png_init_io(png, f);
-    png_set_user_limits(png, Q35_IMAGE_MAX_SIDE, Q35_IMAGE_MAX_SIDE);
+    png_set_user_limits(png, 1000000, 1000000); /* libpng's own bound; q35's stricter one follows */
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if (check_size(path, (long)w, (long)h, err, errlen) != 0) {
@@ -67,29 +68,47 @@ static int load_png(q35_image *im, FILE *f, const char *path, char *err, size_t 
         return -1;
     }
     int ct = png_get_color_type(png, info);
-    /* to 8-bit RGB: 16-bit samples keep their high byte (Pillow's RGB;16B unpacker), palettes and
-     * low-depth grey expand, grey replicates, alpha and tRNS transparency are dropped */
-    png_set_strip_16(png);
-    png_set_packing(png);
-    if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA) {
-        png_set_expand_gray_1_2_4_to_8(png);
-        png_set_gray_to_rgb(png);
+    /* Pillow opens 16-bit grey as 32-bit integers ("I") and convert("RGB") clips them to 255;
+     * other 16-bit samples keep their high byte (Pillow's ;16B unpackers). Palettes and low-depth
+     * grey expand, grey replicates, alpha and tRNS transparency are dropped. */
+    int grey16 = ct == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) == 16;
+    if (!grey16) {
+        png_set_strip_16(png);
+        png_set_packing(png);
+        if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+        if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA) {
+            png_set_expand_gray_1_2_4_to_8(png);
+            png_set_gray_to_rgb(png);
+        }
+        /* expanding a palette with tRNS adds alpha: drop it like any other */
+        if ((ct & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     }
-    if (ct & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    if (png_get_valid(png, info, PNG_INFO_tRNS) && ct != PNG_COLOR_TYPE_PALETTE) png_set_tRNS_to_alpha(png), png_set_strip_alpha(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w * 3) png_error(png, "unexpected row layout after conversion");
-    rgb = malloc((size_t)w * h * 3);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if (rowbytes != (size_t)w * (grey16 ? 2 : 3)) png_error(png, "unexpected row layout after conversion");
+    raw = malloc(rowbytes * h);
     rows = malloc((size_t)h * sizeof(png_bytep));
-    if (!rgb || !rows) png_error(png, "out of memory");
-    for (png_uint_32 y = 0; y < h; y++) rows[y] = rgb + (size_t)y * w * 3;
+    if (!raw || !rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = raw + (size_t)y * rowbytes;
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
-    im->w = (int)w, im->h = (int)h, im->rgb = rgb;
+    if (grey16) { /* in place: 2 bytes in, 3 out, so convert into a new buffer */
+        uint8_t *rgb = malloc((size_t)w * h * 3);
+        if (!rgb) {
+            free(raw);
+            return q35_fail(err, errlen, "%s: out of memory", path);
+        }
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            unsigned v = (unsigned)raw[2 * i] << 8 | raw[2 * i + 1];
+            rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = (uint8_t)(v > 255 ? 255 : v);
+        }
+        free(raw);
+        raw = rgb;
+    }
+    im->w = (int)w, im->h = (int)h, im->rgb = raw;
     return 0;
 }
 
@@ -104,7 +123,11 @@ static void jpg_error_exit(j_common_ptr cinfo) {
     jpg_errctx *e = (jpg_errctx *)cinfo->err;
     longjmp(e->jb, 1);
 }
-static void jpg_emit(j_common_ptr cinfo, int level) { (void)cinfo, (void)level; }
+/* libjpeg only warns on a premature end of data and fills the rest with grey; Pillow refuses
+ * such a file ("image file is truncated"), and so does q35. Other warnings are ignored. */
+static void jpg_emit(j_common_ptr cinfo, int level) {
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) cinfo->err->error_exit(cinfo);
+}
 
 /* EXIF orientation (tag 0x0112 of IFD0) from an APP1 "Exif" payload; 1 when absent or invalid. */
 static int exif_orientation(const uint8_t *p, size_t n) {
@@ -141,10 +164,12 @@ static int load_jpeg(q35_image *im, FILE *f, const char *path, int *orientation,
     if (setjmp(jerr.jb)) {
         char msg[JMSG_LENGTH_MAX];
         (*cinfo.err->format_message)((j_common_ptr)&cinfo, msg);
+        int eof = cinfo.err->msg_code == JWRN_JPEG_EOF;
         jpeg_destroy_decompress(&cinfo);
         free(rgb);
         free(row);
-        return q35_fail(err, errlen, "%s: corrupt or truncated JPEG: %s", path, msg);
+        if (eof) return q35_fail(err, errlen, "%s: truncated JPEG (the data ends early)", path);
+        return q35_fail(err, errlen, "%s: corrupt JPEG: %s", path, msg);
     }
     jpeg_create_decompress(&cinfo);
     jpeg_stdio_src(&cinfo, f);
