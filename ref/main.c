@@ -10,6 +10,7 @@
 #include "mkmodel.h"
 #include "ops.h"
 #include "q35.h"
+#include "util.h"
 
 #define ERRLEN 2048
 
@@ -20,9 +21,11 @@ static const char *usage_main =
     "\n"
     "commands:\n"
     "  info DIR                       what a checkpoint holds: config, tensors, dtypes, sizes\n"
-    "  forward DIR --ids A,B,C ...    run tokens through the model; print the top next tokens;\n"
+    "  forward DIR --ids A,B,C ...    run tokens (and --image files) through the model; print the top\n"
+    "                                 next tokens;\n"
     "                                 --dump FILE writes every intermediate tensor\n"
     "  verify GOLDEN_DIR              run a golden set's phases and compare every tensor\n"
+    "  preprocess IMAGE... --out F    pixel_values + image_grid_thw as Hugging Face's processor makes them\n"
     "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n";
 
 static int die(const char *msg) {
@@ -138,10 +141,14 @@ static const char *usage_forward =
     "one at a time on the caches, and prints the top next tokens after each step.\n"
     "\n"
     "  --ids A,B,C          prompt token ids (required)\n"
+    "  --image FILE         a PNG or JPEG for the prompt's next image (repeat, in prompt order);\n"
+    "                       the ids hold, per image, either its whole run of <|image_pad|> tokens\n"
+    "                       or a single <|image_pad|> that forward expands to the image's size\n"
+    "  --no-exif            do not apply EXIF orientation to --image files\n"
     "  --decode-ids D,E     tokens to feed one by one after the prompt (phases decode0, decode1, ...)\n"
     "  --dump FILE          write every intermediate tensor (float32, golden names with phase\n"
-    "                       prefixes prefill., decode0., ...; caches as prefill.cache.*) to FILE\n"
-    "                       (safetensors)\n"
+    "                       prefixes prefill., decode0., ...; caches as prefill.cache.*;\n"
+    "                       preprocessing as preproc.*) to FILE (safetensors)\n"
     "  --only REGEX         with --dump: keep only names matching this POSIX extended regex\n"
     "  --backend ref        op implementation (ref: the FP32 scalar reference)\n"
     "  --top K              how many next tokens to print per step (default 5)\n";
@@ -166,55 +173,179 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
+/* Images for a prompt: decoded, preprocessed, and the ids with each image's token run complete. */
+typedef struct {
+    int n;
+    int (*grids)[3];
+    float *pixels;
+    int npatch;
+} prompt_images;
+
+static void prompt_images_free(prompt_images *pi) {
+    free(pi->grids);
+    free(pi->pixels);
+    memset(pi, 0, sizeof *pi);
+}
+
+/* Loads files[0..n) with the model's preprocessor settings; traces preproc.* to tr. */
+static int load_prompt_images(prompt_images *pi, const q35_model *m, char **files, int n, int exif,
+                              const q35_trace *tr, char *err, size_t errlen) {
+    memset(pi, 0, sizeof *pi);
+    q35_preproc_config pc;
+    if (q35_preproc_load(&pc, m->dir, err, errlen) != 0) return -1;
+    pi->grids = calloc((size_t)n + 1, sizeof *pi->grids);
+    if (!pi->grids) return q35_fail(err, errlen, "out of memory");
+    int row = 3 * pc.temporal_patch_size * pc.patch_size * pc.patch_size;
+    for (int k = 0; k < n; k++) {
+        q35_image im;
+        if (q35_image_load_opts(&im, files[k], exif, err, errlen) != 0) return -1;
+        int *g = pi->grids[k];
+        if (q35_preproc_grid(&pc, im.h, im.w, g, err, errlen) != 0) {
+            char msg[ERRLEN];
+            snprintf(msg, sizeof msg, "%s", err);
+            q35_image_free(&im);
+            return q35_fail(err, errlen, "%s: %.1500s", files[k], msg);
+        }
+        float *px = realloc(pi->pixels, (size_t)(pi->npatch + g[0] * g[1] * g[2]) * row * sizeof(float));
+        int rc = px ? q35_preprocess(px + (size_t)pi->npatch * row, &pc, &im, g, err, errlen) : q35_fail(err, errlen, "out of memory");
+        if (px) pi->pixels = px;
+        q35_image_free(&im);
+        if (rc != 0) return -1;
+        pi->npatch += g[0] * g[1] * g[2];
+        pi->n = k + 1;
+    }
+    q35_trace_f32(tr, "pixel_values", pi->pixels, 2, pi->npatch, row);
+    return 0;
+}
+
+/* Expands each image's single <|image_pad|> to its full run; a full run is kept. New array in *out. */
+static int expand_image_tokens(int **out, int *nout, const int *ids, int n, const q35_config *c,
+                               const prompt_images *pi, char *err, size_t errlen) {
+    int ms = c->vision.spatial_merge_size, total = n;
+    for (int k = 0; k < pi->n; k++) total += pi->grids[k][0] * pi->grids[k][1] * pi->grids[k][2] / (ms * ms);
+    int *o = malloc((size_t)total * sizeof *o), len = 0, img = 0;
+    if (!o) return q35_fail(err, errlen, "out of memory");
+    for (int i = 0; i < n;) {
+        if (ids[i] != c->image_token_id) {
+            o[len++] = ids[i++];
+            continue;
+        }
+        int run = 0;
+        while (i + run < n && ids[i + run] == c->image_token_id) run++;
+        if (img >= pi->n) {
+            free(o);
+            return q35_fail(err, errlen, "the ids hold more <|image_pad|> runs than --image files (%d)", pi->n);
+        }
+        int need = pi->grids[img][0] * pi->grids[img][1] * pi->grids[img][2] / (ms * ms);
+        if (run != 1 && run != need) {
+            free(o);
+            return q35_fail(err, errlen, "image %d needs %d <|image_pad|> tokens (or 1 to expand), the ids have %d", img + 1,
+                            need, run);
+        }
+        for (int k = 0; k < need; k++) o[len++] = c->image_token_id;
+        i += run;
+        img++;
+    }
+    if (img != pi->n) {
+        free(o);
+        return q35_fail(err, errlen, "%d --image files but %d <|image_pad|> runs in the ids (token %d)", pi->n, img,
+                        c->image_token_id);
+    }
+    *out = o;
+    *nout = len;
+    return 0;
+}
+
 static int cmd_forward(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
         fputs(usage_forward, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
     const char *dir = argv[0], *ids_s = NULL, *dec_s = NULL, *dump = NULL, *only = NULL, *bk = "ref";
-    int topk = 5;
+    int topk = 5, exif = 1, nimg = 0;
+    char **images = calloc((size_t)argc, sizeof *images);
+    if (!images) return die("out of memory");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--no-exif") == 0) { exif = 0; continue; }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) { fprintf(stderr, "q35 forward: %s needs a value\n", a); return 2; }
+        if (!v) { fprintf(stderr, "q35 forward: %s needs a value\n", a); free(images); return 2; }
         if (strcmp(a, "--ids") == 0) ids_s = v;
         else if (strcmp(a, "--decode-ids") == 0) dec_s = v;
+        else if (strcmp(a, "--image") == 0) images[nimg++] = (char *)v;
         else if (strcmp(a, "--dump") == 0) dump = v;
         else if (strcmp(a, "--only") == 0) only = v;
         else if (strcmp(a, "--backend") == 0) bk = v;
         else if (strcmp(a, "--top") == 0) topk = atoi(v);
-        else { fprintf(stderr, "q35 forward: unknown option %s\n%s", a, usage_forward); return 2; }
+        else { fprintf(stderr, "q35 forward: unknown option %s\n%s", a, usage_forward); free(images); return 2; }
         i++;
     }
-    if (!ids_s) { fprintf(stderr, "q35 forward: --ids is required\n%s", usage_forward); return 2; }
+    if (!ids_s) { fprintf(stderr, "q35 forward: --ids is required\n%s", usage_forward); free(images); return 2; }
     if (topk < 1) topk = 1;
     const q35_ops *ops = backend(bk);
-    if (!ops) { fprintf(stderr, "q35 forward: unknown backend '%s' (have: ref)\n", bk); return 2; }
+    if (!ops) { fprintf(stderr, "q35 forward: unknown backend '%s' (have: ref)\n", bk); free(images); return 2; }
     int *ids = NULL, n = 0, *dec = NULL, nd = 0;
-    if (parse_ids(ids_s, &ids, &n) != 0) { fprintf(stderr, "q35 forward: bad --ids '%s' (want e.g. 5,17,300)\n", ids_s); return 2; }
+    if (parse_ids(ids_s, &ids, &n) != 0) {
+        fprintf(stderr, "q35 forward: bad --ids '%s' (want e.g. 5,17,300)\n", ids_s);
+        free(images);
+        return 2;
+    }
     if (dec_s && parse_ids(dec_s, &dec, &nd) != 0) {
         free(ids);
+        free(images);
         fprintf(stderr, "q35 forward: bad --decode-ids '%s'\n", dec_s);
         return 2;
     }
     char err[ERRLEN];
     int rc = 1;
     q35_model m;
-    q35_text_state s;
+    q35_text_state s = {0};
     q35_trace_store st;
-    float *logits = NULL;
-    if (q35_trace_store_init(&st, only, err, sizeof err) != 0) { free(ids); free(dec); return die(err); }
-    if (q35_model_open(&m, dir, err, sizeof err) != 0) { q35_trace_store_free(&st); free(ids); free(dec); return die(err); }
+    prompt_images pi = {0};
+    float *logits = NULL, *merged = NULL;
+    int64_t *pos = NULL;
+    if (q35_trace_store_init(&st, only, err, sizeof err) != 0) { free(ids); free(dec); free(images); return die(err); }
+    if (q35_model_open(&m, dir, err, sizeof err) != 0) {
+        q35_trace_store_free(&st);
+        free(ids), free(dec), free(images);
+        return die(err);
+    }
     if (m.warnings) fprintf(stderr, "q35: warning: %s\n", m.warnings);
     int V = m.cfg.text.vocab_size;
+    q35_trace tr = { .on_tensor = dump ? q35_trace_store_hook : NULL, .ctx = &st };
     if (q35_text_state_init(&s, &m, err, sizeof err) != 0) goto out;
+    if (nimg) {
+        if (!m.cfg.vision.present) { snprintf(err, sizeof err, "%s: --image given, but the model has no vision tower", dir); goto out; }
+        snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
+        if (load_prompt_images(&pi, &m, images, nimg, exif, &tr, err, sizeof err) != 0) goto out;
+        int *full = NULL, nfull = 0;
+        if (expand_image_tokens(&full, &nfull, ids, n, &m.cfg, &pi, err, sizeof err) != 0) goto out;
+        free(ids);
+        ids = full, n = nfull;
+        int rows = q35_vision_tokens(&m.cfg.vision, (const int (*)[3])pi.grids, pi.n);
+        merged = malloc((size_t)rows * m.cfg.text.hidden_size * sizeof(float));
+        pos = malloc((size_t)3 * n * sizeof *pos);
+        if (!merged || !pos) { snprintf(err, sizeof err, "out of memory"); goto out; }
+        snprintf(tr.prefix, sizeof tr.prefix, "prefill.");
+        if (q35_vision_forward(merged, &m, ops, pi.pixels, (const int (*)[3])pi.grids, pi.n, &tr, err, sizeof err) != 0)
+            goto out;
+        if (q35_mrope_positions(pos, &s.rope_delta, ids, n, &m.cfg, (const int (*)[3])pi.grids, pi.n, err, sizeof err) != 0)
+            goto out;
+        q35_text_set_image_embeds(&s, merged, rows);
+        printf("images: %d, %d image tokens; prompt of %d tokens\n", pi.n, rows, n);
+    } else if (m.cfg.vision.present) {
+        for (int i = 0; i < n; i++)
+            if (ids[i] == m.cfg.image_token_id) {
+                snprintf(err, sizeof err, "the ids hold <|image_pad|> (%d) but no --image was given", m.cfg.image_token_id);
+                goto out;
+            }
+    }
     /* with --dump every row's logits are kept (the golden layout); else only the last */
     int rows = dump ? n : 1;
     logits = malloc((size_t)rows * V * sizeof(float));
     if (!logits) { snprintf(err, sizeof err, "out of memory for logits"); goto out; }
-    q35_trace tr = { .on_tensor = dump ? q35_trace_store_hook : NULL, .ctx = &st };
     snprintf(tr.prefix, sizeof tr.prefix, "prefill.");
-    if (q35_text_forward(&s, ops, ids, n, NULL, logits, rows, &tr, err, sizeof err) != 0) goto out;
+    if (q35_text_forward(&s, ops, ids, n, pos, logits, rows, &tr, err, sizeof err) != 0) goto out;
     q35_text_trace_cache(&s, &tr);
     print_top("prefill", logits + (size_t)(rows - 1) * V, V, topk);
     for (int d = 0; d < nd; d++) {
@@ -233,11 +364,97 @@ static int cmd_forward(int argc, char **argv) {
 out:
     if (rc) fprintf(stderr, "q35: %s\n", err);
     free(logits);
+    free(merged);
+    free(pos);
+    prompt_images_free(&pi);
     q35_text_state_free(&s);
     q35_model_close(&m);
     q35_trace_store_free(&st);
     free(ids);
     free(dec);
+    free(images);
+    return rc;
+}
+
+/* ---- preprocess ---- */
+
+static const char *usage_preprocess =
+    "usage: q35 preprocess IMAGE... --out FILE [--model DIR] [--no-exif]\n"
+    "\n"
+    "Decodes PNG/JPEG images and preprocesses them exactly as Hugging Face's Qwen2-VL image\n"
+    "processor does (smart_resize, Pillow's bicubic, rescale and normalise in float32, 2 frames,\n"
+    "2x2 merge-block patch order). Writes FILE (safetensors) with pixel_values [N, 1536] (F32) and\n"
+    "image_grid_thw [images, 3] (I64), the images' rows concatenated in the order given.\n"
+    "\n"
+    "  --model DIR   read DIR/preprocessor_config.json (else the released settings: patch 16,\n"
+    "                merge 2, 65536..16777216 pixels, mean = std = 0.5)\n"
+    "  --no-exif     do not apply EXIF orientation\n";
+
+static int cmd_preprocess(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 1) {
+        fputs(usage_preprocess, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *out = NULL, *model = NULL;
+    int exif = 1, n = 0;
+    char **files = calloc((size_t)argc, sizeof *files);
+    if (!files) return die("out of memory");
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--no-exif") == 0) exif = 0;
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "q35 preprocess: unknown option %s\n%s", argv[i], usage_preprocess);
+            free(files);
+            return 2;
+        } else files[n++] = argv[i];
+    }
+    if (!out || n == 0) {
+        fprintf(stderr, "q35 preprocess: give images and --out\n%s", usage_preprocess);
+        free(files);
+        return 2;
+    }
+    char err[ERRLEN];
+    q35_preproc_config pc;
+    if (model ? q35_preproc_load(&pc, model, err, sizeof err) != 0 : (q35_preproc_defaults(&pc), 0)) {
+        free(files);
+        return die(err);
+    }
+    int row = 3 * pc.temporal_patch_size * pc.patch_size * pc.patch_size, npatch = 0, rc = 1;
+    int64_t *grid = calloc((size_t)n * 3, sizeof *grid);
+    float *px = NULL;
+    for (int k = 0; k < n && grid; k++) {
+        q35_image im;
+        int g[3];
+        if (q35_image_load_opts(&im, files[k], exif, err, sizeof err) != 0) goto out;
+        if (q35_preproc_grid(&pc, im.h, im.w, g, err, sizeof err) != 0) {
+            q35_image_free(&im);
+            fprintf(stderr, "q35: %s: ", files[k]);
+            goto out;
+        }
+        float *np = realloc(px, (size_t)(npatch + g[0] * g[1] * g[2]) * row * sizeof(float));
+        if (!np) { q35_image_free(&im); snprintf(err, sizeof err, "out of memory"); goto out; }
+        px = np;
+        int r = q35_preprocess(px + (size_t)npatch * row, &pc, &im, g, err, sizeof err);
+        printf("%s: %dx%d -> %dx%d, grid (%d, %d, %d), %d image tokens\n", files[k], im.w, im.h,
+               g[2] * pc.patch_size, g[1] * pc.patch_size, g[0], g[1], g[2], g[0] * g[1] * g[2] / (pc.merge_size * pc.merge_size));
+        q35_image_free(&im);
+        if (r != 0) goto out;
+        for (int j = 0; j < 3; j++) grid[k * 3 + j] = g[j];
+        npatch += g[0] * g[1] * g[2];
+    }
+    if (!grid) { snprintf(err, sizeof err, "out of memory"); goto out; }
+    const char *names[2] = { "pixel_values", "image_grid_thw" };
+    q35_tensor ts[2] = { { .dtype = Q35_F32, .ndim = 2, .shape = { npatch, row }, .data = px },
+                         { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = grid } };
+    if (q35_st_save(out, names, ts, 2, err, sizeof err) != 0) goto out;
+    printf("wrote pixel_values [%d, %d] and image_grid_thw [%d, 3] to %s\n", npatch, row, n, out);
+    rc = 0;
+out:
+    if (rc) fprintf(stderr, "q35: %s\n", err);
+    free(px);
+    free(grid);
+    free(files);
     return rc;
 }
 
@@ -365,6 +582,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "forward") == 0) return cmd_forward(argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
     if (strcmp(cmd, "mkmodel") == 0) return cmd_mkmodel(argc - 2, argv + 2);
+    if (strcmp(cmd, "preprocess") == 0) return cmd_preprocess(argc - 2, argv + 2);
     fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
     return 2;
 }

@@ -17,6 +17,7 @@
 #include "tensor.h"
 #include "text.h"
 #include "trace.h"
+#include "vision.h"
 #include "weights.h"
 #include "compare.h"
 #include "verify.h"

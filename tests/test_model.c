@@ -360,6 +360,52 @@ START_TEST(real_size_0_8b) {
 }
 END_TEST
 
+/* q35 forward with --image: one placeholder per image expands to the image's run; the logits are
+ * the golden ones of small_vl (whose prompt holds the two images' full runs). */
+START_TEST(forward_with_images) {
+    const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
+    q35_st g;
+    ck_assert_msg(q35_st_open(&g, "golden/data/small_vl/golden.safetensors", err, sizeof err) == 0, "%s", err);
+    const q35_st_entry *ids = q35_st_find(&g, "prefill.input_ids");
+    char list[4096] = "";
+    size_t len = 0;
+    int64_t prev = -1;
+    for (int64_t i = 0; i < ids->t.shape[1]; i++) {
+        int64_t v;
+        memcpy(&v, (const char *)ids->t.data + 8 * i, 8);
+        if (v == 990 && prev == 990) continue; /* collapse each image run to one placeholder */
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%lld", len ? "," : "", (long long)v);
+        prev = v;
+    }
+    char base[4096], dump[4200];
+    snprintf(base, sizeof base, "%s", tu_mkdtemp());
+    snprintf(dump, sizeof dump, "%s/vl.safetensors", base);
+    long rss;
+    char *args[] = { (char *)bin, "forward", "golden/data/small_vl/checkpoint_f32", "--ids", list, "--image",
+                     "golden/data/small_vl/image_192x352.png", "--image", "golden/data/small_vl/image_70x90.png",
+                     "--dump", dump, "--only", "logits|pixel_values", NULL };
+    ck_assert_int_eq(run_q35(args, &rss), 0);
+    q35_st d;
+    ck_assert_msg(q35_st_open(&d, dump, err, sizeof err) == 0, "%s", err);
+    const char *names[] = { "prefill.logits", "preproc.pixel_values" };
+    for (int k = 0; k < 2; k++) {
+        q35_cmp c;
+        q35_compare(&c, &q35_st_find(&d, names[k])->t, &q35_st_find(&g, names[k])->t);
+        ck_assert_msg(q35_cmp_pass(&c, k == 0 ? 1e-4 : 0.0, 0.99999), "%s: max_rel %g", names[k], c.max_rel);
+    }
+    q35_st_close(&d);
+    /* an image too many, and a run of the wrong length, are refused */
+    char *extra[] = { (char *)bin, "forward", "golden/data/small_vl/checkpoint_f32", "--ids", "1,990,2", "--image",
+                      "golden/data/small_vl/image_70x90.png", "--image", "golden/data/small_vl/image_70x90.png", NULL };
+    ck_assert_int_eq(run_q35(extra, &rss), 1);
+    char *wrong[] = { (char *)bin, "forward", "golden/data/small_vl/checkpoint_f32", "--ids", "1,990,990,2", "--image",
+                      "golden/data/small_vl/image_70x90.png", NULL };
+    ck_assert_int_eq(run_q35(wrong, &rss), 1);
+    q35_st_close(&g);
+    tu_rm_rf(base);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("binding");
@@ -371,6 +417,7 @@ int main(void) {
     tcase_add_test(tc, mkmodel_long_run_finite);
     tcase_add_test(tc, presets_are_the_released_configs);
     tcase_add_test(tc, real_size_0_8b);
+    tcase_add_test(tc, forward_with_images);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
