@@ -359,6 +359,66 @@ START_TEST(text_rope_tables_interleaved) {
 }
 END_TEST
 
+START_TEST(vision_ops) {
+    enum { R = 3, N = 20, T = 5, H = 2, D = 4 };
+    float x[R * N], w[N], b[N], y[R * N];
+    double want[R * N];
+    fill(x, R * N, 3.0f);
+    fill(w, N, 1.0f);
+    fill(b, N, 0.5f);
+    q35_tensor wt = vec(w, N), bt = vec(b, N);
+    q35_ops_ref.layernorm(y, x, &wt, &bt, R, N, 1e-6f);
+    for (int r = 0; r < R; r++) {
+        double mean = 0, var = 0;
+        for (int i = 0; i < N; i++) mean += x[r * N + i];
+        mean /= N;
+        for (int i = 0; i < N; i++) var += (x[r * N + i] - mean) * (x[r * N + i] - mean);
+        var /= N;
+        for (int i = 0; i < N; i++) want[r * N + i] = (x[r * N + i] - mean) / sqrt(var + 1e-6) * w[i] + b[i];
+    }
+    close_to(y, want, R * N, 1e-5, "layernorm");
+    memcpy(y, x, sizeof y);
+    q35_ops_ref.bias_add(y, &bt, R, N);
+    for (int i = 0; i < R * N; i++) ck_assert_float_eq(y[i], x[i] + b[i % N]);
+    q35_ops_ref.gelu_tanh(y, x, R * N);
+    for (int i = 0; i < R * N; i++) {
+        double u = x[i];
+        want[i] = 0.5 * u * (1 + tanh(sqrt(2 / M_PI) * (u + 0.044715 * u * u * u)));
+    }
+    close_to(y, want, R * N, 1e-6, "gelu_tanh");
+    q35_ops_ref.gelu_erf(y, x, R * N);
+    for (int i = 0; i < R * N; i++) want[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2.0)));
+    close_to(y, want, R * N, 1e-6, "gelu_erf");
+    /* the two GELUs differ: a tower using the wrong one would show */
+    float a1, a2, one = 1.5f;
+    q35_ops_ref.gelu_tanh(&a1, &one, 1);
+    q35_ops_ref.gelu_erf(&a2, &one, 1);
+    ck_assert(fabsf(a1 - a2) > 1e-4f);
+
+    float q[T * H * D], k[T * H * D], v[T * H * D], o[T * H * D], p[T];
+    fill(q, T * H * D, 1.0f);
+    fill(k, T * H * D, 1.0f);
+    fill(v, T * H * D, 1.0f);
+    q35_ops_ref.attention_full(o, q, k, v, T, H, D, 0.5f, p);
+    for (int t = 0; t < T; t++) /* every row sees every row, the later ones too */
+        for (int h = 0; h < H; h++) {
+            double s[T], mx = -1e300, sum = 0;
+            for (int j = 0; j < T; j++) {
+                s[j] = 0;
+                for (int i = 0; i < D; i++) s[j] += (double)q[(t * H + h) * D + i] * k[(j * H + h) * D + i];
+                s[j] *= 0.5;
+                mx = fmax(mx, s[j]);
+            }
+            for (int j = 0; j < T; j++) sum += s[j] = exp(s[j] - mx);
+            for (int i = 0; i < D; i++) {
+                double acc = 0;
+                for (int j = 0; j < T; j++) acc += s[j] / sum * v[(j * H + h) * D + i];
+                ck_assert(fabs(o[(t * H + h) * D + i] - acc) < 1e-5);
+            }
+        }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("ops");
     TCase *tc = tcase_create("ref");
@@ -373,6 +433,7 @@ int main(void) {
     tcase_add_test(tc, attention_gqa_causal);
     tcase_add_test(tc, elementwise);
     tcase_add_test(tc, text_rope_tables_interleaved);
+    tcase_add_test(tc, vision_ops);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
