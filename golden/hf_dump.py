@@ -23,6 +23,7 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
@@ -48,7 +49,17 @@ def init_weights(model, seed):
     desc = {}
     with torch.no_grad():
         for name, p in sorted(model.named_parameters()):
-            if name.endswith("embed_tokens.weight"):
+            if ".visual." in name or name.startswith("visual."):
+                if name.endswith("bias"):
+                    p.normal_(0.0, 0.1, generator=g); d = "N(0,0.1)"
+                elif "norm" in name:
+                    p.uniform_(0.5, 1.5, generator=g); d = "U(0.5,1.5)"
+                elif name.endswith("pos_embed.weight"):
+                    p.normal_(0.0, 0.5, generator=g); d = "N(0,0.5)"
+                else:
+                    std = 1.0 / (p[0].numel() ** 0.5)
+                    p.normal_(0.0, std, generator=g); d = "N(0,1/sqrt(fan_in))"
+            elif name.endswith("embed_tokens.weight"):
                 p.normal_(0.0, 0.5, generator=g); d = "N(0,0.5)"
             elif name.endswith("conv1d.weight"):
                 p.normal_(0.0, 0.5, generator=g); d = "N(0,0.5)"
@@ -72,14 +83,10 @@ def init_weights(model, seed):
 class Recorder:
     """Forward hooks that store tensors under '<phase>.<golden name>'."""
 
-    def __init__(self, model):
+    def __init__(self, inner, visual=None):
         self.store = {}
         self.phase = None
-        self.L = 0
         self.handles = []
-        inner = model.model
-        cfg = model.config
-        self.cfg = cfg
 
         def out_hook(name, pick=None):
             def h(mod, args, kwargs, out):
@@ -150,6 +157,24 @@ class Recorder:
                     reg_out(getattr(sa, proj), q + proj)
                 reg_pre(sa.o_proj, q + "gated_attn")
         reg_out(inner.norm, "text.final_norm")
+        if visual is not None:
+            reg_out(visual.patch_embed, "vision.patch_embed")
+
+            def blocks_in(mod, args, kwargs):
+                self.put("vision.blocks_input", args[0] if args else kwargs["hidden_states"])
+                cos, sin = kwargs["position_embeddings"]
+                self.put("vision.rope_cos", cos)
+                self.put("vision.rope_sin", sin)
+            self.handles.append(visual.blocks[0].register_forward_pre_hook(blocks_in, with_kwargs=True))
+            for j, blk in enumerate(visual.blocks):
+                p = f"vision.blocks.{j}."
+                reg_out(blk.norm1, p + "norm1")
+                reg_out(blk.attn, p + "attn_out", lambda o: o[0] if isinstance(o, tuple) else o)
+                reg_out(blk.norm2, p + "norm2")
+                reg_out(blk.mlp, p + "mlp_out")
+                reg_out(blk, p + "output", lambda o: o[0] if isinstance(o, tuple) else o)
+            reg_out(visual.merger.norm, "vision.merger_norm")
+            reg_out(visual.merger, "vision.merger_out")
 
     def put(self, name, t):
         if self.phase is None:
@@ -221,10 +246,155 @@ def describe(name):
     return name.split(".", 1)[1] if "." in name else name
 
 
+def main_vl(a):
+    """A vision-language set in the small_vl layout (Qwen3_5ForConditionalGeneration + its processor)."""
+    from transformers import Qwen2VLImageProcessor, Qwen3_5Config, Qwen3_5ForConditionalGeneration
+    from transformers.image_utils import load_image
+    from transformers.models.qwen3_5 import modeling_qwen3_5 as hf
+
+    cfg_dict = json.load(open(a.vl_config))
+    cfg = Qwen3_5Config(**{k: v for k, v in cfg_dict.items() if k not in ("architectures", "transformers_version")})
+    for c in (cfg, cfg.text_config, cfg.vision_config):
+        c._attn_implementation = "eager"
+    model = Qwen3_5ForConditionalGeneration(cfg).float().eval()
+    weight_init = init_weights(model, a.seed)
+    if cfg.tie_word_embeddings:
+        model.lm_head.weight = model.model.language_model.embed_tokens.weight
+    tc, vc = cfg.text_config, cfg.vision_config
+    V = tc.vocab_size
+    proc = Qwen2VLImageProcessor(min_pixels=65536, max_pixels=16777216, patch_size=vc.patch_size,
+                                 temporal_patch_size=vc.temporal_patch_size, merge_size=vc.spatial_merge_size,
+                                 image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    pil = [load_image(os.path.abspath(f)) for f in a.image]  # exif_transpose + RGB, as for a path
+    pp = proc(images=pil, return_tensors="pt")
+    pixel_values, grid = pp["pixel_values"], pp["image_grid_thw"]
+    ms = vc.spatial_merge_size
+    g = torch.Generator().manual_seed(a.seed + 1)
+    text_lens = [int(x) for x in a.text_lens.split(",")]
+    if len(text_lens) != len(a.image) + 1:
+        raise SystemExit("--text-lens needs one more entry than --image")
+    special = {cfg.image_token_id, cfg.video_token_id, cfg.vision_start_token_id, cfg.vision_end_token_id}
+    def text(n):
+        out = []
+        while len(out) < n:
+            t = int(torch.randint(0, V - 40, (1,), generator=g))
+            if t not in special:
+                out.append(t)
+        return out
+    prompt = text(text_lens[0])
+    for k in range(len(a.image)):
+        n_tok = int(grid[k].prod()) // (ms * ms)
+        prompt += [cfg.vision_start_token_id] + [cfg.image_token_id] * n_tok + [cfg.vision_end_token_id] + text(text_lens[k + 1])
+
+    os.makedirs(a.out, exist_ok=True)
+    images_meta = []
+    for k, f in enumerate(a.image):
+        base = os.path.basename(f)
+        with open(f, "rb") as src, open(os.path.join(a.out, base), "wb") as dst:
+            dst.write(src.read())
+        images_meta.append({"file": base, "height": pil[k].height, "width": pil[k].width,
+                            "grid_thw": grid[k].tolist()})
+    for sub, bf16 in (("checkpoint_f32", False), ("checkpoint_bf16", True)):
+        d = os.path.join(a.out, sub)
+        os.makedirs(d, exist_ok=True)
+        tensors = {}
+        for name, p in model.state_dict().items():
+            if name == "lm_head.weight" and cfg.tie_word_embeddings:
+                continue
+            t = p.detach().clone().contiguous()
+            tensors[name] = t.to(torch.bfloat16) if bf16 else t
+        save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+        c = dict(cfg_dict)
+        c["dtype"] = "bfloat16" if bf16 else "float32"
+        json.dump(c, open(os.path.join(d, "config.json"), "w"), indent=2)
+        if not bf16:
+            ck32 = {k: list(v.shape) for k, v in tensors.items()}
+
+    store = {}
+    for k, im in enumerate(pil):
+        store[f"preproc.image_{im.height}x{im.width}_rgb"] = torch.from_numpy(np.asarray(im.convert("RGB")).astype(np.int64))
+    store["preproc.pixel_values"] = pixel_values.float()
+    store["preproc.image_grid_thw"] = grid.to(torch.int64)
+    visual = model.model.visual
+    with torch.no_grad():
+        idx, w = hf.get_vision_interpolation_indices_and_weights(
+            grid, num_grid_per_side=visual.num_grid_per_side, mode=visual.interpolation_mode,
+            align_corners=visual.interpolation_align_corners, spatial_merge_size=ms)
+        store["preproc.vision.pos_embed_interp"] = (visual.pos_embed(idx) * w[:, :, None]).sum(1)
+        vpos = hf.get_vision_position_ids(grid, ms)
+        store["preproc.vision.rot_pos_emb"] = torch.cat(
+            [vpos[..., None].float()[:, 0] * visual.rotary_pos_emb.inv_freq, vpos[..., None].float()[:, 1] * visual.rotary_pos_emb.inv_freq], -1) \
+            if vpos.dim() == 2 and vpos.shape[1] == 2 else (vpos[..., None].float() * visual.rotary_pos_emb.inv_freq).flatten(1)
+    ids = torch.tensor([prompt])
+    mm = (ids == cfg.image_token_id).to(torch.int32)
+    pos, deltas = model.model.get_rope_index(ids, mm, image_grid_thw=grid, attention_mask=torch.ones_like(ids))
+    store["preproc.text.mrope_position_ids"] = pos[-3:].to(torch.int64)
+    store["preproc.text.mrope_deltas"] = deltas.reshape(1, 1).to(torch.int64)
+
+    rec = Recorder(model.model.language_model, visual)
+    rec.store = store
+    with torch.no_grad():
+        rec.phase = "prefill"
+        store["prefill.input_ids"] = ids.clone()
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixel_values, image_grid_thw=grid,
+                    mm_token_type_ids=mm, use_cache=True)
+        store["prefill.logits"] = out.logits.clone()
+        cache = out.past_key_values
+        store.update(cache_tensors(cache, tc, "prefill"))
+        decoded, last, mask = [], out.logits[0, -1], torch.ones_like(ids)
+        for s_ in range(a.decode_steps):
+            rec.phase = f"decode{s_}"
+            tok = int(torch.argmax(last))
+            decoded.append(tok)
+            step = torch.tensor([[tok]])
+            store[f"decode{s_}.input_ids"] = step.clone()
+            mask = torch.cat([mask, torch.ones_like(step)], 1)
+            # decode positions: n + rope delta on all three rows (given explicitly)
+            dpos = torch.full((pos.shape[0], 1, 1), len(prompt) + s_ + int(deltas.reshape(-1)[0]), dtype=torch.long)
+            out = model(input_ids=step, attention_mask=mask, past_key_values=cache, use_cache=True, position_ids=dpos,
+                        mm_token_type_ids=torch.zeros_like(step, dtype=torch.int32))
+            store[f"decode{s_}.logits"] = out.logits.clone()
+            cache, last = out.past_key_values, out.logits[0, -1]
+        rec.phase = None
+        fids = torch.tensor([prompt + decoded])
+        fmm = (fids == cfg.image_token_id).to(torch.int32)
+        full = model(input_ids=fids, attention_mask=torch.ones_like(fids), pixel_values=pixel_values, image_grid_thw=grid,
+                     mm_token_type_ids=fmm, use_cache=False).logits
+        store["full.input_ids"], store["full.logits"] = fids, full.clone()
+        mb = Qwen3_5ForConditionalGeneration(cfg).float().eval()
+        sd = load_file(os.path.join(a.out, "checkpoint_bf16", "model.safetensors"))
+        sd = {k: v.float() for k, v in sd.items()}
+        if "lm_head.weight" not in sd:
+            sd["lm_head.weight"] = sd["model.language_model.embed_tokens.weight"]
+        mb.load_state_dict(sd, strict=False)
+        store["bf16w.logits"] = mb(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixel_values,
+                                   image_grid_thw=grid, mm_token_type_ids=mm, use_cache=False).logits.clone()
+    goldens = {k: (v.to(torch.int64) if not v.is_floating_point() else v.float()).contiguous() for k, v in store.items()}
+    gpath = os.path.join(a.out, "golden.safetensors")
+    save_file(goldens, gpath)
+    manifest = {
+        "config_name": os.path.basename(os.path.normpath(a.out)), "golden_set": os.path.basename(os.path.normpath(a.out)),
+        "model_class": "Qwen3_5ForConditionalGeneration", "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__, "seed": a.seed, "attn_implementation": "eager", "compute_dtype": "float32",
+        "batch_size": 1, "notes": "Made by golden/hf_dump.py; " + " ".join(sys.argv[1:]),
+        "prompt_ids": prompt, "decoded_ids": decoded, "images": images_meta,
+        "image_processor": {"class": type(proc).__name__, "min_pixels": 65536, "max_pixels": 16777216},
+        "config": cfg_dict, "checkpoint_tensors": ck32, "weight_init": weight_init,
+        "goldens_file": "golden.safetensors", "goldens_sha256": sha256(gpath),
+        "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""), "description": describe(k)}
+                    for k, v in goldens.items()},
+    }
+    json.dump(manifest, open(os.path.join(a.out, "manifest.json"), "w"), indent=1)
+    print(f"{a.out}: {len(goldens)} goldens, prompt {len(prompt)}, images {[m['grid_thw'] for m in images_meta]}, decoded {decoded}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="a flat qwen3_5_text config.json for a new random model")
+    src.add_argument("--vl-config", help="a qwen3_5 (text_config + vision_config) config.json: a vision-language set")
+    ap.add_argument("--image", action="append", default=[], help="(--vl-config) an image of the prompt, in order")
+    ap.add_argument("--text-lens", default="4,3,5", help="(--vl-config) text tokens before, between and after the images")
     src.add_argument("--from-checkpoint", help="an existing checkpoint directory (its config and weights)")
     ap.add_argument("--seed", type=int, default=7, help="weight seed (with --config), prompt seed + 1")
     ap.add_argument("--prompt-len", type=int, default=24)
@@ -233,6 +403,8 @@ def main():
     ap.add_argument("--prompt-ids-from", help="take prompt_ids / long_prompt_ids from this manifest.json")
     ap.add_argument("--out", required=True, help="output directory (created)")
     a = ap.parse_args()
+    if a.vl_config:
+        return main_vl(a)
 
     torch.manual_seed(a.seed)
     if a.config:
@@ -264,7 +436,7 @@ def main():
     ck32 = save_checkpoint(model, cfg_dict, os.path.join(a.out, "checkpoint_f32"), bf16=False)
     save_checkpoint(model, cfg_dict, os.path.join(a.out, "checkpoint_bf16"), bf16=True)
 
-    rec = Recorder(model)
+    rec = Recorder(model.model)
     store = rec.store
     timings = {}
     with torch.no_grad():

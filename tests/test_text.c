@@ -37,6 +37,10 @@ END_TEST
 START_TEST(golden_small_vl) { verify_set("golden/data/small_vl"); }
 END_TEST
 
+/* other vision widths, heads, grids, three images in one prompt, one of them EXIF-rotated */
+START_TEST(golden_vl_multi) { verify_set("golden/data/vl_multi"); }
+END_TEST
+
 /* verify with only a bf16 checkpoint: a set without checkpoint_f32 uses checkpoint_bf16 */
 START_TEST(golden_bf16_only_set) {
     char dir[4096], cmd[8192];
@@ -190,6 +194,7 @@ int main(void) {
     tcase_add_test(tc, golden_small_text);
     tcase_add_test(tc, golden_text_hv2);
     tcase_add_test(tc, golden_small_vl);
+    tcase_add_test(tc, golden_vl_multi);
     tcase_add_test(tc, golden_bf16_only_set);
     tcase_add_test(tc, verify_detects_error);
     tcase_add_test(tc, cache_splits_small_text);
