@@ -31,6 +31,33 @@ static int check_size(const char *path, long w, long h, char *err, size_t errlen
 
 /* ---- PNG ---- */
 
+/* EXIF orientation (tag 0x0112 of IFD0) from a TIFF-structured EXIF block, with or without the
+ * "Exif\0\0" prefix of JPEG's APP1; 1 when absent or invalid. */
+static int exif_orientation(const uint8_t *p, size_t n) {
+    if (n >= 6 && memcmp(p, "Exif\0\0", 6) == 0) p += 6, n -= 6;
+    if (n < 8) return 1;
+    int le = p[0] == 'I' && p[1] == 'I';
+    if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
+#define U16(o) (le ? (unsigned)(p[o] | p[(o) + 1] << 8) : (unsigned)(p[o] << 8 | p[(o) + 1]))
+#define U32(o) (le ? ((uint32_t)p[o] | (uint32_t)p[(o) + 1] << 8 | (uint32_t)p[(o) + 2] << 16 | (uint32_t)p[(o) + 3] << 24) \
+                   : ((uint32_t)p[o] << 24 | (uint32_t)p[(o) + 1] << 16 | (uint32_t)p[(o) + 2] << 8 | (uint32_t)p[(o) + 3]))
+    uint32_t ifd = U32(4);
+    if (ifd + 2 > n) return 1;
+    unsigned count = U16(ifd);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = ifd + 2 + 12 * (size_t)i;
+        if (e + 12 > n) return 1;
+        if (U16(e) == 0x0112) {
+            unsigned v = U16(e + 8);
+            return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+#undef U16
+#undef U32
+    return 1;
+}
+
+
 typedef struct {
     jmp_buf jb;
     char msg[200];
@@ -43,7 +70,7 @@ static void png_error_fn(png_structp png, png_const_charp msg) {
 }
 static void png_warning_fn(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
-static int load_png(q35_image *im, FILE *f, const char *path, char *err, size_t errlen) {
+static int load_png(q35_image *im, FILE *f, const char *path, int *orientation, char *err, size_t errlen) {
     png_errctx ectx = { .msg = "" };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ectx, png_error_fn, png_warning_fn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -92,7 +119,10 @@ static int load_png(q35_image *im, FILE *f, const char *path, char *err, size_t 
     if (!raw || !rows) png_error(png, "out of memory");
     for (png_uint_32 y = 0; y < h; y++) rows[y] = raw + (size_t)y * rowbytes;
     png_read_image(png, rows);
-    png_read_end(png, NULL);
+    png_read_end(png, info); /* an eXIf chunk may follow the image data */
+    png_bytep exif = NULL;
+    png_uint_32 exif_len = 0;
+    *orientation = png_get_eXIf_1(png, info, &exif_len, &exif) ? exif_orientation(exif, exif_len) : 1;
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
     if (grey16) { /* in place: 2 bytes in, 3 out, so convert into a new buffer */
@@ -127,31 +157,6 @@ static void jpg_error_exit(j_common_ptr cinfo) {
  * such a file ("image file is truncated"), and so does q35. Other warnings are ignored. */
 static void jpg_emit(j_common_ptr cinfo, int level) {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) cinfo->err->error_exit(cinfo);
-}
-
-/* EXIF orientation (tag 0x0112 of IFD0) from an APP1 "Exif" payload; 1 when absent or invalid. */
-static int exif_orientation(const uint8_t *p, size_t n) {
-    if (n < 14 || memcmp(p, "Exif\0\0", 6) != 0) return 1;
-    p += 6, n -= 6;
-    int le = p[0] == 'I' && p[1] == 'I';
-    if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
-#define U16(o) (le ? (unsigned)(p[o] | p[(o) + 1] << 8) : (unsigned)(p[o] << 8 | p[(o) + 1]))
-#define U32(o) (le ? ((uint32_t)p[o] | (uint32_t)p[(o) + 1] << 8 | (uint32_t)p[(o) + 2] << 16 | (uint32_t)p[(o) + 3] << 24) \
-                   : ((uint32_t)p[o] << 24 | (uint32_t)p[(o) + 1] << 16 | (uint32_t)p[(o) + 2] << 8 | (uint32_t)p[(o) + 3]))
-    uint32_t ifd = U32(4);
-    if (ifd + 2 > n) return 1;
-    unsigned count = U16(ifd);
-    for (unsigned i = 0; i < count; i++) {
-        size_t e = ifd + 2 + 12 * (size_t)i;
-        if (e + 12 > n) return 1;
-        if (U16(e) == 0x0112) {
-            unsigned v = U16(e + 8);
-            return v >= 1 && v <= 8 ? (int)v : 1;
-        }
-    }
-#undef U16
-#undef U32
-    return 1;
 }
 
 static int load_jpeg(q35_image *im, FILE *f, const char *path, int *orientation, char *err, size_t errlen) {
@@ -262,7 +267,7 @@ int q35_image_load_opts(q35_image *im, const char *path, int exif, char *err, si
     size_t n = fread(sig, 1, 8, f);
     rewind(f);
     int rc, orientation = 1;
-    if (n == 8 && png_sig_cmp(sig, 0, 8) == 0) rc = load_png(im, f, path, err, errlen);
+    if (n == 8 && png_sig_cmp(sig, 0, 8) == 0) rc = load_png(im, f, path, &orientation, err, errlen);
     else if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff) rc = load_jpeg(im, f, path, &orientation, err, errlen);
     else rc = q35_fail(err, errlen, "%s: not a PNG or JPEG image", path);
     fclose(f);

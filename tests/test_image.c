@@ -63,7 +63,7 @@ START_TEST(jpeg_kinds) {
 END_TEST
 
 START_TEST(exif_orientation) {
-    const char *files[] = { "exif3.jpg", "exif6.jpg", "exif8.jpg" };
+    const char *files[] = { "exif3.jpg", "exif6.jpg", "exif8.jpg", "exif6.png" };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) decodes_like_pillow(files[i]);
     q35_image a, b;
     ck_assert_int_eq(q35_image_load(&a, DIR "exif6.jpg", err, sizeof err), 0);

@@ -104,6 +104,11 @@ def main():
         Image.fromarray(smooth(20, 34, 3)).save(os.path.join(OUT, f"exif{o}.jpg"), quality=90, exif=ex.tobytes())
         add(f"exif{o}.jpg")
 
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    Image.fromarray(smooth(12, 18, 3)).save(os.path.join(OUT, "exif6.png"), exif=ex.tobytes())
+    add("exif6.png")
+
     # Pillow's bicubic: down, up, and one axis each way
     src = smooth(61, 97, 3)
     expected["resize.src"] = src.astype(np.int64)
