@@ -101,24 +101,23 @@ static int needs_vision(const char *name) {
     return strncmp(name, "preproc.", 8) == 0 || strstr(name, ".vision.") != NULL;
 }
 
-/* The images of a vision-language set, decoded and preprocessed by q35 from the set's own image
- * files (never taken from the goldens). */
-typedef struct {
-    int n;
-    int (*grids)[3];
-    float *pixels; /* [N, row] pixel_values of all images, in prompt order */
-    int npatch;
-} vl_images;
-
-static void vl_free(vl_images *vi) {
-    free(vi->grids);
-    free(vi->pixels);
-    memset(vi, 0, sizeof *vi);
+/* Traces an image's decoded pixels as preproc.image_HxW_rgb (I64 [h, w, 3]). */
+static void trace_rgb(void *ctx, const char *file, const q35_image *im, const int grid[3]) {
+    (void)file, (void)grid;
+    int64_t *rgb = malloc((size_t)im->w * im->h * 3 * sizeof *rgb);
+    if (!rgb) return;
+    for (size_t i = 0; i < (size_t)im->w * im->h * 3; i++) rgb[i] = im->rgb[i];
+    char name[64];
+    snprintf(name, sizeof name, "image_%dx%d_rgb", im->h, im->w);
+    q35_tensor t = { .dtype = Q35_I64, .ndim = 3, .shape = { im->h, im->w, 3 }, .data = rgb };
+    q35_trace_tensor(ctx, name, &t);
+    free(rgb);
 }
 
-/* Loads manifest "images" (file names relative to dir), tracing preproc.* into pre, with the
+/* The images of a vision-language set (manifest "images", files relative to dir), decoded and
+ * preprocessed by q35 itself (never taken from the goldens), tracing preproc.* into pre, with the
  * multimodal positions of the prompt ids (prompt, L) when given. */
-static int vl_load(vl_images *vi, const cJSON *manifest, const char *dir, const q35_model *m, const int *prompt,
+static int vl_load(q35_image_batch *vi, const cJSON *manifest, const char *dir, const q35_model *m, const int *prompt,
                    int L, q35_trace_store *pre, char *err, size_t errlen) {
     memset(vi, 0, sizeof *vi);
     const cJSON *imgs = cJSON_GetObjectItemCaseSensitive(manifest, "images");
@@ -126,74 +125,49 @@ static int vl_load(vl_images *vi, const cJSON *manifest, const char *dir, const 
     if (!cJSON_IsArray(imgs) || n == 0 || !m->cfg.vision.present) return 0;
     q35_preproc_config pc;
     if (q35_preproc_load(&pc, m->dir, err, errlen) != 0) return -1;
-    vi->grids = calloc((size_t)n, sizeof *vi->grids);
-    if (!vi->grids) return q35_fail(err, errlen, "out of memory");
+    char **files = calloc((size_t)n, sizeof *files);
+    if (!files) return q35_fail(err, errlen, "out of memory");
+    int rc = 0;
+    for (int k = 0; k < n && rc == 0; k++) {
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(imgs, k), "file");
+        if (!cJSON_IsString(file)) rc = q35_fail(err, errlen, "manifest images[%d] has no \"file\"", k);
+        else if (!(files[k] = malloc(strlen(dir) + strlen(file->valuestring) + 2))) rc = q35_fail(err, errlen, "out of memory");
+        else sprintf(files[k], "%s/%s", dir, file->valuestring);
+    }
     q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = pre };
     snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
-    int row = 3 * pc.temporal_patch_size * pc.patch_size * pc.patch_size;
-    for (int k = 0; k < n; k++) {
-        const cJSON *e = cJSON_GetArrayItem(imgs, k), *file = cJSON_GetObjectItemCaseSensitive(e, "file");
-        if (!cJSON_IsString(file)) return q35_fail(err, errlen, "manifest images[%d] has no \"file\"", k);
-        char path[4096], name[160];
-        snprintf(path, sizeof path, "%s/%s", dir, file->valuestring);
-        q35_image im;
-        if (q35_image_load(&im, path, err, errlen) != 0) return -1;
-        snprintf(name, sizeof name, "image_%dx%d_rgb", im.h, im.w);
-        int64_t *rgb = malloc((size_t)im.w * im.h * 3 * sizeof *rgb);
-        if (rgb) {
-            for (size_t i = 0; i < (size_t)im.w * im.h * 3; i++) rgb[i] = im.rgb[i];
-            q35_tensor t = { .dtype = Q35_I64, .ndim = 3, .shape = { im.h, im.w, 3 }, .data = rgb };
-            q35_trace_tensor(&tr, name, &t);
-            free(rgb);
-        }
-        int *g = vi->grids[k];
-        if (q35_preproc_grid(&pc, im.h, im.w, g, err, errlen) != 0) {
-            q35_image_free(&im);
-            return -1;
-        }
-        int add = g[0] * g[1] * g[2];
-        float *px = realloc(vi->pixels, (size_t)(vi->npatch + add) * row * sizeof(float));
-        if (!px) {
-            q35_image_free(&im);
-            return q35_fail(err, errlen, "out of memory");
-        }
-        vi->pixels = px;
-        int rc = q35_preprocess(px + (size_t)vi->npatch * row, &pc, &im, g, err, errlen);
-        q35_image_free(&im);
-        if (rc != 0) return -1;
-        vi->npatch += add;
-        vi->n = k + 1;
-    }
-    q35_trace_f32(&tr, "pixel_values", vi->pixels, 2, vi->npatch, row);
+    if (rc == 0) rc = q35_image_batch_load(vi, &pc, (const char *const *)files, n, 1, trace_rgb, &tr, err, errlen);
+    for (int k = 0; k < n; k++) free(files[k]);
+    free(files);
+    if (rc != 0) return -1;
+    q35_trace_f32(&tr, "pixel_values", vi->pixels, 2, vi->npatch, vi->row);
     int64_t *gt = malloc((size_t)n * 3 * sizeof *gt);
     float *buf = malloc((size_t)vi->npatch * m->cfg.vision.hidden_size * sizeof(float));
-    if (!gt || !buf) {
-        free(gt), free(buf);
-        return q35_fail(err, errlen, "out of memory");
+    int64_t *pos = prompt ? malloc((size_t)3 * L * sizeof *pos) : NULL, delta;
+    if (!gt || !buf || (prompt && !pos)) rc = q35_fail(err, errlen, "out of memory");
+    if (rc == 0) {
+        for (int k = 0; k < n * 3; k++) gt[k] = vi->grids[k / 3][k % 3];
+        q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = gt };
+        q35_trace_tensor(&tr, "image_grid_thw", &t);
+        int hd = m->cfg.vision.hidden_size / m->cfg.vision.num_heads;
+        if (q35_vision_pos_embed(buf, m, (const int (*)[3])vi->grids, n) == 0)
+            q35_trace_f32(&tr, "vision.pos_embed_interp", buf, 2, vi->npatch, m->cfg.vision.hidden_size);
+        if (q35_vision_rope_angles(buf, m, (const int (*)[3])vi->grids, n) == 0)
+            q35_trace_f32(&tr, "vision.rot_pos_emb", buf, 2, vi->npatch, hd / 2);
     }
-    for (int k = 0; k < n * 3; k++) gt[k] = vi->grids[k / 3][k % 3];
-    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = gt };
-    q35_trace_tensor(&tr, "image_grid_thw", &t);
-    q35_vision_pos_embed(buf, m, (const int (*)[3])vi->grids, n);
-    q35_trace_f32(&tr, "vision.pos_embed_interp", buf, 2, vi->npatch, m->cfg.vision.hidden_size);
-    int hd = m->cfg.vision.hidden_size / m->cfg.vision.num_heads;
-    q35_vision_rope_angles(buf, m, (const int (*)[3])vi->grids, n);
-    q35_trace_f32(&tr, "vision.rot_pos_emb", buf, 2, vi->npatch, hd / 2);
+    if (rc == 0 && prompt) {
+        rc = q35_mrope_positions(pos, &delta, prompt, L, &m->cfg, (const int (*)[3])vi->grids, n, err, errlen);
+        if (rc == 0) {
+            q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, L }, .data = pos };
+            q35_trace_tensor(&tr, "text.mrope_position_ids", &pt);
+            q35_tensor dt = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, 1 }, .data = &delta };
+            q35_trace_tensor(&tr, "text.mrope_deltas", &dt);
+        }
+    }
     free(gt);
     free(buf);
-    if (!prompt) return 0;
-    int64_t *pos = malloc((size_t)3 * L * sizeof *pos), delta;
-    if (!pos) return q35_fail(err, errlen, "out of memory");
-    if (q35_mrope_positions(pos, &delta, prompt, L, &m->cfg, (const int (*)[3])vi->grids, n, err, errlen) != 0) {
-        free(pos);
-        return -1;
-    }
-    q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, L }, .data = pos };
-    q35_trace_tensor(&tr, "text.mrope_position_ids", &pt);
-    q35_tensor dt = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, 1 }, .data = &delta };
-    q35_trace_tensor(&tr, "text.mrope_deltas", &dt);
     free(pos);
-    return 0;
+    return rc;
 }
 
 typedef struct {
@@ -272,7 +246,7 @@ static void report_phase(reporter *rp, const phase *p, const q35_trace_store *st
 /* Runs ids on top of the caches s, tracing under prefix; the ids are stored as prefix input_ids.
  * When ids hold image tokens, the vision tower runs first on vi (traced too) and its rows replace
  * those tokens, with multimodal positions; the caches keep the decode position delta. */
-static int run_phase(const q35_ops *ops, q35_text_state *s, const vl_images *vi, const int *ids, int L,
+static int run_phase(const q35_ops *ops, q35_text_state *s, const q35_image_batch *vi, const int *ids, int L,
                      const char *prefix, q35_trace_store *st, float *logits, char *err, size_t errlen) {
     q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = st };
     snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
@@ -310,7 +284,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
     int nphases = 0;
     float *logits = NULL;
     int *ids = NULL, L = 0;
-    vl_images vi = {0};
+    q35_image_batch vi = {0};
     q35_trace_store pre = {0};
 
     snprintf(path, sizeof path, "%s/manifest.json", o->golden_dir);
@@ -462,7 +436,7 @@ done:
     free(phases);
     free(ids);
     free(logits);
-    vl_free(&vi);
+    q35_image_batch_free(&vi);
     q35_trace_store_free(&pre);
     q35_text_state_free(&s);
     q35_model_close(&m);

@@ -488,3 +488,42 @@ int q35_preprocess(float *out, const q35_preproc_config *p, const q35_image *im,
     free(resized);
     return 0;
 }
+
+void q35_image_batch_free(q35_image_batch *b) {
+    free(b->grids);
+    free(b->pixels);
+    memset(b, 0, sizeof *b);
+}
+
+int q35_image_batch_load(q35_image_batch *b, const q35_preproc_config *p, const char *const *files, int n, int exif,
+                         q35_image_seen_fn seen, void *ctx, char *err, size_t errlen) {
+    memset(b, 0, sizeof *b);
+    b->row = 3 * p->temporal_patch_size * p->patch_size * p->patch_size;
+    b->grids = calloc((size_t)n + 1, sizeof *b->grids);
+    if (!b->grids) return q35_fail(err, errlen, "out of memory");
+    for (int k = 0; k < n; k++) {
+        q35_image im;
+        char msg[1024];
+        if (q35_image_load_opts(&im, files[k], exif, err, errlen) != 0) goto fail;
+        int *g = b->grids[k];
+        if (q35_preproc_grid(p, im.h, im.w, g, msg, sizeof msg) != 0) {
+            q35_image_free(&im);
+            q35_fail(err, errlen, "%s: %s", files[k], msg);
+            goto fail;
+        }
+        if (seen) seen(ctx, files[k], &im, g);
+        int add = g[0] * g[1] * g[2];
+        float *px = realloc(b->pixels, (size_t)(b->npatch + add) * b->row * sizeof(float));
+        int rc = px ? q35_preprocess(px + (size_t)b->npatch * b->row, p, &im, g, err, errlen)
+                    : q35_fail(err, errlen, "%s: out of memory", files[k]);
+        if (px) b->pixels = px;
+        q35_image_free(&im);
+        if (rc != 0) goto fail;
+        b->npatch += add;
+        b->n = k + 1;
+    }
+    return 0;
+fail:
+    q35_image_batch_free(b);
+    return -1;
+}

@@ -58,4 +58,21 @@ int q35_preproc_grid(const q35_preproc_config *p, int h, int w, int grid_thw[3],
 int q35_preprocess(float *out, const q35_preproc_config *p, const q35_image *im, const int grid_thw[3], char *err,
                    size_t errlen);
 
+/* The images of one prompt, preprocessed: pixel rows of all images concatenated in order. */
+typedef struct {
+    int n;              /* images */
+    int (*grids)[3];    /* [n] (t, h, w) in patches */
+    float *pixels;      /* [npatch, row] */
+    int npatch, row;
+} q35_image_batch;
+
+/* Called for each decoded image (before resizing) with its grid; may be NULL. */
+typedef void (*q35_image_seen_fn)(void *ctx, const char *file, const q35_image *im, const int grid[3]);
+
+/* Decodes files[0..n) (exif: apply EXIF orientation) and preprocesses each with p into b.
+ * Errors name the file. On error b is left empty. */
+int q35_image_batch_load(q35_image_batch *b, const q35_preproc_config *p, const char *const *files, int n, int exif,
+                         q35_image_seen_fn seen, void *ctx, char *err, size_t errlen);
+void q35_image_batch_free(q35_image_batch *b);
+
 #endif

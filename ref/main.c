@@ -173,54 +173,9 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
-/* Images for a prompt: decoded, preprocessed, and the ids with each image's token run complete. */
-typedef struct {
-    int n;
-    int (*grids)[3];
-    float *pixels;
-    int npatch;
-} prompt_images;
-
-static void prompt_images_free(prompt_images *pi) {
-    free(pi->grids);
-    free(pi->pixels);
-    memset(pi, 0, sizeof *pi);
-}
-
-/* Loads files[0..n) with the model's preprocessor settings; traces preproc.* to tr. */
-static int load_prompt_images(prompt_images *pi, const q35_model *m, char **files, int n, int exif,
-                              const q35_trace *tr, char *err, size_t errlen) {
-    memset(pi, 0, sizeof *pi);
-    q35_preproc_config pc;
-    if (q35_preproc_load(&pc, m->dir, err, errlen) != 0) return -1;
-    pi->grids = calloc((size_t)n + 1, sizeof *pi->grids);
-    if (!pi->grids) return q35_fail(err, errlen, "out of memory");
-    int row = 3 * pc.temporal_patch_size * pc.patch_size * pc.patch_size;
-    for (int k = 0; k < n; k++) {
-        q35_image im;
-        if (q35_image_load_opts(&im, files[k], exif, err, errlen) != 0) return -1;
-        int *g = pi->grids[k];
-        if (q35_preproc_grid(&pc, im.h, im.w, g, err, errlen) != 0) {
-            char msg[ERRLEN];
-            snprintf(msg, sizeof msg, "%s", err);
-            q35_image_free(&im);
-            return q35_fail(err, errlen, "%s: %.1500s", files[k], msg);
-        }
-        float *px = realloc(pi->pixels, (size_t)(pi->npatch + g[0] * g[1] * g[2]) * row * sizeof(float));
-        int rc = px ? q35_preprocess(px + (size_t)pi->npatch * row, &pc, &im, g, err, errlen) : q35_fail(err, errlen, "out of memory");
-        if (px) pi->pixels = px;
-        q35_image_free(&im);
-        if (rc != 0) return -1;
-        pi->npatch += g[0] * g[1] * g[2];
-        pi->n = k + 1;
-    }
-    q35_trace_f32(tr, "pixel_values", pi->pixels, 2, pi->npatch, row);
-    return 0;
-}
-
 /* Expands each image's single <|image_pad|> to its full run; a full run is kept. New array in *out. */
 static int expand_image_tokens(int **out, int *nout, const int *ids, int n, const q35_config *c,
-                               const prompt_images *pi, char *err, size_t errlen) {
+                               const q35_image_batch *pi, char *err, size_t errlen) {
     int ms = c->vision.spatial_merge_size, total = n;
     for (int k = 0; k < pi->n; k++) total += pi->grids[k][0] * pi->grids[k][1] * pi->grids[k][2] / (ms * ms);
     int *o = malloc((size_t)total * sizeof *o), len = 0, img = 0;
@@ -301,7 +256,7 @@ static int cmd_forward(int argc, char **argv) {
     q35_model m;
     q35_text_state s = {0};
     q35_trace_store st;
-    prompt_images pi = {0};
+    q35_image_batch pi = {0};
     float *logits = NULL, *merged = NULL;
     int64_t *pos = NULL;
     if (q35_trace_store_init(&st, only, err, sizeof err) != 0) { free(ids); free(dec); free(images); return die(err); }
@@ -316,8 +271,11 @@ static int cmd_forward(int argc, char **argv) {
     if (q35_text_state_init(&s, &m, err, sizeof err) != 0) goto out;
     if (nimg) {
         if (!m.cfg.vision.present) { snprintf(err, sizeof err, "%s: --image given, but the model has no vision tower", dir); goto out; }
+        q35_preproc_config pc;
+        if (q35_preproc_load(&pc, m.dir, err, sizeof err) != 0) goto out;
+        if (q35_image_batch_load(&pi, &pc, (const char *const *)images, nimg, exif, NULL, NULL, err, sizeof err) != 0) goto out;
         snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
-        if (load_prompt_images(&pi, &m, images, nimg, exif, &tr, err, sizeof err) != 0) goto out;
+        q35_trace_f32(&tr, "pixel_values", pi.pixels, 2, pi.npatch, pi.row);
         int *full = NULL, nfull = 0;
         if (expand_image_tokens(&full, &nfull, ids, n, &m.cfg, &pi, err, sizeof err) != 0) goto out;
         free(ids);
@@ -366,7 +324,7 @@ out:
     free(logits);
     free(merged);
     free(pos);
-    prompt_images_free(&pi);
+    q35_image_batch_free(&pi);
     q35_text_state_free(&s);
     q35_model_close(&m);
     q35_trace_store_free(&st);
@@ -389,6 +347,12 @@ static const char *usage_preprocess =
     "  --model DIR   read DIR/preprocessor_config.json (else the released settings: patch 16,\n"
     "                merge 2, 65536..16777216 pixels, mean = std = 0.5)\n"
     "  --no-exif     do not apply EXIF orientation\n";
+
+static void print_image(void *ctx, const char *file, const q35_image *im, const int g[3]) {
+    const q35_preproc_config *pc = ctx;
+    printf("%s: %dx%d -> %dx%d, grid (%d, %d, %d), %d image tokens\n", file, im->w, im->h, g[2] * pc->patch_size,
+           g[1] * pc->patch_size, g[0], g[1], g[2], g[0] * g[1] * g[2] / (pc->merge_size * pc->merge_size));
+}
 
 static int cmd_preprocess(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
@@ -420,39 +384,22 @@ static int cmd_preprocess(int argc, char **argv) {
         free(files);
         return die(err);
     }
-    int row = 3 * pc.temporal_patch_size * pc.patch_size * pc.patch_size, npatch = 0, rc = 1;
-    int64_t *grid = calloc((size_t)n * 3, sizeof *grid);
-    float *px = NULL;
-    for (int k = 0; k < n && grid; k++) {
-        q35_image im;
-        int g[3];
-        if (q35_image_load_opts(&im, files[k], exif, err, sizeof err) != 0) goto out;
-        if (q35_preproc_grid(&pc, im.h, im.w, g, err, sizeof err) != 0) {
-            q35_image_free(&im);
-            fprintf(stderr, "q35: %s: ", files[k]);
-            goto out;
-        }
-        float *np = realloc(px, (size_t)(npatch + g[0] * g[1] * g[2]) * row * sizeof(float));
-        if (!np) { q35_image_free(&im); snprintf(err, sizeof err, "out of memory"); goto out; }
-        px = np;
-        int r = q35_preprocess(px + (size_t)npatch * row, &pc, &im, g, err, sizeof err);
-        printf("%s: %dx%d -> %dx%d, grid (%d, %d, %d), %d image tokens\n", files[k], im.w, im.h,
-               g[2] * pc.patch_size, g[1] * pc.patch_size, g[0], g[1], g[2], g[0] * g[1] * g[2] / (pc.merge_size * pc.merge_size));
-        q35_image_free(&im);
-        if (r != 0) goto out;
-        for (int j = 0; j < 3; j++) grid[k * 3 + j] = g[j];
-        npatch += g[0] * g[1] * g[2];
-    }
+    int rc = 1;
+    q35_image_batch b;
+    int64_t *grid = NULL;
+    if (q35_image_batch_load(&b, &pc, (const char *const *)files, n, exif, print_image, &pc, err, sizeof err) != 0) goto out;
+    grid = malloc((size_t)n * 3 * sizeof *grid);
     if (!grid) { snprintf(err, sizeof err, "out of memory"); goto out; }
+    for (int k = 0; k < n * 3; k++) grid[k] = b.grids[k / 3][k % 3];
     const char *names[2] = { "pixel_values", "image_grid_thw" };
-    q35_tensor ts[2] = { { .dtype = Q35_F32, .ndim = 2, .shape = { npatch, row }, .data = px },
+    q35_tensor ts[2] = { { .dtype = Q35_F32, .ndim = 2, .shape = { b.npatch, b.row }, .data = b.pixels },
                          { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = grid } };
     if (q35_st_save(out, names, ts, 2, err, sizeof err) != 0) goto out;
-    printf("wrote pixel_values [%d, %d] and image_grid_thw [%d, 3] to %s\n", npatch, row, n, out);
+    printf("wrote pixel_values [%d, %d] and image_grid_thw [%d, 3] to %s\n", b.npatch, b.row, n, out);
     rc = 0;
 out:
     if (rc) fprintf(stderr, "q35: %s\n", err);
-    free(px);
+    q35_image_batch_free(&b);
     free(grid);
     free(files);
     return rc;

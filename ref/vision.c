@@ -43,7 +43,7 @@ static float linspace_at(float end, int steps, int i) {
     return i < steps / 2 ? (float)i * step : end - (float)(steps - 1 - i) * step;
 }
 
-void q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], int n) {
+int q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], int n) {
     const q35_vision_config *v = &m->cfg.vision;
     int side = (int)lround(sqrt((double)v->num_position_embeddings)), D = v->hidden_size;
     int N;
@@ -63,11 +63,13 @@ void q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3],
             for (int d = 0; d < D; d++) o[d] = k ? o[d] + tap[d] * wt[k] : tap[d] * wt[k];
         }
     }
+    int rc = tap && pc ? 0 : -1;
     free(tap);
     free(pc);
+    return rc;
 }
 
-void q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n) {
+int q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n) {
     const q35_vision_config *v = &m->cfg.vision;
     int hd = v->hidden_size / v->num_heads, q = hd / 4;
     float inv[1024];
@@ -81,7 +83,9 @@ void q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3
             o[q + i] = (float)pc[r][2] * inv[i];
         }
     }
+    int rc = pc ? 0 : -1;
     free(pc);
+    return rc;
 }
 
 int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const float *pixels,
@@ -118,11 +122,13 @@ int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const
     ops->linear(x, pixels, &w->patch_w, N, in_dim, D);
     ops->bias_add(x, &w->patch_b, N, D);
     TRACE("patch_embed", x, N, D);
-    q35_vision_pos_embed(pos, m, grids, n);
+    if (q35_vision_pos_embed(pos, m, grids, n) != 0 || q35_vision_rope_angles(ang, m, grids, n) != 0) {
+        q35_fail(err, errlen, "out of memory for %d image patches", N);
+        goto done;
+    }
     TRACE("pos_embed_interp", pos, N, D);
     ops->add(x, x, pos, N * D);
     TRACE("blocks_input", x, N, D);
-    q35_vision_rope_angles(ang, m, grids, n);
     TRACE("rot_pos_emb", ang, N, hd / 2);
     for (int r = 0; r < N; r++) /* cat(emb, emb): rotate_half over the whole head */
         for (int i = 0; i < hd / 2; i++) {

@@ -16,11 +16,12 @@
 int q35_vision_tokens(const q35_vision_config *v, const int (*grids)[3], int n);
 
 /* The learned position embeddings bilinearly resampled (align-corners) to each grid, rows in 2x2
- * merge-block order: out [sum t*h*w, Dv]. */
-void q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], int n);
+ * merge-block order: out [sum t*h*w, Dv]. -1 when out of memory. */
+int q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], int n);
 
-/* Rotary angles [sum t*h*w, hd/2] = [row * inv_freq | col * inv_freq], rows in block order. */
-void q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n);
+/* Rotary angles [sum t*h*w, hd/2] = [row * inv_freq | col * inv_freq], rows in block order.
+ * -1 when out of memory. */
+int q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n);
 
 /* Runs the tower. pixels [N, C*T*p*p] (N = sum t*h*w, from q35_preprocess), grids [n][3].
  * out [N/4, out_hidden_size]. Traced names: vision.patch_embed, vision.blocks_input,
