@@ -1,0 +1,655 @@
+/* tokenizer.c - byte-level BPE from tokenizer.json, with the Qwen pre-tokenizer as a scanner. */
+#include "tokenizer.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <utf8proc.h>
+
+#include "util.h"
+
+typedef struct {
+    char *s;
+    int len;
+} tstr;
+
+typedef struct {
+    char *s;
+    int len, id, special, lstrip, rstrip;
+} added_token;
+
+typedef struct {
+    uint64_t key; /* left id << 32 | right id; 0 = empty slot (id pairs are never 0,0 after +1) */
+    int rank, result;
+} merge_slot;
+
+struct q35_tokenizer {
+    int size;               /* id space */
+    tstr *tok;              /* id -> text: byte-level form for vocab entries, content for added */
+    unsigned char *added;   /* id -> 1 added, 2 added and special */
+    int *vocab_slots;       /* open addressing over tok[], -1 empty */
+    size_t vocab_cap;
+    merge_slot *merges;
+    size_t merge_cap;
+    added_token *adds;
+    int nadds;
+    int nfc;
+    int marks;              /* the Qwen3.5 pattern: letters runs are [\p{L}\p{M}]+ */
+    int byte_id[256];       /* id of each byte's single-character token */
+    int cp_byte[512];       /* byte-level code point -> byte, -1 when not one */
+};
+
+/* ---- hashing ---- */
+
+static uint64_t fnv(const char *s, int len) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static int vocab_find(const q35_tokenizer *t, const char *s, int len) {
+    size_t mask = t->vocab_cap - 1, i = fnv(s, len) & mask;
+    for (;; i = (i + 1) & mask) {
+        int id = t->vocab_slots[i];
+        if (id < 0) return -1;
+        if (t->tok[id].len == len && memcmp(t->tok[id].s, s, (size_t)len) == 0) return id;
+    }
+}
+
+static void vocab_insert(q35_tokenizer *t, int id) {
+    size_t mask = t->vocab_cap - 1, i = fnv(t->tok[id].s, t->tok[id].len) & mask;
+    while (t->vocab_slots[i] >= 0) i = (i + 1) & mask;
+    t->vocab_slots[i] = id;
+}
+
+static uint64_t mix(uint64_t x) {
+    x ^= x >> 33, x *= 0xff51afd7ed558ccdull, x ^= x >> 33;
+    return x;
+}
+
+static const merge_slot *merge_find(const q35_tokenizer *t, int a, int b) {
+    uint64_t key = ((uint64_t)(a + 1) << 32) | (uint64_t)(b + 1);
+    size_t mask = t->merge_cap - 1;
+    for (size_t i = mix(key) & mask;; i = (i + 1) & mask) {
+        if (t->merges[i].key == key) return &t->merges[i];
+        if (t->merges[i].key == 0) return NULL;
+    }
+}
+
+/* ---- the byte-level alphabet (GPT-2's bytes_to_unicode) ---- */
+
+static void byte_alphabet(int cp_of_byte[256]) {
+    int n = 0;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        cp_of_byte[b] = printable ? b : 256 + n++;
+    }
+}
+
+/* ---- loading ---- */
+
+void q35_tokenizer_free(q35_tokenizer *t) {
+    if (!t) return;
+    for (int i = 0; i < t->size; i++) free(t->tok[i].s);
+    free(t->tok);
+    free(t->added);
+    free(t->vocab_slots);
+    free(t->merges);
+    for (int i = 0; i < t->nadds; i++) free(t->adds[i].s);
+    free(t->adds);
+    free(t);
+}
+
+static const char *QWEN2_PATTERN =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+    "\\s+(?!\\S)|\\s+";
+static const char *QWEN35_PATTERN =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+static const char *jstr(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int check_bytelevel(const cJSON *c, const char *what, const char *path, char *err, size_t errlen) {
+    const cJSON *aps = cJSON_GetObjectItemCaseSensitive(c, "add_prefix_space");
+    const cJSON *ur = cJSON_GetObjectItemCaseSensitive(c, "use_regex");
+    if (cJSON_IsTrue(aps)) return q35_fail(err, errlen, "%s: %s ByteLevel with add_prefix_space is not supported", path, what);
+    if (cJSON_IsTrue(ur)) return q35_fail(err, errlen, "%s: %s ByteLevel with use_regex is not supported", path, what);
+    return 0;
+}
+
+/* normalizer: null, NFC, or a Sequence of those */
+static int read_normalizer(q35_tokenizer *t, const cJSON *n, const char *path, char *err, size_t errlen) {
+    if (!n || cJSON_IsNull(n)) return 0;
+    const char *type = jstr(n, "type");
+    if (type && strcmp(type, "NFC") == 0) {
+        t->nfc = 1;
+        return 0;
+    }
+    if (type && strcmp(type, "Sequence") == 0) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
+        if (!cJSON_IsArray(list)) return q35_fail(err, errlen, "%s: normalizer Sequence without a normalizers list", path);
+        for (const cJSON *e = list->child; e; e = e->next)
+            if (read_normalizer(t, e, path, err, errlen) != 0) return -1;
+        return 0;
+    }
+    return q35_fail(err, errlen, "%s: normalizer '%s' is not supported (NFC only)", path, type ? type : "?");
+}
+
+static int read_pretokenizer(q35_tokenizer *t, const cJSON *p, const char *path, char *err, size_t errlen) {
+    const char *type = jstr(p, "type");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "pretokenizers");
+    if (!type || strcmp(type, "Sequence") != 0 || !cJSON_IsArray(list) || cJSON_GetArraySize(list) != 2)
+        return q35_fail(err, errlen, "%s: pre_tokenizer must be a Sequence of Split and ByteLevel (found %s)", path,
+                        type ? type : "none");
+    const cJSON *split = list->child, *bl = split->next;
+    const char *st = jstr(split, "type"), *bt = jstr(bl, "type");
+    if (!st || strcmp(st, "Split") != 0 || !bt || strcmp(bt, "ByteLevel") != 0)
+        return q35_fail(err, errlen, "%s: pre_tokenizer must be a Sequence of Split and ByteLevel (found %s, %s)", path,
+                        st ? st : "?", bt ? bt : "?");
+    const char *re = jstr(cJSON_GetObjectItemCaseSensitive(split, "pattern"), "Regex");
+    const char *beh = jstr(split, "behavior");
+    if (!re) return q35_fail(err, errlen, "%s: pre_tokenizer Split without a Regex pattern", path);
+    if (strcmp(re, QWEN2_PATTERN) == 0) t->marks = 0;
+    else if (strcmp(re, QWEN35_PATTERN) == 0) t->marks = 1;
+    else return q35_fail(err, errlen, "%s: pre_tokenizer Split pattern is not one of the Qwen2/Qwen3 or Qwen3.5 patterns q35 implements: %.200s", path, re);
+    if (!beh || strcmp(beh, "Isolated") != 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(split, "invert")))
+        return q35_fail(err, errlen, "%s: pre_tokenizer Split must have behavior Isolated and invert false", path);
+    return check_bytelevel(bl, "pre_tokenizer", path, err, errlen);
+}
+
+q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen) {
+    char path[4096];
+    struct stat sb;
+    if (stat(path_in, &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(path, sizeof path, "%s/tokenizer.json", path_in);
+    else snprintf(path, sizeof path, "%s", path_in);
+    size_t n;
+    char *text = q35_read_file(path, 512u << 20, &n);
+    if (!text) {
+        q35_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    free(text);
+    q35_tokenizer *t = calloc(1, sizeof *t);
+    if (!root || !t) {
+        q35_fail(err, errlen, root ? "%s: out of memory" : "%s: not valid JSON", path);
+        goto fail;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const char *mtype = jstr(model, "type");
+    if (!mtype || strcmp(mtype, "BPE") != 0) {
+        q35_fail(err, errlen, "%s: model type '%s' is not supported (BPE only)", path, mtype ? mtype : "missing");
+        goto fail;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback")) ||
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "ignore_merges"))) {
+        q35_fail(err, errlen, "%s: BPE byte_fallback / ignore_merges are not supported", path);
+        goto fail;
+    }
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+    const cJSON *adds = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges)) {
+        q35_fail(err, errlen, "%s: model.vocab (object) and model.merges (list) are required", path);
+        goto fail;
+    }
+    if (read_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), path, err, errlen) != 0) goto fail;
+    if (read_pretokenizer(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), path, err, errlen) != 0) goto fail;
+    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decoder");
+    const char *dtype = jstr(dec, "type");
+    if (!dtype || strcmp(dtype, "ByteLevel") != 0) {
+        q35_fail(err, errlen, "%s: decoder '%s' is not supported (ByteLevel only)", path, dtype ? dtype : "missing");
+        goto fail;
+    }
+    if (check_bytelevel(dec, "decoder", path, err, errlen) != 0) goto fail;
+
+    /* id space */
+    int maxid = -1;
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 16777215 || e->valuedouble != (int)e->valuedouble) {
+            q35_fail(err, errlen, "%s: vocab entry '%.60s' has no valid id", path, e->string);
+            goto fail;
+        }
+        if (e->valueint > maxid) maxid = e->valueint;
+    }
+    for (const cJSON *e = cJSON_IsArray(adds) ? adds->child : NULL; e; e = e->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 16777215 || !jstr(e, "content")) {
+            q35_fail(err, errlen, "%s: an added token lacks a valid id or content", path);
+            goto fail;
+        }
+        if (id->valueint > maxid) maxid = id->valueint;
+    }
+    t->size = maxid + 1;
+    t->tok = calloc((size_t)t->size + 1, sizeof *t->tok);
+    t->added = calloc((size_t)t->size + 1, 1);
+    int nv = cJSON_GetArraySize(vocab);
+    for (t->vocab_cap = 1024; t->vocab_cap < (size_t)nv * 2 + 2; t->vocab_cap *= 2) {}
+    t->vocab_slots = malloc(t->vocab_cap * sizeof(int));
+    if (!t->tok || !t->added || !t->vocab_slots) {
+        q35_fail(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    memset(t->vocab_slots, 0xff, t->vocab_cap * sizeof(int));
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        int id = e->valueint;
+        if (t->tok[id].s) {
+            q35_fail(err, errlen, "%s: id %d is given to two vocab entries", path, id);
+            goto fail;
+        }
+        t->tok[id].len = (int)strlen(e->string);
+        t->tok[id].s = strdup(e->string);
+        if (!t->tok[id].s) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
+        vocab_insert(t, id);
+    }
+    /* the 256 single-byte tokens must exist */
+    int cp_of_byte[256];
+    byte_alphabet(cp_of_byte);
+    for (int i = 0; i < 512; i++) t->cp_byte[i] = -1;
+    for (int b = 0; b < 256; b++) {
+        char u[4];
+        int l = (int)utf8proc_encode_char(cp_of_byte[b], (utf8proc_uint8_t *)u);
+        t->byte_id[b] = vocab_find(t, u, l);
+        t->cp_byte[cp_of_byte[b]] = b;
+        if (t->byte_id[b] < 0) {
+            q35_fail(err, errlen, "%s: the vocab lacks the byte-level token of byte 0x%02x", path, b);
+            goto fail;
+        }
+    }
+    /* merges: rank = position; "a b" or ["a", "b"] */
+    int nm = cJSON_GetArraySize(merges), rank = 0;
+    for (t->merge_cap = 1024; t->merge_cap < (size_t)nm * 2 + 2; t->merge_cap *= 2) {}
+    t->merges = calloc(t->merge_cap, sizeof *t->merges);
+    if (!t->merges) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
+    char buf[1024];
+    for (const cJSON *e = merges->child; e; e = e->next, rank++) {
+        const char *a, *b;
+        char pair[1024];
+        if (cJSON_IsString(e)) {
+            snprintf(pair, sizeof pair, "%s", e->valuestring);
+            char *sp = strchr(pair, ' ');
+            if (!sp) { q35_fail(err, errlen, "%s: merge %d '%.60s' is not two tokens", path, rank, e->valuestring); goto fail; }
+            *sp = 0;
+            a = pair, b = sp + 1;
+        } else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && cJSON_IsString(e->child) && cJSON_IsString(e->child->next)) {
+            a = e->child->valuestring, b = e->child->next->valuestring;
+        } else {
+            q35_fail(err, errlen, "%s: merge %d is neither \"a b\" nor [\"a\", \"b\"]", path, rank);
+            goto fail;
+        }
+        int ia = vocab_find(t, a, (int)strlen(a)), ib = vocab_find(t, b, (int)strlen(b));
+        snprintf(buf, sizeof buf, "%s%s", a, b);
+        int ir = vocab_find(t, buf, (int)strlen(buf));
+        if (ia < 0 || ib < 0 || ir < 0) {
+            q35_fail(err, errlen, "%s: merge %d (%.40s + %.40s) names a token not in the vocab", path, rank, a, b);
+            goto fail;
+        }
+        uint64_t key = ((uint64_t)(ia + 1) << 32) | (uint64_t)(ib + 1);
+        size_t mask = t->merge_cap - 1, i = mix(key) & mask;
+        while (t->merges[i].key && t->merges[i].key != key) i = (i + 1) & mask;
+        if (t->merges[i].key) continue; /* a repeated merge keeps its first (lowest) rank */
+        t->merges[i] = (merge_slot){ key, rank, ir };
+    }
+    /* added tokens */
+    int na = cJSON_GetArraySize(adds);
+    t->adds = calloc((size_t)na + 1, sizeof *t->adds);
+    if (!t->adds) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
+    for (const cJSON *e = cJSON_IsArray(adds) ? adds->child : NULL; e; e = e->next) {
+        added_token *a = &t->adds[t->nadds];
+        const char *content = jstr(e, "content");
+        a->id = cJSON_GetObjectItemCaseSensitive(e, "id")->valueint;
+        a->len = (int)strlen(content);
+        a->s = strdup(content);
+        a->special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "special"));
+        a->lstrip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "lstrip"));
+        a->rstrip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "rstrip"));
+        if (!a->s || a->len == 0) { q35_fail(err, errlen, "%s: an added token is empty", path); goto fail; }
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "single_word"))) {
+            q35_fail(err, errlen, "%s: added token %.40s uses single_word, which q35 does not support", path, content);
+            goto fail;
+        }
+        t->nadds++;
+        t->added[a->id] = a->special ? 2 : 1;
+        if (!t->tok[a->id].s) {
+            t->tok[a->id].s = strdup(content);
+            t->tok[a->id].len = a->len;
+        }
+    }
+    cJSON_Delete(root);
+    return t;
+fail:
+    cJSON_Delete(root);
+    q35_tokenizer_free(t);
+    return NULL;
+}
+
+int q35_tokenizer_size(const q35_tokenizer *t) { return t->size; }
+
+int q35_token_id(const q35_tokenizer *t, const char *token) {
+    for (int i = 0; i < t->nadds; i++)
+        if (strcmp(t->adds[i].s, token) == 0) return t->adds[i].id;
+    return vocab_find(t, token, (int)strlen(token));
+}
+
+const char *q35_unicode_version(void) { return utf8proc_unicode_version(); }
+
+/* ---- growing id output ---- */
+
+typedef struct {
+    int *v;
+    int n, cap;
+} idvec;
+
+static int push(idvec *o, int id) {
+    if (o->n == o->cap) {
+        int cap = o->cap ? o->cap * 2 : 256;
+        int *v = realloc(o->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        o->v = v, o->cap = cap;
+    }
+    o->v[o->n++] = id;
+    return 0;
+}
+
+/* ---- BPE on one pre-token: lowest-rank pair first, leftmost on ties (a binary heap) ---- */
+
+typedef struct {
+    int rank, pos;
+} cand;
+
+static int cand_less(cand a, cand b) { return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos; }
+
+static void heap_push(cand *h, int *n, cand c) {
+    int i = (*n)++;
+    while (i > 0 && cand_less(c, h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = c;
+}
+
+static cand heap_pop(cand *h, int *n) {
+    cand top = h[0], last = h[--(*n)];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && cand_less(h[c + 1], h[c])) c++;
+        if (!cand_less(h[c], last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0) h[i] = last;
+    return top;
+}
+
+static int bpe(const q35_tokenizer *t, const unsigned char *s, int len, idvec *out) {
+    int *sym = malloc((size_t)len * sizeof(int) * 3);
+    cand *heap = malloc((size_t)(len * 2 + 2) * sizeof *heap);
+    if (!sym || !heap) {
+        free(sym), free(heap);
+        return -1;
+    }
+    int *prev = sym + len, *next = sym + 2 * len, nh = 0;
+    for (int i = 0; i < len; i++) sym[i] = t->byte_id[s[i]], prev[i] = i - 1, next[i] = i + 1 < len ? i + 1 : -1;
+    for (int i = 0; i + 1 < len; i++) {
+        const merge_slot *m = merge_find(t, sym[i], sym[i + 1]);
+        if (m) heap_push(heap, &nh, (cand){ m->rank, i });
+    }
+    while (nh > 0) {
+        cand c = heap_pop(heap, &nh);
+        int i = c.pos, j = next[i];
+        if (sym[i] < 0 || j < 0) continue; /* stale */
+        const merge_slot *m = merge_find(t, sym[i], sym[j]);
+        if (!m || m->rank != c.rank) continue;
+        sym[i] = m->result;
+        sym[j] = -1;
+        next[i] = next[j];
+        if (next[j] >= 0) prev[next[j]] = i;
+        if (prev[i] >= 0 && (m = merge_find(t, sym[prev[i]], sym[i]))) heap_push(heap, &nh, (cand){ m->rank, prev[i] });
+        if (next[i] >= 0 && (m = merge_find(t, sym[i], sym[next[i]]))) heap_push(heap, &nh, (cand){ m->rank, i });
+    }
+    int rc = 0;
+    for (int i = 0; i >= 0 && rc == 0; i = next[i]) rc = push(out, sym[i]);
+    free(sym);
+    free(heap);
+    return rc;
+}
+
+/* ---- the Qwen pre-tokenizer pattern as a scanner ---- */
+
+static int is_space(int32_t c) { /* Unicode White_Space, as Oniguruma's \s */
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static int major(int32_t c) { /* 'L', 'N', 'M' or 0 */
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: return 'L';
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO: return 'N';
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: return 'M';
+    default: return 0;
+    }
+}
+
+/* Splits n code points cp[] into pieces; calls emit(start, end) in code point indices. */
+static int pretokenize(const int32_t *cp, int n, int marks, int (*emit)(void *ctx, int a, int b), void *ctx) {
+    int i = 0;
+    while (i < n) {
+        int32_t c = cp[i];
+        int end = -1;
+#define LETTER(x) (major(x) == 'L' || (marks && major(x) == 'M'))
+        /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+        if (c == '\'' && i + 1 < n) {
+            int32_t a = cp[i + 1] | 0x20, b = i + 2 < n ? (cp[i + 2] | 0x20) : 0;
+            if (a == 's' || cp[i + 1] == 0x17F || a == 't' || a == 'm' || a == 'd') end = i + 2;
+            else if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) end = i + 3;
+        }
+        /* [^\r\n\p{L}\p{N}]?\p{L}+  (Qwen3.5: [^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+) */
+        if (end < 0) {
+            int k = -1;
+            if (c != '\r' && c != '\n' && major(c) != 'L' && major(c) != 'N' && i + 1 < n && LETTER(cp[i + 1])) k = i + 1;
+            else if (LETTER(c)) k = i;
+            if (k >= 0) {
+                while (k < n && LETTER(cp[k])) k++;
+                end = k;
+            }
+        }
+        /* \p{N} */
+        if (end < 0 && major(c) == 'N') end = i + 1;
+        /*  ?[^\s\p{L}\p{N}]+[\r\n]*  (Qwen3.5 also excludes \p{M}) */
+#define PUNCT(x) (!is_space(x) && major(x) != 'L' && major(x) != 'N' && !(marks && major(x) == 'M'))
+        if (end < 0) {
+            int k = -1;
+            if (c == ' ' && i + 1 < n && PUNCT(cp[i + 1])) k = i + 1;
+            else if (PUNCT(c)) k = i;
+            if (k >= 0) {
+                while (k < n && PUNCT(cp[k])) k++;
+                while (k < n && (cp[k] == '\r' || cp[k] == '\n')) k++;
+                end = k;
+            }
+        }
+        if (end < 0 && is_space(c)) {
+            int j = i;
+            while (j < n && is_space(cp[j])) j++;
+            int last_nl = -1; /* \s*[\r\n]+ : up to the last line break of the run */
+            for (int k = i; k < j; k++)
+                if (cp[k] == '\r' || cp[k] == '\n') last_nl = k;
+            if (last_nl >= 0) end = last_nl + 1;
+            else if (j == n) end = j;              /* \s+(?!\S) at the end */
+            else if (j - 1 > i) end = j - 1;       /* \s+(?!\S): leave one for the next token */
+            else end = j;                          /* \s+ */
+        }
+#undef LETTER
+#undef PUNCT
+        if (end < 0) end = i + 1; /* unreachable: every code point matches an alternative */
+        if (emit(ctx, i, end) != 0) return -1;
+        i = end;
+    }
+    return 0;
+}
+
+typedef struct {
+    const q35_tokenizer *t;
+    const unsigned char *s; /* the (normalised) segment */
+    const int *off;         /* byte offset of each code point, off[n] = length */
+    idvec *out;
+} piece_ctx;
+
+static int emit_piece(void *vctx, int a, int b) {
+    piece_ctx *p = vctx;
+    return bpe(p->t, p->s + p->off[a], p->off[b] - p->off[a], p->out);
+}
+
+/* Normalises, pre-tokenizes and BPE-encodes a segment without added tokens. */
+static int encode_segment(const q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen) {
+    if (len == 0) return 0;
+    unsigned char *norm = NULL;
+    if (t->nfc) {
+        utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)len, &norm, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (r < 0) return q35_fail(err, errlen, "normalisation failed: %s", utf8proc_errmsg(r));
+        s = norm, len = (size_t)r;
+    }
+    int32_t *cp = malloc((len + 1) * sizeof *cp);
+    int *off = malloc((len + 1) * sizeof *off), n = 0, rc = 0;
+    if (!cp || !off) rc = q35_fail(err, errlen, "out of memory");
+    for (size_t i = 0; rc == 0 && i < len;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) rc = q35_fail(err, errlen, "invalid UTF-8 after normalisation");
+        else cp[n] = c, off[n++] = (int)i, i += (size_t)k;
+    }
+    if (rc == 0) {
+        off[n] = (int)len;
+        piece_ctx p = { t, s, off, out };
+        if (pretokenize(cp, n, t->marks, emit_piece, &p) != 0) rc = q35_fail(err, errlen, "out of memory");
+    }
+    free(cp), free(off), free(norm);
+    return rc;
+}
+
+int q35_tokenize(const q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen) {
+    *ids = NULL, *n = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) { /* reject invalid UTF-8 up front, with its offset */
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) return q35_fail(err, errlen, "invalid UTF-8 at byte offset %zu", i);
+        i += (size_t)k;
+    }
+    idvec out = {0};
+    size_t seg = 0, i = 0;
+    while (i < len) {
+        /* the longest added token starting here (leftmost-longest, as Hugging Face matches them) */
+        int best = -1;
+        for (int a = 0; a < t->nadds; a++)
+            if ((size_t)t->adds[a].len <= len - i && memcmp(s + i, t->adds[a].s, (size_t)t->adds[a].len) == 0 &&
+                (best < 0 || t->adds[a].len > t->adds[best].len))
+                best = a;
+        if (best < 0) {
+            i++;
+            continue;
+        }
+        const added_token *a = &t->adds[best];
+        size_t seg_end = i, next = i + (size_t)a->len;
+        if (a->lstrip) /* swallow the whitespace before it */
+            while (seg_end > seg && (s[seg_end - 1] == ' ' || s[seg_end - 1] == '\t' || s[seg_end - 1] == '\n' || s[seg_end - 1] == '\r')) seg_end--;
+        if (a->rstrip)
+            while (next < len && (s[next] == ' ' || s[next] == '\t' || s[next] == '\n' || s[next] == '\r')) next++;
+        if (encode_segment(t, s + seg, seg_end - seg, &out, err, errlen) != 0 || push(&out, a->id) != 0) {
+            free(out.v);
+            return out.v ? -1 : q35_fail(err, errlen, "out of memory");
+        }
+        seg = i = next;
+    }
+    if (encode_segment(t, s + seg, len - seg, &out, err, errlen) != 0) {
+        free(out.v);
+        return -1;
+    }
+    *ids = out.v ? out.v : calloc(1, sizeof(int));
+    *n = out.n;
+    return 0;
+}
+
+/* Appends bytes as UTF-8 with each maximal invalid subpart replaced by U+FFFD (Rust's
+ * String::from_utf8_lossy, which Hugging Face's decoder uses). */
+static size_t lossy_utf8(char *dst, const unsigned char *b, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned c = b[i];
+        int need = c < 0x80 ? 0 : (c >= 0xC2 && c <= 0xDF) ? 1 : (c >= 0xE0 && c <= 0xEF) ? 2 : (c >= 0xF0 && c <= 0xF4) ? 3 : -1;
+        int ok = 0;
+        if (need > 0) {
+            for (ok = 0; ok < need && i + 1 + ok < n; ok++) {
+                unsigned d = b[i + 1 + ok];
+                unsigned lo = 0x80, hi = 0xBF;
+                if (ok == 0) {
+                    if (c == 0xE0) lo = 0xA0;
+                    if (c == 0xED) hi = 0x9F;
+                    if (c == 0xF0) lo = 0x90;
+                    if (c == 0xF4) hi = 0x8F;
+                }
+                if (d < lo || d > hi) break;
+            }
+        }
+        if (need >= 0 && ok == need) {
+            memcpy(dst + o, b + i, (size_t)need + 1);
+            o += (size_t)need + 1;
+            i += (size_t)need + 1;
+        } else {
+            memcpy(dst + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i += need < 0 ? 1 : (size_t)ok + 1;
+        }
+    }
+    return o;
+}
+
+char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len_out, char *err,
+                     size_t errlen) {
+    size_t cap = 16;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->size || !t->tok[ids[i]].s) {
+            q35_fail(err, errlen, "token id %d (position %d) is not in the vocabulary", ids[i], i);
+            return NULL;
+        }
+        cap += (size_t)t->tok[ids[i]].len;
+    }
+    unsigned char *bytes = malloc(cap);
+    char *out = malloc(cap * 3 + 1);
+    if (!bytes || !out) {
+        free(bytes), free(out);
+        q35_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t nb = 0, no = 0;
+    for (int i = 0; i < n; i++) {
+        const tstr *s = &t->tok[ids[i]];
+        if (t->added[ids[i]]) { /* added tokens are their text; flush the pending bytes first */
+            no += lossy_utf8(out + no, bytes, nb);
+            nb = 0;
+            if (!(skip_special && t->added[ids[i]] == 2)) memcpy(out + no, s->s, (size_t)s->len), no += (size_t)s->len;
+            continue;
+        }
+        for (int k = 0; k < s->len;) { /* byte-level characters back to bytes */
+            utf8proc_int32_t c;
+            utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s->s + k, s->len - k, &c);
+            if (l <= 0) break;
+            if (c >= 0 && c < 512 && t->cp_byte[c] >= 0) bytes[nb++] = (unsigned char)t->cp_byte[c];
+            k += (int)l;
+        }
+    }
+    no += lossy_utf8(out + no, bytes, nb);
+    out[no] = 0;
+    free(bytes);
+    if (len_out) *len_out = no;
+    return out;
+}

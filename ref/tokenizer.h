@@ -1,0 +1,40 @@
+/* tokenizer.h - byte-level BPE from a Hugging Face tokenizer.json (the Qwen2/Qwen3/Qwen3.5 family).
+ *
+ * Components read: model BPE (vocab, merges as "a b" or ["a", "b"]), added_tokens (special and
+ * not; lstrip/rstrip honoured), normalizer NFC (alone or in a Sequence), pre_tokenizer Sequence of
+ * Split (the Qwen2/Qwen3 or the Qwen3.5 pattern, behaviour Isolated) and ByteLevel, decoder
+ * ByteLevel. Anything else is an error naming the component: never a silent difference.
+ *
+ * The Split pattern runs as a scanner written for the Qwen patterns over utf8proc's Unicode
+ * tables (q35_unicode_version() says which), since Debian's PCRE2 has older tables than
+ * Hugging Face's Oniguruma. */
+#ifndef Q35_TOKENIZER_H
+#define Q35_TOKENIZER_H
+
+#include <stddef.h>
+
+typedef struct q35_tokenizer q35_tokenizer;
+
+/* Loads path: a tokenizer.json, or a directory holding one. Returns NULL with err. */
+q35_tokenizer *q35_tokenizer_load(const char *path, char *err, size_t errlen);
+void q35_tokenizer_free(q35_tokenizer *t);
+
+/* Encodes len bytes of UTF-8 text (no special handling beyond added tokens; no BOS/EOS: the
+ * Qwen tokenizers add none). *ids is a new array of *n ids. Invalid UTF-8 is an error giving the
+ * byte offset. Returns 0 or -1 with err. */
+int q35_tokenize(const q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen);
+
+/* Decodes ids to a new NUL-terminated string (*len bytes without the NUL when len is given);
+ * skip_special drops special added tokens. Unknown ids are an error. */
+char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len, char *err,
+                     size_t errlen);
+
+/* The id of a token's text (vocab or added), or -1. */
+int q35_token_id(const q35_tokenizer *t, const char *token);
+/* Size of the id space (largest id + 1). */
+int q35_tokenizer_size(const q35_tokenizer *t);
+
+/* "15.0.0": the Unicode version of the category tables the pre-tokenizer uses. */
+const char *q35_unicode_version(void);
+
+#endif
