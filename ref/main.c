@@ -10,7 +10,11 @@
 #include "mkmodel.h"
 #include "ops.h"
 #include "q35.h"
+#include "tokenizer.h"
 #include "util.h"
+
+#include <cJSON.h>
+#include <utf8proc.h>
 
 #define ERRLEN 2048
 
@@ -26,7 +30,10 @@ static const char *usage_main =
     "                                 --dump FILE writes every intermediate tensor\n"
     "  verify GOLDEN_DIR              run a golden set's phases and compare every tensor\n"
     "  preprocess IMAGE... --out F    pixel_values + image_grid_thw as Hugging Face's processor makes them\n"
-    "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n";
+    "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n"
+    "  tokenize DIR TEXT              token ids as Hugging Face's tokenizer gives them (--jsonl for batches)\n"
+    "  detokenize DIR ID...           text of token ids\n"
+    "  --version                      version and the Unicode tables in use\n";
 
 static int die(const char *msg) {
     fprintf(stderr, "q35: %s\n", msg);
@@ -519,17 +526,135 @@ static int cmd_mkmodel(int argc, char **argv) {
     return 0;
 }
 
+/* ---- tokenize / detokenize ---- */
+
+static const char *usage_tokenize =
+    "usage: q35 tokenize MODEL_DIR|tokenizer.json TEXT [--json]\n"
+    "       q35 tokenize MODEL_DIR|tokenizer.json --jsonl IN.jsonl\n"
+    "\n"
+    "Encodes TEXT with the checkpoint's tokenizer.json (byte-level BPE exactly as Hugging Face's\n"
+    "tokenizers library: NFC, the Qwen pre-tokenizer, added tokens matched first; no BOS/EOS).\n"
+    "Prints one id per line, or a JSON list with --json. With --jsonl, reads {\"text\": ...} per\n"
+    "line and writes {\"ids\": [...], \"decoded\": ...} per line to stdout.\n";
+
+static const char *usage_detokenize =
+    "usage: q35 detokenize MODEL_DIR|tokenizer.json ID... [--skip-special]\n"
+    "\n"
+    "Decodes token ids to text (invalid UTF-8 byte runs become U+FFFD, as Hugging Face's decoder).\n";
+
+static int cmd_tokenize(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 2) {
+        fputs(usage_tokenize, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    int json = 0;
+    const char *text = NULL, *jsonl = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = 1;
+        else if (strcmp(argv[i], "--jsonl") == 0 && i + 1 < argc) jsonl = argv[++i];
+        else if (!text) text = argv[i];
+        else { fprintf(stderr, "q35 tokenize: unexpected argument %s\n%s", argv[i], usage_tokenize); return 2; }
+    }
+    char err[ERRLEN];
+    q35_tokenizer *t = q35_tokenizer_load(argv[0], err, sizeof err);
+    if (!t) return die(err);
+    int rc = 0, *ids, n;
+    if (!jsonl) {
+        if (!text || q35_tokenize(t, text, strlen(text), &ids, &n, err, sizeof err) != 0) {
+            if (!text) snprintf(err, sizeof err, "give TEXT or --jsonl FILE");
+            q35_tokenizer_free(t);
+            return die(err);
+        }
+        if (json) putchar('[');
+        for (int i = 0; i < n; i++) printf(json ? (i ? ",%d" : "%d") : "%d\n", ids[i]);
+        if (json) printf("]\n");
+        free(ids);
+        q35_tokenizer_free(t);
+        return 0;
+    }
+    FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
+    if (!f) { q35_tokenizer_free(t); snprintf(err, sizeof err, "%s: cannot open", jsonl); return die(err); }
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    while (getline(&line, &cap, f) > 0) {
+        lineno++;
+        cJSON *j = cJSON_Parse(line), *o = cJSON_CreateObject();
+        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(j, "text");
+        if (!cJSON_IsString(tx)) {
+            cJSON_AddStringToObject(o, "error", "line is not a JSON object with a \"text\" string");
+        } else if (q35_tokenize(t, tx->valuestring, strlen(tx->valuestring), &ids, &n, err, sizeof err) != 0) {
+            cJSON_AddStringToObject(o, "error", err);
+        } else {
+            cJSON_AddItemToObject(o, "ids", cJSON_CreateIntArray(ids, n));
+            char *d = q35_detokenize(t, ids, n, 0, NULL, err, sizeof err);
+            cJSON_AddStringToObject(o, "decoded", d ? d : "");
+            free(d);
+            free(ids);
+        }
+        char *out = cJSON_PrintUnformatted(o);
+        if (out) puts(out);
+        free(out);
+        cJSON_Delete(o);
+        cJSON_Delete(j);
+    }
+    free(line);
+    if (f != stdin) fclose(f);
+    q35_tokenizer_free(t);
+    (void)lineno;
+    return rc;
+}
+
+static int cmd_detokenize(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 2) {
+        fputs(usage_detokenize, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    int skip = 0, n = 0;
+    int *ids = malloc((size_t)argc * sizeof *ids);
+    if (!ids) return die("out of memory");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--skip-special") == 0) { skip = 1; continue; }
+        char *end;
+        long v = strtol(argv[i], &end, 10);
+        if (*end || end == argv[i] || v < 0 || v > 2147483647L) {
+            fprintf(stderr, "q35 detokenize: '%s' is not a token id\n", argv[i]);
+            free(ids);
+            return 2;
+        }
+        ids[n++] = (int)v;
+    }
+    char err[ERRLEN];
+    q35_tokenizer *t = q35_tokenizer_load(argv[0], err, sizeof err);
+    if (!t) { free(ids); return die(err); }
+    size_t len;
+    char *text = q35_detokenize(t, ids, n, skip, &len, err, sizeof err);
+    q35_tokenizer_free(t);
+    free(ids);
+    if (!text) return die(err);
+    fwrite(text, 1, len, stdout);
+    putchar('\n');
+    free(text);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0) {
+        printf("q35 (Unicode tables %s, utf8proc %s)\n", q35_unicode_version(), utf8proc_version());
+        return 0;
+    }
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(cmd, "forward") == 0) return cmd_forward(argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
     if (strcmp(cmd, "mkmodel") == 0) return cmd_mkmodel(argc - 2, argv + 2);
     if (strcmp(cmd, "preprocess") == 0) return cmd_preprocess(argc - 2, argv + 2);
+    if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 2, argv + 2);
+    if (strcmp(cmd, "detokenize") == 0) return cmd_detokenize(argc - 2, argv + 2);
     fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
     return 2;
 }

@@ -16,6 +16,7 @@
 #include "safetensors.h"
 #include "tensor.h"
 #include "text.h"
+#include "tokenizer.h"
 #include "trace.h"
 #include "vision.h"
 #include "weights.h"

@@ -131,6 +131,24 @@ START_TEST(bad_tokenizer_files) {
 }
 END_TEST
 
+/* The command line: q35 tokenize --json and detokenize. */
+START_TEST(cli_round_trip) {
+    const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
+    char cmd[1024], out[256] = "";
+    snprintf(cmd, sizeof cmd, "%s tokenize " DIR "qwen3_tokenizer.json 'Hello, world!' --json", bin);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(out, sizeof out, p));
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_str_eq(out, "[9707,11,1879,0]\n");
+    snprintf(cmd, sizeof cmd, "%s detokenize " DIR "qwen3_tokenizer.json 9707 11 1879 0", bin);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(fgets(out, sizeof out, p));
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_str_eq(out, "Hello, world!\n");
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("tokenizer");
     TCase *tc = tcase_create("bpe");
@@ -139,6 +157,7 @@ int main(void) {
     tcase_add_test(tc, qwen35_style_goldens);
     tcase_add_test(tc, special_tokens_and_errors);
     tcase_add_test(tc, bad_tokenizer_files);
+    tcase_add_test(tc, cli_round_trip);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
