@@ -2,6 +2,7 @@
 #   make          build ./q35
 #   make check    install missing Debian packages, build, run every Check suite
 #   make demo     build and show info, verify and forward on a shipped golden set
+#   make bench    timings (absolute figures and ratios)
 #   make asan     the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make clean
 
@@ -21,7 +22,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_COMMON = $(BUILD)/tests/testutil.o
 
-.PHONY: all check asan deps clean tests demo
+.PHONY: all check asan deps clean tests demo bench
 all: q35
 
 q35: $(BUILD)/q35
@@ -55,6 +56,14 @@ check: deps
 	@$(MAKE) --no-print-directory $(if $(filter build,$(BUILD)),q35) tests
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; Q35_BIN=$(BUILD)/q35 CK_DEFAULT_TIMEOUT=1200 $$t; done
 	@echo "make check: all suites passed"
+
+# Timings: absolute figures and ratios, never pass/fail.
+bench: q35 $(BUILD)/tests/bench_tokenizer
+	$(BUILD)/tests/bench_tokenizer
+
+$(BUILD)/tests/bench_%: tests/bench_%.c $(BUILD)/libq35.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libq35.a $(LDLIBS)
 
 # A first look: what a checkpoint holds, a golden set verified, a forward with a dump.
 demo: deps

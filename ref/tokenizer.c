@@ -22,6 +22,15 @@ typedef struct {
     int len, id, special, lstrip, rstrip;
 } added_token;
 
+#define CACHE_SLOTS 65536
+#define CACHE_MAX_PIECE 64 /* longer pieces are not cached */
+
+struct cache_slot {
+    unsigned char len, n;
+    unsigned char s[CACHE_MAX_PIECE];
+    int ids[CACHE_MAX_PIECE];
+};
+
 typedef struct {
     uint64_t key; /* left id << 32 | right id; 0 = empty slot (id pairs are never 0,0 after +1) */
     int rank, result;
@@ -37,9 +46,11 @@ struct q35_tokenizer {
     size_t merge_cap;
     added_token *adds;
     int nadds;
+    unsigned char add_first[256]; /* bytes that start an added token */
     int nfc;
     int marks;              /* the Qwen3.5 pattern: letters runs are [\p{L}\p{M}]+ */
     int byte_id[256];       /* id of each byte's single-character token */
+    struct cache_slot *cache; /* direct-mapped cache of pre-token -> ids (words repeat) */
     int cp_byte[512];       /* byte-level code point -> byte, -1 when not one */
 };
 
@@ -99,6 +110,7 @@ void q35_tokenizer_free(q35_tokenizer *t) {
     free(t->added);
     free(t->vocab_slots);
     free(t->merges);
+    free(t->cache);
     for (int i = 0; i < t->nadds; i++) free(t->adds[i].s);
     free(t->adds);
     free(t);
@@ -228,12 +240,13 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
         if (id->valueint > maxid) maxid = id->valueint;
     }
     t->size = maxid + 1;
+    t->cache = calloc(CACHE_SLOTS, sizeof *t->cache);
     t->tok = calloc((size_t)t->size + 1, sizeof *t->tok);
     t->added = calloc((size_t)t->size + 1, 1);
     int nv = cJSON_GetArraySize(vocab);
     for (t->vocab_cap = 1024; t->vocab_cap < (size_t)nv * 2 + 2; t->vocab_cap *= 2) {}
     t->vocab_slots = malloc(t->vocab_cap * sizeof(int));
-    if (!t->tok || !t->added || !t->vocab_slots) {
+    if (!t->tok || !t->added || !t->vocab_slots || !t->cache) {
         q35_fail(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -316,6 +329,7 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
             goto fail;
         }
         t->nadds++;
+        t->add_first[(unsigned char)a->s[0]] = 1;
         t->added[a->id] = a->special ? 2 : 1;
         if (!t->tok[a->id].s) {
             t->tok[a->id].s = strdup(content);
@@ -498,7 +512,7 @@ static int pretokenize(const int32_t *cp, int n, int marks, int (*emit)(void *ct
 }
 
 typedef struct {
-    const q35_tokenizer *t;
+    q35_tokenizer *t;
     const unsigned char *s; /* the (normalised) segment */
     const int *off;         /* byte offset of each code point, off[n] = length */
     idvec *out;
@@ -506,11 +520,26 @@ typedef struct {
 
 static int emit_piece(void *vctx, int a, int b) {
     piece_ctx *p = vctx;
-    return bpe(p->t, p->s + p->off[a], p->off[b] - p->off[a], p->out);
+    const unsigned char *s = p->s + p->off[a];
+    int len = p->off[b] - p->off[a];
+    if (len > CACHE_MAX_PIECE) return bpe(p->t, s, len, p->out);
+    struct cache_slot *c = &p->t->cache[fnv((const char *)s, len) & (CACHE_SLOTS - 1)];
+    if (c->len == len && memcmp(c->s, s, (size_t)len) == 0) {
+        for (int i = 0; i < c->n; i++)
+            if (push(p->out, c->ids[i]) != 0) return -1;
+        return 0;
+    }
+    int before = p->out->n;
+    if (bpe(p->t, s, len, p->out) != 0) return -1;
+    c->len = (unsigned char)len; /* at most one id per byte, so the ids always fit */
+    c->n = (unsigned char)(p->out->n - before);
+    memcpy(c->s, s, (size_t)len);
+    memcpy(c->ids, p->out->v + before, (size_t)c->n * sizeof(int));
+    return 0;
 }
 
 /* Normalises, pre-tokenizes and BPE-encodes a segment without added tokens. */
-static int encode_segment(const q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen) {
+static int encode_segment(q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen) {
     if (len == 0) return 0;
     unsigned char *norm = NULL;
     if (t->nfc) {
@@ -536,7 +565,7 @@ static int encode_segment(const q35_tokenizer *t, const unsigned char *s, size_t
     return rc;
 }
 
-int q35_tokenize(const q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen) {
+int q35_tokenize(q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen) {
     *ids = NULL, *n = 0;
     const unsigned char *s = (const unsigned char *)text;
     for (size_t i = 0; i < len;) { /* reject invalid UTF-8 up front, with its offset */
@@ -550,7 +579,7 @@ int q35_tokenize(const q35_tokenizer *t, const char *text, size_t len, int **ids
     while (i < len) {
         /* the longest added token starting here (leftmost-longest, as Hugging Face matches them) */
         int best = -1;
-        for (int a = 0; a < t->nadds; a++)
+        for (int a = 0; t->add_first[s[i]] && a < t->nadds; a++)
             if ((size_t)t->adds[a].len <= len - i && memcmp(s + i, t->adds[a].s, (size_t)t->adds[a].len) == 0 &&
                 (best < 0 || t->adds[a].len > t->adds[best].len))
                 best = a;

@@ -21,8 +21,9 @@ void q35_tokenizer_free(q35_tokenizer *t);
 
 /* Encodes len bytes of UTF-8 text (no special handling beyond added tokens; no BOS/EOS: the
  * Qwen tokenizers add none). *ids is a new array of *n ids. Invalid UTF-8 is an error giving the
- * byte offset. Returns 0 or -1 with err. */
-int q35_tokenize(const q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen);
+ * byte offset. Returns 0 or -1 with err. t is not const: it caches the BPE of recent words, so one
+ * tokenizer must not encode in two threads at once. */
+int q35_tokenize(q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen);
 
 /* Decodes ids to a new NUL-terminated string (*len bytes without the NUL when len is given);
  * skip_special drops special added tokens. Unknown ids are an error. */
