@@ -145,32 +145,33 @@ static void ref_rope(float *x, const float *cos, const float *sin, int T, int nh
         }
 }
 
+/* One query row over nk keys: o[D] = softmax(q . k_j * scale) weighted sum of v_j, where key and
+ * value j sit at K + j*stride and V + j*stride. p: nk floats of scratch. */
+static void attend(float *o, const float *q, const float *K, const float *V, size_t stride, int nk, int D, float scale,
+                   float *p) {
+    float mx = -INFINITY;
+    for (int j = 0; j < nk; j++) {
+        float s = 0.0f;
+        for (int i = 0; i < D; i++) s += q[i] * K[(size_t)j * stride + i];
+        p[j] = s * scale;
+        if (p[j] > mx) mx = p[j];
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < nk; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
+    for (int i = 0; i < D; i++) o[i] = 0.0f;
+    for (int j = 0; j < nk; j++) {
+        float pj = p[j] / sum;
+        for (int i = 0; i < D; i++) o[i] += pj * V[(size_t)j * stride + i];
+    }
+}
+
 static void ref_attention(float *o, const float *q, int ld_q, const float *K, const float *V, int cap,
                           int n_past, int T, int Hq, int Hkv, int D, float scale, float *p) {
     int group = Hq / Hkv;
-    for (int t = 0; t < T; t++) {
-        int nk = n_past + t + 1; /* causal: keys 0..n_past+t */
-        for (int h = 0; h < Hq; h++) {
-            const float *qh = q + (size_t)t * ld_q + (size_t)h * D;
-            const float *Kh = K + (size_t)(h / group) * cap * D;
-            const float *Vh = V + (size_t)(h / group) * cap * D;
-            float mx = -INFINITY;
-            for (int j = 0; j < nk; j++) {
-                float s = 0.0f;
-                for (int i = 0; i < D; i++) s += qh[i] * Kh[(size_t)j * D + i];
-                p[j] = s * scale;
-                if (p[j] > mx) mx = p[j];
-            }
-            float sum = 0.0f;
-            for (int j = 0; j < nk; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
-            float *oh = o + ((size_t)t * Hq + h) * D;
-            for (int i = 0; i < D; i++) oh[i] = 0.0f;
-            for (int j = 0; j < nk; j++) {
-                float pj = p[j] / sum;
-                for (int i = 0; i < D; i++) oh[i] += pj * Vh[(size_t)j * D + i];
-            }
-        }
-    }
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < Hq; h++) /* causal: keys 0..n_past+t of kv head h / group */
+            attend(o + ((size_t)t * Hq + h) * D, q + (size_t)t * ld_q + (size_t)h * D, K + (size_t)(h / group) * cap * D,
+                   V + (size_t)(h / group) * cap * D, (size_t)D, n_past + t + 1, D, scale, p);
 }
 
 static void ref_sigmoid_mul(float *y, const float *x, const float *gate, int n) {
@@ -217,26 +218,9 @@ static void ref_gelu_erf(float *y, const float *x, int n) {
 static void ref_attention_full(float *o, const float *q, const float *k, const float *v, int T, int H, int D,
                                float scale, float *p) {
     for (int t = 0; t < T; t++)
-        for (int h = 0; h < H; h++) {
-            const float *qh = q + ((size_t)t * H + h) * D;
-            float mx = -INFINITY;
-            for (int j = 0; j < T; j++) {
-                const float *kj = k + ((size_t)j * H + h) * D;
-                float s = 0.0f;
-                for (int i = 0; i < D; i++) s += qh[i] * kj[i];
-                p[j] = s * scale;
-                if (p[j] > mx) mx = p[j];
-            }
-            float sum = 0.0f;
-            for (int j = 0; j < T; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
-            float *oh = o + ((size_t)t * H + h) * D;
-            for (int i = 0; i < D; i++) oh[i] = 0.0f;
-            for (int j = 0; j < T; j++) {
-                float pj = p[j] / sum;
-                const float *vj = v + ((size_t)j * H + h) * D;
-                for (int i = 0; i < D; i++) oh[i] += pj * vj[i];
-            }
-        }
+        for (int h = 0; h < H; h++) /* every row sees every row */
+            attend(o + ((size_t)t * H + h) * D, q + ((size_t)t * H + h) * D, k + (size_t)h * D, v + (size_t)h * D,
+                   (size_t)H * D, T, D, scale, p);
 }
 
 const q35_ops q35_ops_ref = {
