@@ -1,0 +1,1392 @@
+/* jinja.c - a small Jinja interpreter for chat templates: lexer, parser to a tree, tree walker.
+ * Every allocation of a render lives in one arena, freed at the end. */
+#include "jinja.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena and errors ---- */
+
+typedef struct block {
+    struct block *next;
+    size_t used, cap;
+    char data[];
+} block;
+
+typedef struct {
+    block *blocks;
+    jmp_buf fail;
+    char *err;
+    size_t errlen;
+    int depth;
+} ctx_t;
+
+static void *alloc(ctx_t *c, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    if (!c->blocks || c->blocks->used + n > c->blocks->cap) {
+        size_t cap = n > 65536 ? n : 65536;
+        block *b = malloc(sizeof *b + cap);
+        if (!b) {
+            snprintf(c->err, c->errlen, "out of memory");
+            longjmp(c->fail, 1);
+        }
+        b->next = c->blocks, b->used = 0, b->cap = cap;
+        c->blocks = b;
+    }
+    void *p = c->blocks->data + c->blocks->used;
+    c->blocks->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static void die(ctx_t *c, int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = line > 0 ? snprintf(c->err, c->errlen, "template line %d: ", line) : 0;
+    if (k < 0 || (size_t)k >= c->errlen) k = 0;
+    vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+    longjmp(c->fail, 1);
+}
+
+/* ---- values ---- */
+
+enum { V_UNDEF, V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_DICT, V_MACRO };
+
+typedef struct node node;
+typedef struct jlist jlist;
+typedef struct jdict jdict;
+
+typedef struct {
+    int t;
+    union {
+        int b;
+        long long i;
+        double f;
+        struct { const char *s; size_t n; } s;
+        jlist *l;
+        jdict *d;
+        node *m;
+    };
+} val;
+
+struct jlist { val *v; int n, cap; };
+struct jdict { const char **k; size_t *kn; val *v; int n, cap; };
+
+static val mk(int t) { val v; memset(&v, 0, sizeof v); v.t = t; return v; }
+static val vbool(int b) { val v = mk(V_BOOL); v.b = !!b; return v; }
+static val vint(long long i) { val v = mk(V_INT); v.i = i; return v; }
+static val vstr(const char *s, size_t n) { val v = mk(V_STR); v.s.s = s; v.s.n = n; return v; }
+
+static val vstr_copy(ctx_t *c, const char *s, size_t n) {
+    char *p = alloc(c, n + 1);
+    memcpy(p, s, n);
+    return vstr(p, n);
+}
+
+static void list_push(ctx_t *c, jlist *l, val v) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        val *nv = alloc(c, (size_t)cap * sizeof *nv);
+        if (l->n) memcpy(nv, l->v, (size_t)l->n * sizeof *nv);
+        l->v = nv, l->cap = cap;
+    }
+    l->v[l->n++] = v;
+}
+
+static val *dict_get(jdict *d, const char *k, size_t n) {
+    for (int i = 0; i < d->n; i++)
+        if (d->kn[i] == n && memcmp(d->k[i], k, n) == 0) return &d->v[i];
+    return NULL;
+}
+
+static void dict_set(ctx_t *c, jdict *d, const char *k, size_t n, val v) {
+    val *e = dict_get(d, k, n);
+    if (e) { *e = v; return; }
+    if (d->n == d->cap) {
+        int cap = d->cap ? d->cap * 2 : 8;
+        const char **nk = alloc(c, (size_t)cap * sizeof *nk);
+        size_t *nn = alloc(c, (size_t)cap * sizeof *nn);
+        val *nv = alloc(c, (size_t)cap * sizeof *nv);
+        if (d->n) {
+            memcpy(nk, d->k, (size_t)d->n * sizeof *nk);
+            memcpy(nn, d->kn, (size_t)d->n * sizeof *nn);
+            memcpy(nv, d->v, (size_t)d->n * sizeof *nv);
+        }
+        d->k = nk, d->kn = nn, d->v = nv, d->cap = cap;
+    }
+    d->k[d->n] = k, d->kn[d->n] = n, d->v[d->n++] = v;
+}
+
+static val from_json(ctx_t *c, const cJSON *j) {
+    if (!j || cJSON_IsNull(j)) return mk(V_NONE);
+    if (cJSON_IsBool(j)) return vbool(cJSON_IsTrue(j));
+    if (cJSON_IsNumber(j)) {
+        double d = j->valuedouble;
+        if (d == floor(d) && fabs(d) < 9e15) return vint((long long)d); /* JSON 2.0 reads as 2: cJSON keeps no text */
+        val v = mk(V_FLOAT);
+        v.f = d;
+        return v;
+    }
+    if (cJSON_IsString(j)) return vstr_copy(c, j->valuestring, strlen(j->valuestring));
+    if (cJSON_IsArray(j)) {
+        val v = mk(V_LIST);
+        v.l = alloc(c, sizeof *v.l);
+        for (const cJSON *e = j->child; e; e = e->next) list_push(c, v.l, from_json(c, e));
+        return v;
+    }
+    val v = mk(V_DICT);
+    v.d = alloc(c, sizeof *v.d);
+    for (const cJSON *e = j->child; e; e = e->next) {
+        val k = vstr_copy(c, e->string, strlen(e->string));
+        dict_set(c, v.d, k.s.s, k.s.n, from_json(c, e));
+    }
+    return v;
+}
+
+/* ---- output buffer ---- */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_put(ctx_t *c, sbuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = (b->n + n + 1) * 2;
+        char *ns = alloc(c, cap);
+        if (b->n) memcpy(ns, b->s, b->n);
+        b->s = ns, b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void sb_printf(ctx_t *c, sbuf *b, const char *fmt, ...) {
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    sb_put(c, b, tmp, (size_t)k);
+}
+
+static void json_str(ctx_t *c, sbuf *b, const char *s, size_t n) {
+    sb_put(c, b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        switch (ch) {
+        case '"': sb_put(c, b, "\\\"", 2); break;
+        case '\\': sb_put(c, b, "\\\\", 2); break;
+        case '\n': sb_put(c, b, "\\n", 2); break;
+        case '\r': sb_put(c, b, "\\r", 2); break;
+        case '\t': sb_put(c, b, "\\t", 2); break;
+        case '\b': sb_put(c, b, "\\b", 2); break;
+        case '\f': sb_put(c, b, "\\f", 2); break;
+        default:
+            if (ch < 0x20) sb_printf(c, b, "\\u%04x", ch);
+            else sb_put(c, b, (const char *)&ch, 1);
+        }
+    }
+    sb_put(c, b, "\"", 1);
+}
+
+/* Python's repr of a float, the shortest round-tripping form. */
+static void py_float(ctx_t *c, sbuf *b, double f) {
+    char tmp[40];
+    if (isinf(f)) { sb_put(c, b, f > 0 ? "Infinity" : "-Infinity", f > 0 ? 8 : 9); return; }
+    if (isnan(f)) { sb_put(c, b, "NaN", 3); return; }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(tmp, sizeof tmp, "%.*g", p, f);
+        if (strtod(tmp, NULL) == f) break;
+    }
+    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
+    sb_put(c, b, tmp, strlen(tmp));
+}
+
+/* json.dumps(v, ensure_ascii=False): separators ", " and ": " */
+static void to_json(ctx_t *c, sbuf *b, val v) {
+    switch (v.t) {
+    case V_NONE: case V_UNDEF: sb_put(c, b, "null", 4); break;
+    case V_BOOL: sb_put(c, b, v.b ? "true" : "false", v.b ? 4 : 5); break;
+    case V_INT: sb_printf(c, b, "%lld", v.i); break;
+    case V_FLOAT: py_float(c, b, v.f); break;
+    case V_STR: json_str(c, b, v.s.s, v.s.n); break;
+    case V_LIST:
+        sb_put(c, b, "[", 1);
+        for (int i = 0; i < v.l->n; i++) {
+            if (i) sb_put(c, b, ", ", 2);
+            to_json(c, b, v.l->v[i]);
+        }
+        sb_put(c, b, "]", 1);
+        break;
+    case V_DICT:
+        sb_put(c, b, "{", 1);
+        for (int i = 0; i < v.d->n; i++) {
+            if (i) sb_put(c, b, ", ", 2);
+            json_str(c, b, v.d->k[i], v.d->kn[i]);
+            sb_put(c, b, ": ", 2);
+            to_json(c, b, v.d->v[i]);
+        }
+        sb_put(c, b, "}", 1);
+        break;
+    default: sb_put(c, b, "null", 4);
+    }
+}
+
+/* str(v) as Python prints it */
+static void to_str(ctx_t *c, sbuf *b, val v) {
+    switch (v.t) {
+    case V_UNDEF: break;
+    case V_NONE: sb_put(c, b, "None", 4); break;
+    case V_BOOL: sb_put(c, b, v.b ? "True" : "False", v.b ? 4 : 5); break;
+    case V_INT: sb_printf(c, b, "%lld", v.i); break;
+    case V_FLOAT: py_float(c, b, v.f); break;
+    case V_STR: sb_put(c, b, v.s.s, v.s.n); break;
+    default: to_json(c, b, v); break; /* lists and dicts: close enough to repr for diagnostics */
+    }
+}
+
+static val stringify(ctx_t *c, val v) {
+    if (v.t == V_STR) return v;
+    sbuf b = {0};
+    to_str(c, &b, v);
+    return b.s ? vstr(b.s, b.n) : vstr("", 0);
+}
+
+static int truthy(val v) {
+    switch (v.t) {
+    case V_BOOL: return v.b;
+    case V_INT: return v.i != 0;
+    case V_FLOAT: return v.f != 0;
+    case V_STR: return v.s.n > 0;
+    case V_LIST: return v.l->n > 0;
+    case V_DICT: return v.d->n > 0;
+    case V_MACRO: return 1;
+    default: return 0;
+    }
+}
+
+static int equal(val a, val b) {
+    if ((a.t == V_INT || a.t == V_FLOAT || a.t == V_BOOL) && (b.t == V_INT || b.t == V_FLOAT || b.t == V_BOOL)) {
+        double x = a.t == V_INT ? (double)a.i : a.t == V_FLOAT ? a.f : a.b;
+        double y = b.t == V_INT ? (double)b.i : b.t == V_FLOAT ? b.f : b.b;
+        return x == y;
+    }
+    if (a.t != b.t) return (a.t == V_NONE || a.t == V_UNDEF) && (b.t == V_NONE || b.t == V_UNDEF) && a.t == b.t;
+    switch (a.t) {
+    case V_STR: return a.s.n == b.s.n && memcmp(a.s.s, b.s.s, a.s.n) == 0;
+    case V_LIST:
+        if (a.l->n != b.l->n) return 0;
+        for (int i = 0; i < a.l->n; i++)
+            if (!equal(a.l->v[i], b.l->v[i])) return 0;
+        return 1;
+    case V_DICT: return a.d == b.d;
+    default: return 1;
+    }
+}
+
+/* ---- lexer: template -> text and tag pieces, whitespace control applied ---- */
+
+enum { P_TEXT, P_VAR, P_STMT };
+
+typedef struct {
+    int kind, line;
+    const char *s; /* text, or the inside of the tag */
+    size_t n;
+} piece;
+
+static piece *lex_template(ctx_t *c, const char *src, int *count) {
+    int cap = 64, n = 0;
+    piece *p = alloc(c, (size_t)cap * sizeof *p);
+    const char *s = src;
+    int line = 1, trim_next = 0, strip_next_nl = 0;
+    for (;;) {
+        const char *open = NULL;
+        for (const char *q = s; *q; q++)
+            if (q[0] == '{' && (q[1] == '{' || q[1] == '%' || q[1] == '#')) { open = q; break; }
+        const char *text_end = open ? open : s + strlen(s);
+        const char *t0 = s;
+        if (strip_next_nl && t0 < text_end && *t0 == '\n') t0++; /* trim_blocks */
+        if (trim_next) while (t0 < text_end && isspace((unsigned char)*t0)) t0++;
+        const char *t1 = text_end;
+        int kind = open ? (open[1] == '{' ? P_VAR : open[1] == '%' ? P_STMT : -1) : 0;
+        int minus = open && open[2] == '-', plus = open && open[2] == '+';
+        if (open && minus) {
+            while (t1 > t0 && isspace((unsigned char)t1[-1])) t1--;
+        } else if (open && kind != P_VAR && !plus) { /* lstrip_blocks: blanks from the line start */
+            const char *q = t1;
+            while (q > t0 && (q[-1] == ' ' || q[-1] == '\t')) q--;
+            if (q > t0 ? q[-1] == '\n' : (q == src || q[-1] == '\n')) t1 = q;
+        }
+        if (n + 2 >= cap) {
+            piece *np = alloc(c, (size_t)(cap *= 2) * sizeof *np);
+            memcpy(np, p, (size_t)n * sizeof *np);
+            p = np;
+        }
+        if (t1 > t0) p[n++] = (piece){ P_TEXT, line, t0, (size_t)(t1 - t0) };
+        for (const char *q = s; q < text_end; q++) line += *q == '\n';
+        if (!open) break;
+        const char *close_tag = kind == P_VAR ? "}}" : kind == P_STMT ? "%}" : "#}";
+        const char *body = open + 2 + (minus || plus);
+        const char *close = strstr(body, close_tag);
+        if (!close) die(c, line, "unterminated %s tag", kind == P_VAR ? "{{" : kind == P_STMT ? "{%" : "{#");
+        const char *bend = close;
+        trim_next = bend > body && bend[-1] == '-';
+        if (trim_next) bend--;
+        if (kind != -1) p[n++] = (piece){ kind, line, body, (size_t)(bend - body) };
+        strip_next_nl = kind != P_VAR;
+        for (const char *q = open; q < close; q++) line += *q == '\n';
+        s = close + 2;
+    }
+    *count = n;
+    return p;
+}
+
+/* ---- expression tokens ---- */
+
+enum { T_END, T_NAME, T_STR, T_INT, T_FLOAT, T_OP };
+
+typedef struct {
+    int t;
+    const char *s;
+    size_t n;  /* name/op text; for T_STR the decoded string */
+    long long i;
+    double f;
+} tok;
+
+typedef struct {
+    ctx_t *c;
+    tok *v;
+    int n, at, line;
+} tstream;
+
+static void lex_expr(ctx_t *c, tstream *ts, const char *s, size_t len, int line) {
+    int cap = 16;
+    ts->c = c, ts->v = alloc(c, (size_t)cap * sizeof(tok)), ts->n = 0, ts->at = 0, ts->line = line;
+    const char *e = s + len;
+    while (s < e) {
+        if (isspace((unsigned char)*s)) { s++; continue; }
+        if (ts->n + 1 >= cap) {
+            tok *nv = alloc(c, (size_t)(cap *= 2) * sizeof(tok));
+            memcpy(nv, ts->v, (size_t)ts->n * sizeof(tok));
+            ts->v = nv;
+        }
+        tok *t = &ts->v[ts->n++];
+        memset(t, 0, sizeof *t);
+        if (isalpha((unsigned char)*s) || *s == '_') {
+            const char *b = s;
+            while (s < e && (isalnum((unsigned char)*s) || *s == '_')) s++;
+            t->t = T_NAME, t->s = b, t->n = (size_t)(s - b);
+        } else if (isdigit((unsigned char)*s)) {
+            char *end;
+            double d = strtod(s, &end);
+            int isf = 0;
+            for (const char *q = s; q < end; q++) isf |= *q == '.' || *q == 'e' || *q == 'E';
+            if (isf) t->t = T_FLOAT, t->f = d;
+            else t->t = T_INT, t->i = strtoll(s, NULL, 10);
+            s = end;
+        } else if (*s == '\'' || *s == '"') {
+            char q = *s++;
+            char *out = alloc(c, (size_t)(e - s) + 1);
+            size_t o = 0;
+            while (s < e && *s != q) {
+                if (*s == '\\' && s + 1 < e) {
+                    s++;
+                    switch (*s) {
+                    case 'n': out[o++] = '\n'; break;
+                    case 't': out[o++] = '\t'; break;
+                    case 'r': out[o++] = '\r'; break;
+                    case '\\': out[o++] = '\\'; break;
+                    case '\'': out[o++] = '\''; break;
+                    case '"': out[o++] = '"'; break;
+                    default: out[o++] = '\\', out[o++] = *s;
+                    }
+                    s++;
+                } else out[o++] = *s++;
+            }
+            if (s >= e) die(c, line, "unterminated string literal");
+            s++;
+            t->t = T_STR, t->s = out, t->n = o;
+        } else {
+            static const char *ops2[] = { "==", "!=", "<=", ">=", "//", "**" };
+            t->t = T_OP, t->s = s, t->n = 1;
+            for (size_t k = 0; k < sizeof ops2 / sizeof ops2[0]; k++)
+                if (e - s >= 2 && s[0] == ops2[k][0] && s[1] == ops2[k][1]) t->n = 2;
+            if (!strchr("()[]{},.:|~+-*/%=<>!", *s)) die(c, line, "unexpected character '%c' in expression", *s);
+            s += t->n;
+        }
+    }
+    ts->v[ts->n].t = T_END;
+}
+
+static tok *peek(tstream *ts) { return &ts->v[ts->at]; }
+static int is_op(tok *t, const char *op) { return t->t == T_OP && t->n == strlen(op) && memcmp(t->s, op, t->n) == 0; }
+static int is_name(tok *t, const char *nm) { return t->t == T_NAME && t->n == strlen(nm) && memcmp(t->s, nm, t->n) == 0; }
+static int accept_op(tstream *ts, const char *op) { if (is_op(peek(ts), op)) { ts->at++; return 1; } return 0; }
+static int accept_name(tstream *ts, const char *nm) { if (is_name(peek(ts), nm)) { ts->at++; return 1; } return 0; }
+static void expect_op(tstream *ts, const char *op) {
+    if (!accept_op(ts, op)) die(ts->c, ts->line, "expected '%s'", op);
+}
+
+/* ---- the tree ---- */
+
+enum {
+    E_LIT, E_NAME, E_ATTR, E_INDEX, E_SLICE, E_CALL, E_FILTER, E_TEST, E_NOT, E_AND, E_OR, E_BIN, E_COND, E_LIST, E_DICT,
+    E_NEG,
+    S_TEXT, S_OUT, S_IF, S_FOR, S_SET, S_MACRO
+};
+
+struct node {
+    int k, line;
+    const char *s; /* name, attribute, operator, filter/test name */
+    size_t n;
+    val lit;
+    node *a, *b, *c;      /* operands; for S_IF: cond, then, else; for S_FOR: iter, body, else */
+    node **args;          /* call args / list items / dict keys,values / body statements */
+    const char **kw;      /* keyword names of call args (NULL for positional) */
+    size_t *kwn;
+    int nargs;
+    int negate;           /* is not */
+    const char *t2;       /* for-loop second target / set attribute */
+    size_t t2n;
+    node *next;           /* statement list */
+};
+
+static node *new_node(ctx_t *c, int k, int line) {
+    node *n = alloc(c, sizeof *n);
+    n->k = k, n->line = line;
+    return n;
+}
+
+static node *parse_expr(tstream *ts);
+
+static void add_arg(ctx_t *c, node *n, node *arg, const char *kw, size_t kwn) {
+    node **na = alloc(c, (size_t)(n->nargs + 1) * sizeof *na);
+    const char **nk = alloc(c, (size_t)(n->nargs + 1) * sizeof *nk);
+    size_t *nn = alloc(c, (size_t)(n->nargs + 1) * sizeof *nn);
+    if (n->nargs) {
+        memcpy(na, n->args, (size_t)n->nargs * sizeof *na);
+        memcpy(nk, n->kw, (size_t)n->nargs * sizeof *nk);
+        memcpy(nn, n->kwn, (size_t)n->nargs * sizeof *nn);
+    }
+    na[n->nargs] = arg, nk[n->nargs] = kw, nn[n->nargs] = kwn;
+    n->args = na, n->kw = nk, n->kwn = nn, n->nargs++;
+}
+
+static void parse_call_args(tstream *ts, node *call) {
+    if (accept_op(ts, ")")) return;
+    do {
+        tok *t = peek(ts);
+        if (t->t == T_NAME && is_op(&ts->v[ts->at + 1], "=")) {
+            ts->at += 2;
+            add_arg(ts->c, call, parse_expr(ts), t->s, t->n);
+        } else {
+            add_arg(ts->c, call, parse_expr(ts), NULL, 0);
+        }
+    } while (accept_op(ts, ","));
+    expect_op(ts, ")");
+}
+
+static node *parse_primary(tstream *ts) {
+    tok *t = peek(ts);
+    node *n = new_node(ts->c, E_LIT, ts->line);
+    ts->at++;
+    switch (t->t) {
+    case T_STR: n->lit = vstr(t->s, t->n); return n;
+    case T_INT: n->lit = vint(t->i); return n;
+    case T_FLOAT: n->lit = mk(V_FLOAT), n->lit.f = t->f; return n;
+    case T_NAME:
+        if (is_name(t, "true") || is_name(t, "True")) { n->lit = vbool(1); return n; }
+        if (is_name(t, "false") || is_name(t, "False")) { n->lit = vbool(0); return n; }
+        if (is_name(t, "none") || is_name(t, "None")) { n->lit = mk(V_NONE); return n; }
+        n->k = E_NAME, n->s = t->s, n->n = t->n;
+        return n;
+    case T_OP:
+        if (is_op(t, "(")) {
+            node *e = parse_expr(ts);
+            expect_op(ts, ")");
+            return e;
+        }
+        if (is_op(t, "[")) {
+            n->k = E_LIST;
+            if (!accept_op(ts, "]")) {
+                do add_arg(ts->c, n, parse_expr(ts), NULL, 0); while (accept_op(ts, ","));
+                expect_op(ts, "]");
+            }
+            return n;
+        }
+        if (is_op(t, "{")) {
+            n->k = E_DICT;
+            if (!accept_op(ts, "}")) {
+                do {
+                    add_arg(ts->c, n, parse_expr(ts), NULL, 0);
+                    expect_op(ts, ":");
+                    add_arg(ts->c, n, parse_expr(ts), NULL, 0);
+                } while (accept_op(ts, ","));
+                expect_op(ts, "}");
+            }
+            return n;
+        }
+        /* fall through */
+    default: die(ts->c, ts->line, "unexpected '%.*s' in expression", (int)(t->t == T_END ? 3 : (int)t->n), t->t == T_END ? "end" : t->s);
+    }
+    return NULL;
+}
+
+static node *parse_postfix(tstream *ts) {
+    node *e = parse_primary(ts);
+    for (;;) {
+        if (accept_op(ts, ".")) {
+            tok *t = peek(ts);
+            if (t->t != T_NAME) die(ts->c, ts->line, "expected an attribute name after '.'");
+            ts->at++;
+            node *n = new_node(ts->c, E_ATTR, ts->line);
+            n->a = e, n->s = t->s, n->n = t->n;
+            e = n;
+        } else if (accept_op(ts, "[")) {
+            node *n = new_node(ts->c, E_INDEX, ts->line);
+            n->a = e;
+            node *parts[3] = { NULL, NULL, NULL };
+            int colons = 0;
+            for (;;) {
+                if (is_op(peek(ts), ":")) { ts->at++; colons++; if (colons > 2) die(ts->c, ts->line, "bad slice"); continue; }
+                if (is_op(peek(ts), "]")) break;
+                parts[colons] = parse_expr(ts);
+            }
+            expect_op(ts, "]");
+            if (colons) n->k = E_SLICE, n->b = parts[0], n->c = parts[1], n->args = alloc(ts->c, sizeof(node *)), n->args[0] = parts[2];
+            else n->b = parts[0];
+            if (!colons && !n->b) die(ts->c, ts->line, "empty subscript");
+            e = n;
+        } else if (accept_op(ts, "(")) {
+            node *n = new_node(ts->c, E_CALL, ts->line);
+            n->a = e;
+            parse_call_args(ts, n);
+            e = n;
+        } else if (accept_op(ts, "|")) {
+            tok *t = peek(ts);
+            if (t->t != T_NAME) die(ts->c, ts->line, "expected a filter name after '|'");
+            ts->at++;
+            node *n = new_node(ts->c, E_FILTER, ts->line);
+            n->a = e, n->s = t->s, n->n = t->n;
+            if (accept_op(ts, "(")) parse_call_args(ts, n);
+            e = n;
+        } else if (is_name(peek(ts), "is")) {
+            ts->at++;
+            node *n = new_node(ts->c, E_TEST, ts->line);
+            n->negate = accept_name(ts, "not");
+            tok *t = peek(ts);
+            if (t->t != T_NAME) die(ts->c, ts->line, "expected a test name after 'is'");
+            ts->at++;
+            n->a = e, n->s = t->s, n->n = t->n;
+            if (accept_op(ts, "(")) parse_call_args(ts, n);
+            e = n;
+        } else return e;
+    }
+}
+
+static node *parse_unary(tstream *ts) {
+    if (accept_op(ts, "-")) {
+        node *n = new_node(ts->c, E_NEG, ts->line);
+        n->a = parse_unary(ts);
+        return n;
+    }
+    return parse_postfix(ts);
+}
+
+static node *bin(tstream *ts, const char *op, node *a, node *b) {
+    node *n = new_node(ts->c, E_BIN, ts->line);
+    n->s = op, n->n = strlen(op), n->a = a, n->b = b;
+    return n;
+}
+
+static node *parse_mul(tstream *ts) {
+    node *e = parse_unary(ts);
+    for (;;) {
+        const char *ops[] = { "*", "//", "/", "%" };
+        int hit = 0;
+        for (int k = 0; k < 4 && !hit; k++)
+            if (accept_op(ts, ops[k])) e = bin(ts, ops[k], e, parse_unary(ts)), hit = 1;
+        if (!hit) return e;
+    }
+}
+
+static node *parse_concat(tstream *ts) {
+    node *e = parse_mul(ts);
+    while (accept_op(ts, "~")) e = bin(ts, "~", e, parse_mul(ts));
+    return e;
+}
+
+static node *parse_add(tstream *ts) {
+    node *e = parse_concat(ts);
+    for (;;) {
+        if (accept_op(ts, "+")) e = bin(ts, "+", e, parse_concat(ts));
+        else if (accept_op(ts, "-")) e = bin(ts, "-", e, parse_concat(ts));
+        else return e;
+    }
+}
+
+static node *parse_compare(tstream *ts) {
+    node *e = parse_add(ts);
+    for (;;) {
+        const char *ops[] = { "==", "!=", "<=", ">=", "<", ">" };
+        int hit = 0;
+        for (int k = 0; k < 6 && !hit; k++)
+            if (accept_op(ts, ops[k])) e = bin(ts, ops[k], e, parse_add(ts)), hit = 1;
+        if (hit) continue;
+        if (accept_name(ts, "in")) e = bin(ts, "in", e, parse_add(ts));
+        else if (is_name(peek(ts), "not") && is_name(&ts->v[ts->at + 1], "in")) {
+            ts->at += 2;
+            e = bin(ts, "notin", e, parse_add(ts));
+        } else return e;
+    }
+}
+
+static node *parse_not(tstream *ts) {
+    if (accept_name(ts, "not")) {
+        node *n = new_node(ts->c, E_NOT, ts->line);
+        n->a = parse_not(ts);
+        return n;
+    }
+    return parse_compare(ts);
+}
+
+static node *parse_and(tstream *ts) {
+    node *e = parse_not(ts);
+    while (accept_name(ts, "and")) {
+        node *n = new_node(ts->c, E_AND, ts->line);
+        n->a = e, n->b = parse_not(ts);
+        e = n;
+    }
+    return e;
+}
+
+static node *parse_or(tstream *ts) {
+    node *e = parse_and(ts);
+    while (accept_name(ts, "or")) {
+        node *n = new_node(ts->c, E_OR, ts->line);
+        n->a = e, n->b = parse_and(ts);
+        e = n;
+    }
+    return e;
+}
+
+static node *parse_expr(tstream *ts) {
+    node *e = parse_or(ts);
+    if (accept_name(ts, "if")) {
+        node *n = new_node(ts->c, E_COND, ts->line);
+        n->b = e, n->a = parse_or(ts);
+        n->c = accept_name(ts, "else") ? parse_expr(ts) : NULL;
+        return n;
+    }
+    return e;
+}
+
+/* ---- statements ---- */
+
+typedef struct {
+    ctx_t *c;
+    piece *p;
+    int n, at;
+} pstream;
+
+static node *parse_body(pstream *ps, const char *const *ends, int nends, int *which);
+
+/* The first word of a statement tag, and the stream of the rest. */
+static size_t stmt_word(piece *p, const char **rest) {
+    const char *s = p->s, *e = p->s + p->n;
+    while (s < e && isspace((unsigned char)*s)) s++;
+    const char *b = s;
+    while (s < e && (isalnum((unsigned char)*s) || *s == '_')) s++;
+    *rest = s;
+    return (size_t)(s - b);
+}
+
+static int word_is(piece *p, const char *w) {
+    const char *rest, *s = p->s;
+    size_t n = stmt_word(p, &rest);
+    while (isspace((unsigned char)*s)) s++;
+    return n == strlen(w) && memcmp(s, w, n) == 0;
+}
+
+static void expect_end(tstream *ts) {
+    if (peek(ts)->t != T_END) die(ts->c, ts->line, "unexpected '%.*s' at the end of a tag", (int)peek(ts)->n, peek(ts)->s);
+}
+
+static node *parse_stmt(pstream *ps) {
+    ctx_t *c = ps->c;
+    piece *p = &ps->p[ps->at++];
+    if (p->kind == P_TEXT) {
+        node *n = new_node(c, S_TEXT, p->line);
+        n->lit = vstr(p->s, p->n);
+        return n;
+    }
+    tstream ts;
+    if (p->kind == P_VAR) {
+        lex_expr(c, &ts, p->s, p->n, p->line);
+        node *n = new_node(c, S_OUT, p->line);
+        n->a = parse_expr(&ts);
+        expect_end(&ts);
+        return n;
+    }
+    const char *rest, *s = p->s;
+    size_t wn = stmt_word(p, &rest);
+    while (isspace((unsigned char)*s)) s++;
+    lex_expr(c, &ts, rest, (size_t)(p->s + p->n - rest), p->line);
+#define W(x) (wn == strlen(x) && memcmp(s, x, wn) == 0)
+    if (W("if")) {
+        node *n = new_node(c, S_IF, p->line);
+        n->a = parse_expr(&ts);
+        expect_end(&ts);
+        static const char *const ends[] = { "elif", "else", "endif" };
+        int which;
+        n->b = parse_body(ps, ends, 3, &which);
+        node *cur = n;
+        while (which == 0) { /* elif: a nested if in the else branch */
+            piece *ep = &ps->p[ps->at - 1];
+            const char *r;
+            stmt_word(ep, &r);
+            tstream t2;
+            lex_expr(c, &t2, r, (size_t)(ep->s + ep->n - r), ep->line);
+            node *e = new_node(c, S_IF, ep->line);
+            e->a = parse_expr(&t2);
+            expect_end(&t2);
+            e->b = parse_body(ps, ends, 3, &which);
+            cur->c = e;
+            cur = e;
+        }
+        if (which == 1) {
+            static const char *const ends2[] = { "endif" };
+            cur->c = parse_body(ps, ends2, 1, &which);
+        }
+        return n;
+    }
+    if (W("for")) {
+        node *n = new_node(c, S_FOR, p->line);
+        tok *t = peek(&ts);
+        if (t->t != T_NAME) die(c, p->line, "expected a loop variable");
+        ts.at++;
+        n->s = t->s, n->n = t->n;
+        if (accept_op(&ts, ",")) {
+            t = peek(&ts);
+            if (t->t != T_NAME) die(c, p->line, "expected a second loop variable");
+            ts.at++;
+            n->t2 = t->s, n->t2n = t->n;
+        }
+        if (!accept_name(&ts, "in")) die(c, p->line, "expected 'in' in for");
+        n->a = parse_expr(&ts);
+        expect_end(&ts);
+        static const char *const ends[] = { "else", "endfor" };
+        int which;
+        n->b = parse_body(ps, ends, 2, &which);
+        if (which == 0) {
+            static const char *const ends2[] = { "endfor" };
+            n->c = parse_body(ps, ends2, 1, &which);
+        }
+        return n;
+    }
+    if (W("set")) {
+        node *n = new_node(c, S_SET, p->line);
+        tok *t = peek(&ts);
+        if (t->t != T_NAME) die(c, p->line, "expected a name after set");
+        ts.at++;
+        n->s = t->s, n->n = t->n;
+        if (accept_op(&ts, ".")) {
+            t = peek(&ts);
+            if (t->t != T_NAME) die(c, p->line, "expected an attribute after '.'");
+            ts.at++;
+            n->t2 = t->s, n->t2n = t->n;
+        }
+        if (!accept_op(&ts, "=")) die(c, p->line, "block set ({%% set x %%}...{%% endset %%}) is not supported");
+        n->a = parse_expr(&ts);
+        expect_end(&ts);
+        return n;
+    }
+    if (W("macro")) {
+        node *n = new_node(c, S_MACRO, p->line);
+        tok *t = peek(&ts);
+        if (t->t != T_NAME) die(c, p->line, "expected a macro name");
+        ts.at++;
+        n->s = t->s, n->n = t->n;
+        expect_op(&ts, "(");
+        if (!accept_op(&ts, ")")) {
+            do {
+                tok *a = peek(&ts);
+                if (a->t != T_NAME) die(c, p->line, "expected a parameter name");
+                ts.at++;
+                node *def = accept_op(&ts, "=") ? parse_expr(&ts) : NULL;
+                add_arg(c, n, def, a->s, a->n);
+            } while (accept_op(&ts, ","));
+            expect_op(&ts, ")");
+        }
+        expect_end(&ts);
+        static const char *const ends[] = { "endmacro" };
+        int which;
+        n->b = parse_body(ps, ends, 1, &which);
+        return n;
+    }
+    die(c, p->line, "unsupported or unexpected tag '%.*s'", (int)wn, s);
+#undef W
+    return NULL;
+}
+
+/* Statements until one of ends (whose index goes to *which), or the end of the template (ends = NULL). */
+static node *parse_body(pstream *ps, const char *const *ends, int nends, int *which) {
+    node *head = NULL, **tail = &head;
+    int start_line = ps->at < ps->n ? ps->p[ps->at].line : 0;
+    if (++ps->c->depth > 200) die(ps->c, start_line, "blocks nested too deeply");
+    while (ps->at < ps->n) {
+        piece *p = &ps->p[ps->at];
+        if (p->kind == P_STMT)
+            for (int k = 0; k < nends; k++)
+                if (word_is(p, ends[k])) {
+                    ps->at++;
+                    *which = k;
+                    ps->c->depth--;
+                    return head;
+                }
+        node *s = parse_stmt(ps);
+        *tail = s;
+        tail = &s->next;
+    }
+    if (nends) die(ps->c, start_line, "missing {%% %s %%}", ends[nends - 1]);
+    *which = -1;
+    ps->c->depth--;
+    return head;
+}
+
+/* ---- evaluation ---- */
+
+typedef struct scope {
+    struct scope *up;
+    jdict vars;
+} scope;
+
+typedef struct {
+    ctx_t *c;
+    scope *globals;
+} env;
+
+static val lookup(scope *s, const char *k, size_t n) {
+    for (; s; s = s->up) {
+        val *v = dict_get(&s->vars, k, n);
+        if (v) return *v;
+    }
+    return mk(V_UNDEF);
+}
+
+static val eval(env *e, scope *s, node *n);
+static void exec(env *e, scope *s, node *n, sbuf *out);
+
+static const char *vname(val v) {
+    static const char *names[] = { "undefined", "none", "boolean", "integer", "float", "string", "list", "dict", "macro" };
+    return names[v.t];
+}
+
+static long long to_int(env *e, node *n, val v) {
+    if (v.t == V_INT) return v.i;
+    if (v.t == V_BOOL) return v.b;
+    die(e->c, n->line, "expected an integer, got %s", vname(v));
+    return 0;
+}
+
+static val call_macro(env *e, scope *s, node *call, node *m) {
+    scope ms = { e->globals, {0} };
+    int pos = 0;
+    for (int i = 0; i < call->nargs; i++) {
+        val v = eval(e, s, call->args[i]);
+        if (call->kw[i]) dict_set(e->c, &ms.vars, call->kw[i], call->kwn[i], v);
+        else if (pos < m->nargs) {
+            dict_set(e->c, &ms.vars, m->kw[pos], m->kwn[pos], v);
+            pos++;
+        }
+        else die(e->c, call->line, "too many arguments to macro %.*s", (int)m->n, m->s);
+    }
+    for (int i = 0; i < m->nargs; i++)
+        if (!dict_get(&ms.vars, m->kw[i], m->kwn[i]))
+            dict_set(e->c, &ms.vars, m->kw[i], m->kwn[i], m->args[i] ? eval(e, s, m->args[i]) : mk(V_UNDEF));
+    sbuf out = {0};
+    if (++e->c->depth > 200) die(e->c, call->line, "macro recursion too deep");
+    exec(e, &ms, m->b, &out);
+    e->c->depth--;
+    return out.s ? vstr(out.s, out.n) : vstr("", 0);
+}
+
+static int is_space_ch(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f'; }
+
+/* str.strip / lstrip / rstrip with optional chars */
+static val strip(val s, const char *chars, size_t cn, int left, int right) {
+    const char *b = s.s.s, *en = s.s.s + s.s.n;
+#define STRIPPED(ch) (chars ? memchr(chars, (ch), cn) != NULL : is_space_ch(ch))
+    while (left && b < en && STRIPPED(*b)) b++;
+    while (right && en > b && STRIPPED(en[-1])) en--;
+#undef STRIPPED
+    return vstr(b, (size_t)(en - b));
+}
+
+static val method(env *e, scope *s, node *call, val obj, const char *name, size_t nn) {
+    ctx_t *c = e->c;
+    val a[2] = { mk(V_UNDEF), mk(V_UNDEF) };
+    for (int i = 0; i < call->nargs && i < 2; i++) a[i] = eval(e, s, call->args[i]);
+#define M(x) (nn == strlen(x) && memcmp(name, x, nn) == 0)
+    if (obj.t == V_STR) {
+        if (M("startswith") || M("endswith")) {
+            if (a[0].t != V_STR) die(c, call->line, "%.*s needs a string", (int)nn, name);
+            if (a[0].s.n > obj.s.n) return vbool(0);
+            const char *at = M("startswith") ? obj.s.s : obj.s.s + obj.s.n - a[0].s.n;
+            return vbool(memcmp(at, a[0].s.s, a[0].s.n) == 0);
+        }
+        if (M("strip") || M("lstrip") || M("rstrip")) {
+            const char *ch = a[0].t == V_STR ? a[0].s.s : NULL;
+            return strip(obj, ch, ch ? a[0].s.n : 0, !M("rstrip"), !M("lstrip"));
+        }
+        if (M("split")) {
+            val out = mk(V_LIST);
+            out.l = alloc(c, sizeof *out.l);
+            const char *p = obj.s.s, *en = obj.s.s + obj.s.n;
+            if (a[0].t != V_STR) { /* whitespace split */
+                while (p < en) {
+                    while (p < en && is_space_ch(*p)) p++;
+                    const char *b = p;
+                    while (p < en && !is_space_ch(*p)) p++;
+                    if (p > b) list_push(c, out.l, vstr(b, (size_t)(p - b)));
+                }
+                return out;
+            }
+            if (a[0].s.n == 0) die(c, call->line, "empty separator");
+            for (;;) {
+                const char *hit = NULL;
+                for (const char *q = p; q + a[0].s.n <= en; q++)
+                    if (memcmp(q, a[0].s.s, a[0].s.n) == 0) { hit = q; break; }
+                if (!hit) { list_push(c, out.l, vstr(p, (size_t)(en - p))); return out; }
+                list_push(c, out.l, vstr(p, (size_t)(hit - p)));
+                p = hit + a[0].s.n;
+            }
+        }
+        if (M("upper") || M("lower")) {
+            char *b = alloc(c, obj.s.n + 1);
+            for (size_t i = 0; i < obj.s.n; i++) b[i] = (char)(M("upper") ? toupper((unsigned char)obj.s.s[i]) : tolower((unsigned char)obj.s.s[i]));
+            return vstr(b, obj.s.n);
+        }
+        if (M("replace")) {
+            if (a[0].t != V_STR || a[1].t != V_STR || a[0].s.n == 0) die(c, call->line, "replace needs two strings");
+            sbuf b = {0};
+            const char *p = obj.s.s, *en = obj.s.s + obj.s.n;
+            while (p < en) {
+                if ((size_t)(en - p) >= a[0].s.n && memcmp(p, a[0].s.s, a[0].s.n) == 0) {
+                    sb_put(c, &b, a[1].s.s, a[1].s.n);
+                    p += a[0].s.n;
+                } else sb_put(c, &b, p++, 1);
+            }
+            return b.s ? vstr(b.s, b.n) : vstr("", 0);
+        }
+    }
+    if (obj.t == V_DICT) {
+        if (M("items") || M("keys") || M("values")) {
+            val out = mk(V_LIST);
+            out.l = alloc(c, sizeof *out.l);
+            for (int i = 0; i < obj.d->n; i++) {
+                val k = vstr(obj.d->k[i], obj.d->kn[i]);
+                if (M("keys")) list_push(c, out.l, k);
+                else if (M("values")) list_push(c, out.l, obj.d->v[i]);
+                else {
+                    val pair = mk(V_LIST);
+                    pair.l = alloc(c, sizeof *pair.l);
+                    list_push(c, pair.l, k);
+                    list_push(c, pair.l, obj.d->v[i]);
+                    list_push(c, out.l, pair);
+                }
+            }
+            return out;
+        }
+        if (M("get")) {
+            if (a[0].t != V_STR) return call->nargs > 1 ? a[1] : mk(V_NONE);
+            val *v = dict_get(obj.d, a[0].s.s, a[0].s.n);
+            return v ? *v : call->nargs > 1 ? a[1] : mk(V_NONE);
+        }
+    }
+#undef M
+    die(c, call->line, "unsupported method %.*s on %s", (int)nn, name, vname(obj));
+    return mk(V_UNDEF);
+}
+
+static val filter(env *e, scope *s, node *n, val v) {
+    ctx_t *c = e->c;
+#define F(x) (n->n == strlen(x) && memcmp(n->s, x, n->n) == 0)
+    if (F("trim")) return v.t == V_STR ? strip(v, NULL, 0, 1, 1) : strip(stringify(c, v), NULL, 0, 1, 1);
+    if (F("length") || F("count")) {
+        if (v.t == V_STR) { /* characters, not bytes */
+            long long k = 0;
+            for (size_t i = 0; i < v.s.n; i++) k += ((unsigned char)v.s.s[i] & 0xC0) != 0x80;
+            return vint(k);
+        }
+        if (v.t == V_LIST) return vint(v.l->n);
+        if (v.t == V_DICT) return vint(v.d->n);
+        die(c, n->line, "length of %s", vname(v));
+    }
+    if (F("tojson")) {
+        sbuf b = {0};
+        to_json(c, &b, v);
+        return vstr(b.s, b.n);
+    }
+    if (F("safe")) return v;
+    if (F("string")) return stringify(c, v);
+    if (F("items")) {
+        if (v.t != V_DICT) die(c, n->line, "items of %s", vname(v));
+        node fake = { .line = n->line };
+        return method(e, s, &fake, v, "items", 5);
+    }
+    if (F("list")) {
+        if (v.t == V_LIST) return v;
+        die(c, n->line, "list of %s", vname(v));
+    }
+    if (F("lower") || F("upper")) {
+        node fake = { .line = n->line };
+        return method(e, s, &fake, stringify(c, v), n->s, n->n);
+    }
+    if (F("first") || F("last")) {
+        if (v.t != V_LIST) die(c, n->line, "%.*s of %s", (int)n->n, n->s, vname(v));
+        return v.l->n ? v.l->v[F("first") ? 0 : v.l->n - 1] : mk(V_UNDEF);
+    }
+    if (F("default") || F("d")) {
+        if (v.t != V_UNDEF) return v;
+        return n->nargs ? eval(e, s, n->args[0]) : vstr("", 0);
+    }
+    if (F("join")) {
+        if (v.t != V_LIST) die(c, n->line, "join of %s", vname(v));
+        val sep = n->nargs ? eval(e, s, n->args[0]) : vstr("", 0);
+        sbuf b = {0};
+        for (int i = 0; i < v.l->n; i++) {
+            if (i) to_str(c, &b, sep);
+            to_str(c, &b, v.l->v[i]);
+        }
+        return b.s ? vstr(b.s, b.n) : vstr("", 0);
+    }
+#undef F
+    die(c, n->line, "unsupported filter '%.*s'", (int)n->n, n->s);
+    return mk(V_UNDEF);
+}
+
+static int test(env *e, node *n, val v) {
+#define T(x) (n->n == strlen(x) && memcmp(n->s, x, n->n) == 0)
+    if (T("defined")) return v.t != V_UNDEF;
+    if (T("undefined")) return v.t == V_UNDEF;
+    if (T("none")) return v.t == V_NONE;
+    if (T("string")) return v.t == V_STR;
+    if (T("number")) return v.t == V_INT || v.t == V_FLOAT;
+    if (T("integer")) return v.t == V_INT;
+    if (T("boolean")) return v.t == V_BOOL;
+    if (T("mapping")) return v.t == V_DICT;
+    if (T("iterable")) return v.t == V_STR || v.t == V_LIST || v.t == V_DICT;
+    if (T("sequence")) return v.t == V_STR || v.t == V_LIST || v.t == V_DICT;
+    if (T("true")) return v.t == V_BOOL && v.b;
+    if (T("false")) return v.t == V_BOOL && !v.b;
+#undef T
+    die(e->c, n->line, "unsupported test '%.*s'", (int)n->n, n->s);
+    return 0;
+}
+
+static val binop(env *e, node *n, val a, val b) {
+    ctx_t *c = e->c;
+    const char *op = n->s;
+    if (!strcmp(op, "~")) {
+        sbuf s = {0};
+        to_str(c, &s, a);
+        to_str(c, &s, b);
+        return s.s ? vstr(s.s, s.n) : vstr("", 0);
+    }
+    if (!strcmp(op, "==")) return vbool(equal(a, b));
+    if (!strcmp(op, "!=")) return vbool(!equal(a, b));
+    if (!strcmp(op, "in") || !strcmp(op, "notin")) {
+        int r = 0;
+        if (b.t == V_STR && a.t == V_STR) {
+            if (a.s.n == 0) r = 1;
+            for (size_t i = 0; !r && i + a.s.n <= b.s.n; i++) r = memcmp(b.s.s + i, a.s.s, a.s.n) == 0;
+        } else if (b.t == V_DICT && a.t == V_STR) r = dict_get(b.d, a.s.s, a.s.n) != NULL;
+        else if (b.t == V_LIST) for (int i = 0; !r && i < b.l->n; i++) r = equal(a, b.l->v[i]);
+        else if (b.t != V_DICT) die(c, n->line, "'in' needs a string, list or dict, got %s", vname(b));
+        return vbool(strcmp(op, "in") == 0 ? r : !r);
+    }
+    if (!strcmp(op, "+") && a.t == V_STR && b.t == V_STR) {
+        char *p = alloc(c, a.s.n + b.s.n + 1);
+        memcpy(p, a.s.s, a.s.n);
+        memcpy(p + a.s.n, b.s.s, b.s.n);
+        return vstr(p, a.s.n + b.s.n);
+    }
+    if (!strcmp(op, "+") && a.t == V_LIST && b.t == V_LIST) {
+        val out = mk(V_LIST);
+        out.l = alloc(c, sizeof *out.l);
+        for (int i = 0; i < a.l->n; i++) list_push(c, out.l, a.l->v[i]);
+        for (int i = 0; i < b.l->n; i++) list_push(c, out.l, b.l->v[i]);
+        return out;
+    }
+    int num = (a.t == V_INT || a.t == V_FLOAT || a.t == V_BOOL) && (b.t == V_INT || b.t == V_FLOAT || b.t == V_BOOL);
+    if (!num) die(c, n->line, "unsupported operand types for %s: %s and %s", op, vname(a), vname(b));
+    if (a.t != V_FLOAT && b.t != V_FLOAT && strcmp(op, "/") != 0) {
+        long long x = to_int(e, n, a), y = to_int(e, n, b);
+        if (!strcmp(op, "+")) return vint(x + y);
+        if (!strcmp(op, "-")) return vint(x - y);
+        if (!strcmp(op, "*")) return vint(x * y);
+        if (!strcmp(op, "<")) return vbool(x < y);
+        if (!strcmp(op, ">")) return vbool(x > y);
+        if (!strcmp(op, "<=")) return vbool(x <= y);
+        if (!strcmp(op, ">=")) return vbool(x >= y);
+        if (y == 0) die(c, n->line, "division by zero");
+        if (!strcmp(op, "//")) return vint((x - ((x % y + y) % y)) / y);
+        if (!strcmp(op, "%")) return vint((x % y + y) % y);
+    }
+    double x = a.t == V_FLOAT ? a.f : (double)to_int(e, n, a), y = b.t == V_FLOAT ? b.f : (double)to_int(e, n, b);
+    val r = mk(V_FLOAT);
+    if (!strcmp(op, "+")) r.f = x + y;
+    else if (!strcmp(op, "-")) r.f = x - y;
+    else if (!strcmp(op, "*")) r.f = x * y;
+    else if (!strcmp(op, "/")) r.f = x / y;
+    else if (!strcmp(op, "<")) return vbool(x < y);
+    else if (!strcmp(op, ">")) return vbool(x > y);
+    else if (!strcmp(op, "<=")) return vbool(x <= y);
+    else if (!strcmp(op, ">=")) return vbool(x >= y);
+    else die(c, n->line, "unsupported operator %s on floats", op);
+    return r;
+}
+
+static val index_of(env *e, node *n, val obj, val key) {
+    if (obj.t == V_LIST && (key.t == V_INT || key.t == V_BOOL)) {
+        long long i = to_int(e, n, key);
+        if (i < 0) i += obj.l->n;
+        return i >= 0 && i < obj.l->n ? obj.l->v[i] : mk(V_UNDEF);
+    }
+    if (obj.t == V_STR && key.t == V_INT) { /* bytes: templates index ASCII text only */
+        long long i = key.i < 0 ? key.i + (long long)obj.s.n : key.i;
+        return i >= 0 && i < (long long)obj.s.n ? vstr(obj.s.s + i, 1) : mk(V_UNDEF);
+    }
+    if (obj.t == V_DICT && key.t == V_STR) {
+        val *v = dict_get(obj.d, key.s.s, key.s.n);
+        return v ? *v : mk(V_UNDEF);
+    }
+    return mk(V_UNDEF);
+}
+
+static val eval(env *e, scope *s, node *n) {
+    ctx_t *c = e->c;
+    switch (n->k) {
+    case E_LIT: return n->lit;
+    case E_NAME: return lookup(s, n->s, n->n);
+    case E_ATTR: {
+        val o = eval(e, s, n->a);
+        if (o.t == V_DICT) {
+            val *v = dict_get(o.d, n->s, n->n);
+            return v ? *v : mk(V_UNDEF);
+        }
+        return mk(V_UNDEF);
+    }
+    case E_INDEX: return index_of(e, n, eval(e, s, n->a), eval(e, s, n->b));
+    case E_SLICE: {
+        val o = eval(e, s, n->a);
+        long long len = o.t == V_LIST ? o.l->n : o.t == V_STR ? (long long)o.s.n : -1;
+        if (len < 0) die(c, n->line, "cannot slice %s", vname(o));
+        long long step = n->args[0] ? to_int(e, n, eval(e, s, n->args[0])) : 1;
+        if (step == 0) die(c, n->line, "slice step cannot be zero");
+        long long lo, hi;
+        if (step > 0) lo = 0, hi = len;
+        else lo = len - 1, hi = -1;
+        if (n->b) { lo = to_int(e, n, eval(e, s, n->b)); if (lo < 0) lo += len; if (lo < 0) lo = step > 0 ? 0 : -1; if (lo > len) lo = len; if (step < 0 && lo >= len) lo = len - 1; }
+        if (n->c) { hi = to_int(e, n, eval(e, s, n->c)); if (hi < 0) hi += len; if (hi < 0) hi = step > 0 ? 0 : -1; if (hi > len) hi = len; }
+        if (o.t == V_LIST) {
+            val out = mk(V_LIST);
+            out.l = alloc(c, sizeof *out.l);
+            for (long long i = lo; step > 0 ? i < hi : i > hi; i += step) list_push(c, out.l, o.l->v[i]);
+            return out;
+        }
+        sbuf b = {0};
+        for (long long i = lo; step > 0 ? i < hi : i > hi; i += step) sb_put(c, &b, o.s.s + i, 1);
+        return b.s ? vstr(b.s, b.n) : vstr("", 0);
+    }
+    case E_CALL: {
+        node *f = n->a;
+        if (f->k == E_ATTR) {
+            val obj = eval(e, s, f->a);
+            if (obj.t == V_STR || (obj.t == V_DICT && !dict_get(obj.d, f->s, f->n))) return method(e, s, n, obj, f->s, f->n);
+        }
+        if (f->k == E_NAME && f->n == 15 && memcmp(f->s, "raise_exception", 15) == 0) {
+            val m = n->nargs ? stringify(c, eval(e, s, n->args[0])) : vstr("", 0);
+            snprintf(c->err, c->errlen, "raise_exception: %.*s", (int)m.s.n, m.s.s);
+            longjmp(c->fail, 1);
+        }
+        if (f->k == E_NAME && f->n == 9 && memcmp(f->s, "namespace", 9) == 0) {
+            val ns = mk(V_DICT);
+            ns.d = alloc(c, sizeof *ns.d);
+            for (int i = 0; i < n->nargs; i++) {
+                if (!n->kw[i]) die(c, n->line, "namespace() takes keyword arguments");
+                dict_set(c, ns.d, n->kw[i], n->kwn[i], eval(e, s, n->args[i]));
+            }
+            return ns;
+        }
+        if (f->k == E_NAME && f->n == 5 && memcmp(f->s, "range", 5) == 0) {
+            val out = mk(V_LIST);
+            out.l = alloc(c, sizeof *out.l);
+            long long a = 0, b = 0;
+            if (n->nargs == 1) b = to_int(e, n, eval(e, s, n->args[0]));
+            else if (n->nargs == 2) a = to_int(e, n, eval(e, s, n->args[0])), b = to_int(e, n, eval(e, s, n->args[1]));
+            else die(c, n->line, "range takes 1 or 2 arguments");
+            if (b - a > 1000000) die(c, n->line, "range too large");
+            for (long long i = a; i < b; i++) list_push(c, out.l, vint(i));
+            return out;
+        }
+        val fn = eval(e, s, f);
+        if (fn.t != V_MACRO) die(c, n->line, "'%.*s' is not callable", (int)(f->k == E_NAME ? f->n : 4), f->k == E_NAME ? f->s : "this");
+        return call_macro(e, s, n, fn.m);
+    }
+    case E_FILTER: return filter(e, s, n, eval(e, s, n->a));
+    case E_TEST: {
+        int r = test(e, n, eval(e, s, n->a));
+        return vbool(n->negate ? !r : r);
+    }
+    case E_NOT: return vbool(!truthy(eval(e, s, n->a)));
+    case E_AND: {
+        val a = eval(e, s, n->a);
+        return truthy(a) ? eval(e, s, n->b) : a;
+    }
+    case E_OR: {
+        val a = eval(e, s, n->a);
+        return truthy(a) ? a : eval(e, s, n->b);
+    }
+    case E_NEG: {
+        val a = eval(e, s, n->a);
+        if (a.t == V_INT) return vint(-a.i);
+        if (a.t == V_FLOAT) { a.f = -a.f; return a; }
+        die(c, n->line, "cannot negate %s", vname(a));
+    }
+    /* fall through */
+    case E_BIN: return binop(e, n, eval(e, s, n->a), eval(e, s, n->b));
+    case E_COND: return truthy(eval(e, s, n->a)) ? eval(e, s, n->b) : n->c ? eval(e, s, n->c) : mk(V_UNDEF);
+    case E_LIST: {
+        val out = mk(V_LIST);
+        out.l = alloc(c, sizeof *out.l);
+        for (int i = 0; i < n->nargs; i++) list_push(c, out.l, eval(e, s, n->args[i]));
+        return out;
+    }
+    case E_DICT: {
+        val out = mk(V_DICT);
+        out.d = alloc(c, sizeof *out.d);
+        for (int i = 0; i + 1 < n->nargs; i += 2) {
+            val k = eval(e, s, n->args[i]);
+            if (k.t != V_STR) die(c, n->line, "dict keys must be strings");
+            dict_set(c, out.d, k.s.s, k.s.n, eval(e, s, n->args[i + 1]));
+        }
+        return out;
+    }
+    }
+    die(c, n->line, "internal: unknown expression");
+    return mk(V_UNDEF);
+}
+
+static void exec(env *e, scope *s, node *n, sbuf *out) {
+    ctx_t *c = e->c;
+    for (; n; n = n->next) {
+        switch (n->k) {
+        case S_TEXT: sb_put(c, out, n->lit.s.s, n->lit.s.n); break;
+        case S_OUT: to_str(c, out, eval(e, s, n->a)); break;
+        case S_IF:
+            exec(e, s, truthy(eval(e, s, n->a)) ? n->b : n->c, out);
+            break;
+        case S_SET: {
+            val v = eval(e, s, n->a);
+            if (n->t2) {
+                val ns = lookup(s, n->s, n->n);
+                if (ns.t != V_DICT) die(c, n->line, "cannot set an attribute of %s", vname(ns));
+                dict_set(c, ns.d, n->t2, n->t2n, v);
+            } else dict_set(c, &s->vars, n->s, n->n, v);
+            break;
+        }
+        case S_MACRO: {
+            val m = mk(V_MACRO);
+            m.m = n;
+            dict_set(c, &s->vars, n->s, n->n, m);
+            break;
+        }
+        case S_FOR: {
+            val it = eval(e, s, n->a);
+            jlist items = {0};
+            if (it.t == V_LIST) items = *it.l;
+            else if (it.t == V_DICT) {
+                for (int i = 0; i < it.d->n; i++) list_push(c, &items, vstr(it.d->k[i], it.d->kn[i]));
+            } else if (it.t == V_STR) {
+                for (size_t i = 0; i < it.s.n;) { /* characters */
+                    size_t l = 1;
+                    while (i + l < it.s.n && ((unsigned char)it.s.s[i + l] & 0xC0) == 0x80) l++;
+                    list_push(c, &items, vstr(it.s.s + i, l));
+                    i += l;
+                }
+            } else if (it.t != V_UNDEF && it.t != V_NONE) die(c, n->line, "cannot loop over %s", vname(it));
+            if (items.n == 0) {
+                exec(e, s, n->c, out);
+                break;
+            }
+            for (int i = 0; i < items.n; i++) {
+                scope ls = { s, {0} };
+                val loop = mk(V_DICT);
+                loop.d = alloc(c, sizeof *loop.d);
+                dict_set(c, loop.d, "index0", 6, vint(i));
+                dict_set(c, loop.d, "index", 5, vint(i + 1));
+                dict_set(c, loop.d, "revindex0", 9, vint(items.n - 1 - i));
+                dict_set(c, loop.d, "revindex", 8, vint(items.n - i));
+                dict_set(c, loop.d, "first", 5, vbool(i == 0));
+                dict_set(c, loop.d, "last", 4, vbool(i == items.n - 1));
+                dict_set(c, loop.d, "length", 6, vint(items.n));
+                dict_set(c, loop.d, "previtem", 8, i > 0 ? items.v[i - 1] : mk(V_UNDEF));
+                dict_set(c, loop.d, "nextitem", 8, i + 1 < items.n ? items.v[i + 1] : mk(V_UNDEF));
+                dict_set(c, &ls.vars, "loop", 4, loop);
+                if (n->t2) {
+                    val pair = items.v[i];
+                    if (pair.t != V_LIST || pair.l->n != 2) die(c, n->line, "cannot unpack %s into two names", vname(pair));
+                    dict_set(c, &ls.vars, n->s, n->n, pair.l->v[0]);
+                    dict_set(c, &ls.vars, n->t2, n->t2n, pair.l->v[1]);
+                } else dict_set(c, &ls.vars, n->s, n->n, items.v[i]);
+                exec(e, &ls, n->b, out);
+            }
+            break;
+        }
+        default: die(c, n->line, "internal: unknown statement");
+        }
+    }
+}
+
+char *q35_jinja_render(const char *template_text, const cJSON *vars, char *err, size_t errlen) {
+    ctx_t c = { .err = err, .errlen = errlen };
+    char *volatile result = NULL;
+    if (setjmp(c.fail) == 0) {
+        int np;
+        piece *p = lex_template(&c, template_text, &np);
+        pstream ps = { &c, p, np, 0 };
+        int which;
+        node *root = parse_body(&ps, NULL, 0, &which);
+        scope g = { NULL, {0} };
+        for (const cJSON *v = cJSON_IsObject(vars) ? vars->child : NULL; v; v = v->next) {
+            val k = vstr_copy(&c, v->string, strlen(v->string));
+            dict_set(&c, &g.vars, k.s.s, k.s.n, from_json(&c, v));
+        }
+        env e = { &c, &g };
+        sbuf out = {0};
+        exec(&e, &g, root, &out);
+        result = malloc(out.n + 1);
+        if (!result) snprintf(err, errlen, "out of memory");
+        else {
+            if (out.n) memcpy(result, out.s, out.n);
+            result[out.n] = 0;
+        }
+    }
+    while (c.blocks) {
+        block *b = c.blocks->next;
+        free(c.blocks);
+        c.blocks = b;
+    }
+    return result;
+}

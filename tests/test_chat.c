@@ -1,0 +1,104 @@
+/* test_chat.c - Qwen3.5's chat templates rendered by the Jinja interpreter against the
+ * goldens of transformers' own renderer (tests/data/chat), then tokenized; hostile templates. */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jinja.h"
+#include "testutil.h"
+#include "tokenizer.h"
+#include "util.h"
+
+static char err[2048];
+
+START_TEST(chat_goldens) {
+    q35_tokenizer *tok = q35_tokenizer_load("tests/data/tokenizer/qwen35_style_tokenizer.json", err, sizeof err);
+    ck_assert_msg(tok != NULL, "%s", err);
+    size_t n;
+    char *text = q35_read_file("tests/data/chat/chat_goldens.jsonl", 16u << 20, &n);
+    ck_assert_ptr_nonnull(text);
+    int cases = 0, errors = 0;
+    for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(l);
+        const char *id = cJSON_GetObjectItem(j, "id")->valuestring, *tpl = cJSON_GetObjectItem(j, "template")->valuestring;
+        char path[256];
+        snprintf(path, sizeof path, "tests/data/chat/%s", tpl);
+        char *t = q35_read_file(path, 1u << 20, NULL);
+        ck_assert_ptr_nonnull(t);
+        cJSON *vars = cJSON_Duplicate(cJSON_GetObjectItem(j, "flags"), 1);
+        cJSON_AddItemToObject(vars, "messages", cJSON_Duplicate(cJSON_GetObjectItem(j, "messages"), 1));
+        char *r = q35_jinja_render(t, vars, err, sizeof err);
+        const cJSON *want = cJSON_GetObjectItem(j, "text"), *werr = cJSON_GetObjectItem(j, "error");
+        if (werr) { /* the template's own raise_exception, same message */
+            ck_assert_msg(r == NULL, "%s/%s: rendered, expected the error '%s'", id, tpl, werr->valuestring);
+            char expect[512];
+            snprintf(expect, sizeof expect, "raise_exception: %s", werr->valuestring);
+            ck_assert_str_eq(err, expect);
+            errors++;
+        } else {
+            ck_assert_msg(r != NULL, "%s/%s: %s", id, tpl, err);
+            ck_assert_msg(strcmp(r, want->valuestring) == 0, "%s/%s: rendered text differs:\n%s\n---\n%s", id, tpl, r,
+                          want->valuestring);
+            int *ids, k;
+            ck_assert_int_eq(q35_tokenize(tok, r, strlen(r), &ids, &k, err, sizeof err), 0);
+            const cJSON *wids = cJSON_GetObjectItem(j, "ids");
+            ck_assert_int_eq(k, cJSON_GetArraySize(wids));
+            int at = 0;
+            for (const cJSON *w = wids->child; w; w = w->next, at++)
+                ck_assert_msg(ids[at] == w->valueint, "%s/%s: id %d differs", id, tpl, at);
+            free(ids);
+        }
+        free(r);
+        free(t);
+        cJSON_Delete(vars);
+        cJSON_Delete(j);
+        cases++;
+    }
+    ck_assert_int_eq(cases, 60);
+    ck_assert_int_eq(errors, 4);
+    free(text);
+    q35_tokenizer_free(tok);
+}
+END_TEST
+
+/* Broken templates: a clear error with the line, never a crash. */
+START_TEST(bad_templates) {
+    cJSON *vars = cJSON_Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"x\": 1}");
+    struct { const char *tpl, *frag; } c[] = {
+        { "{% if x %}never closed", "missing {% endif %}" },
+        { "{{ x ", "unterminated {{ tag" },
+        { "{% for m in messages %}{{ m.role }}", "missing {% endfor %}" },
+        { "{{ x | nosuchfilter }}", "unsupported filter 'nosuchfilter'" },
+        { "{{ x is nosuchtest }}", "unsupported test 'nosuchtest'" },
+        { "{% include 'other' %}", "unsupported or unexpected tag 'include'" },
+        { "line one\n{{ 'abc }}", "template line 2: unterminated string" },
+        { "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursion too deep" },
+        { "{{ x + 'a' }}", "unsupported operand types" },
+        { "{{ raise_exception('stop here') }}", "raise_exception: stop here" },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char *r = q35_jinja_render(c[i].tpl, vars, err, sizeof err);
+        ck_assert_msg(r == NULL, "case %zu rendered: %s", i, r);
+        ck_assert_msg(strstr(err, c[i].frag), "case %zu: '%s' not in: %s", i, c[i].frag, err);
+    }
+    /* deep nesting is refused, not a stack overflow */
+    size_t depth = 5000, len = 0;
+    char *deep = malloc(depth * 24 + 1);
+    for (size_t i = 0; i < depth; i++) len += (size_t)sprintf(deep + len, "{%% if x %%}");
+    deep[len] = 0;
+    ck_assert_ptr_null(q35_jinja_render(deep, vars, err, sizeof err));
+    ck_assert_msg(strstr(err, "nested too deeply"), "%s", err);
+    free(deep);
+    cJSON_Delete(vars);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("chat");
+    TCase *tc = tcase_create("template");
+    tcase_add_test(tc, chat_goldens);
+    tcase_add_test(tc, bad_templates);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
