@@ -10,6 +10,7 @@
 #include "mkmodel.h"
 #include "ops.h"
 #include "q35.h"
+#include "chat.h"
 #include "tokenizer.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ static const char *usage_main =
     "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n"
     "  tokenize DIR TEXT              token ids as Hugging Face's tokenizer gives them (--jsonl for batches)\n"
     "  detokenize DIR ID...           text of token ids\n"
+    "  chat-format DIR --messages F   the prompt text and ids of a conversation (chat template)\n"
     "  --version                      version and the Unicode tables in use\n";
 
 static int die(const char *msg) {
@@ -180,44 +182,6 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
-/* Expands each image's single <|image_pad|> to its full run; a full run is kept. New array in *out. */
-static int expand_image_tokens(int **out, int *nout, const int *ids, int n, const q35_config *c,
-                               const q35_image_batch *pi, char *err, size_t errlen) {
-    int ms = c->vision.spatial_merge_size, total = n;
-    for (int k = 0; k < pi->n; k++) total += pi->grids[k][0] * pi->grids[k][1] * pi->grids[k][2] / (ms * ms);
-    int *o = malloc((size_t)total * sizeof *o), len = 0, img = 0;
-    if (!o) return q35_fail(err, errlen, "out of memory");
-    for (int i = 0; i < n;) {
-        if (ids[i] != c->image_token_id) {
-            o[len++] = ids[i++];
-            continue;
-        }
-        int run = 0;
-        while (i + run < n && ids[i + run] == c->image_token_id) run++;
-        if (img >= pi->n) {
-            free(o);
-            return q35_fail(err, errlen, "the ids hold more <|image_pad|> runs than --image files (%d)", pi->n);
-        }
-        int need = pi->grids[img][0] * pi->grids[img][1] * pi->grids[img][2] / (ms * ms);
-        if (run != 1 && run != need) {
-            free(o);
-            return q35_fail(err, errlen, "image %d needs %d <|image_pad|> tokens (or 1 to expand), the ids have %d", img + 1,
-                            need, run);
-        }
-        for (int k = 0; k < need; k++) o[len++] = c->image_token_id;
-        i += run;
-        img++;
-    }
-    if (img != pi->n) {
-        free(o);
-        return q35_fail(err, errlen, "%d --image files but %d <|image_pad|> runs in the ids (token %d)", pi->n, img,
-                        c->image_token_id);
-    }
-    *out = o;
-    *nout = len;
-    return 0;
-}
-
 static int cmd_forward(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
         fputs(usage_forward, argc < 1 ? stderr : stdout);
@@ -283,8 +247,13 @@ static int cmd_forward(int argc, char **argv) {
         if (q35_image_batch_load(&pi, &pc, (const char *const *)images, nimg, exif, NULL, NULL, err, sizeof err) != 0) goto out;
         snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
         q35_trace_f32(&tr, "pixel_values", pi.pixels, 2, pi.npatch, pi.row);
-        int *full = NULL, nfull = 0;
-        if (expand_image_tokens(&full, &nfull, ids, n, &m.cfg, &pi, err, sizeof err) != 0) goto out;
+        int *full = NULL, nfull = 0, ms = m.cfg.vision.spatial_merge_size;
+        int *counts = calloc((size_t)pi.n, sizeof *counts);
+        if (!counts) { snprintf(err, sizeof err, "out of memory"); goto out; }
+        for (int k = 0; k < pi.n; k++) counts[k] = pi.grids[k][0] * pi.grids[k][1] * pi.grids[k][2] / (ms * ms);
+        int xrc = q35_expand_image_tokens(&full, &nfull, ids, n, m.cfg.image_token_id, counts, pi.n, err, sizeof err);
+        free(counts);
+        if (xrc != 0) goto out;
         free(ids);
         ids = full, n = nfull;
         int rows = q35_vision_tokens(&m.cfg.vision, (const int (*)[3])pi.grids, pi.n);
@@ -638,6 +607,160 @@ static int cmd_detokenize(int argc, char **argv) {
     return 0;
 }
 
+/* ---- chat-format ---- */
+
+static const char *usage_chat =
+    "usage: q35 chat-format MODEL --messages CONV.json [options]\n"
+    "       q35 chat-format MODEL --jsonl CASES.jsonl\n"
+    "\n"
+    "Renders the checkpoint's chat template over the messages and tokenizes the result: the exact\n"
+    "prompt text and ids the model will see. Prints {\"text\": ..., \"ids\": [...]} as JSON.\n"
+    "CONV.json is a list of OpenAI-style messages (string content, or parts text/image/image_url/\n"
+    "video), or {\"messages\": [...], \"flags\": {...}}. With --jsonl, reads {\"messages\", \"flags\"}\n"
+    "per line and writes {\"text\", \"ids\"} or {\"error\"} per line.\n"
+    "\n"
+    "  --think / --no-think     enable_thinking true / false (default: not passed, the template's default)\n"
+    "  --no-generation-prompt   add_generation_prompt false (default true)\n"
+    "  --add-vision-id          add_vision_id true ('Picture N: ' before each image)\n"
+    "  --tools TOOLS.json       a JSON list of tool schemas\n"
+    "  --image FILE             an image of the conversation, in order: its <|image_pad|> is expanded\n"
+    "                           to the image's number of merged patches (repeat per image)\n"
+    "  --template FILE          a chat template instead of MODEL's (chat_template.jinja, else\n"
+    "                           tokenizer_config.json, else a built-in copy of Qwen3.5's)\n"
+    "  --tokenizer FILE         a tokenizer.json instead of MODEL's\n";
+
+/* Renders and tokenizes one conversation; returns a new JSON object (text + ids, or error). */
+static cJSON *chat_one(const char *tpl, q35_tokenizer *tok, const cJSON *messages, const cJSON *flags,
+                       const int *counts, int nimg, int image_id) {
+    char err[ERRLEN];
+    cJSON *o = cJSON_CreateObject();
+    char *text = q35_chat_render(tpl, messages, flags, err, sizeof err);
+    int *ids = NULL, n = 0, *full = NULL, nfull = 0;
+    if (!text) {
+        const char *e = strncmp(err, "raise_exception: ", 17) == 0 ? err + 17 : err;
+        cJSON_AddStringToObject(o, "error", e);
+        return o;
+    }
+    if (q35_tokenize(tok, text, strlen(text), &ids, &n, err, sizeof err) != 0 ||
+        (nimg && q35_expand_image_tokens(&full, &nfull, ids, n, image_id, counts, nimg, err, sizeof err) != 0)) {
+        cJSON_AddStringToObject(o, "error", err);
+    } else {
+        cJSON_AddStringToObject(o, "text", text);
+        cJSON_AddItemToObject(o, "ids", nimg ? cJSON_CreateIntArray(full, nfull) : cJSON_CreateIntArray(ids, n));
+    }
+    free(text);
+    free(ids);
+    free(full);
+    return o;
+}
+
+static int cmd_chat_format(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 1) {
+        fputs(usage_chat, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *model = argv[0], *conv = NULL, *jsonl = NULL, *tools = NULL, *tplf = NULL, *tokf = NULL;
+    int think = -1, gen = 1, vid = 0, nimg = 0, rc = 1;
+    char **images = calloc((size_t)argc, sizeof *images);
+    if (!images) return die("out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--think")) think = 1;
+        else if (!strcmp(a, "--no-think")) think = 0;
+        else if (!strcmp(a, "--no-generation-prompt")) gen = 0;
+        else if (!strcmp(a, "--add-vision-id")) vid = 1;
+        else if (v && !strcmp(a, "--messages")) conv = v, i++;
+        else if (v && !strcmp(a, "--jsonl")) jsonl = v, i++;
+        else if (v && !strcmp(a, "--tools")) tools = v, i++;
+        else if (v && !strcmp(a, "--template")) tplf = v, i++;
+        else if (v && !strcmp(a, "--tokenizer")) tokf = v, i++;
+        else if (v && !strcmp(a, "--image")) images[nimg++] = (char *)v, i++;
+        else { fprintf(stderr, "q35 chat-format: bad option %s\n%s", a, usage_chat); free(images); return 2; }
+    }
+    if (!conv == !jsonl) { fprintf(stderr, "q35 chat-format: give --messages or --jsonl\n%s", usage_chat); free(images); return 2; }
+    char err[ERRLEN];
+    const char *src;
+    char *tpl = q35_chat_template_load(tplf ? tplf : model, &src, err, sizeof err), *text = NULL;
+    q35_tokenizer *tok = tpl ? q35_tokenizer_load(tokf ? tokf : model, err, sizeof err) : NULL;
+    cJSON *root = NULL, *flags = NULL;
+    int *counts = NULL, image_id = 248056;
+    if (!tpl || !tok) goto out;
+    if (nimg) { /* each image's number of merged patches, from the model's preprocessing */
+        q35_config c;
+        q35_preproc_config pc;
+        q35_image_batch b;
+        if (q35_config_load(&c, model, err, sizeof err) != 0 || q35_preproc_load(&pc, model, err, sizeof err) != 0) goto out;
+        image_id = c.image_token_id;
+        if (q35_image_batch_load(&b, &pc, (const char *const *)images, nimg, 1, NULL, NULL, err, sizeof err) != 0) goto out;
+        counts = malloc((size_t)nimg * sizeof *counts);
+        for (int k = 0; counts && k < nimg; k++) counts[k] = b.grids[k][0] * b.grids[k][1] * b.grids[k][2] / (pc.merge_size * pc.merge_size);
+        q35_image_batch_free(&b);
+        if (!counts) { snprintf(err, sizeof err, "out of memory"); goto out; }
+    }
+    if (jsonl) {
+        FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
+        if (!f) { snprintf(err, sizeof err, "%s: cannot open", jsonl); goto out; }
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, f) > 0) {
+            cJSON *j = cJSON_Parse(line), *o;
+            const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
+            if (!cJSON_IsArray(msgs)) {
+                o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "error", "line is not a JSON object with a \"messages\" list");
+            } else o = chat_one(tpl, tok, msgs, cJSON_GetObjectItemCaseSensitive(j, "flags"), counts, nimg, image_id);
+            char *s = cJSON_PrintUnformatted(o);
+            if (s) puts(s);
+            free(s);
+            cJSON_Delete(o);
+            cJSON_Delete(j);
+        }
+        free(line);
+        if (f != stdin) fclose(f);
+        rc = 0;
+        goto out;
+    }
+    text = q35_read_file(conv, 64u << 20, NULL);
+    root = text ? cJSON_Parse(text) : NULL;
+    if (!root) { snprintf(err, sizeof err, "%s: cannot read as JSON", conv); goto out; }
+    cJSON *msgs = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "messages");
+    const cJSON *given = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "flags") : NULL;
+    flags = given ? cJSON_Duplicate(given, 1) : cJSON_CreateObject();
+    if (!cJSON_GetObjectItemCaseSensitive(flags, "add_generation_prompt")) cJSON_AddBoolToObject(flags, "add_generation_prompt", gen);
+    if (think >= 0) cJSON_AddBoolToObject(flags, "enable_thinking", think);
+    if (vid) cJSON_AddBoolToObject(flags, "add_vision_id", 1);
+    if (tools) {
+        char *tt = q35_read_file(tools, 64u << 20, NULL);
+        cJSON *tj = tt ? cJSON_Parse(tt) : NULL;
+        free(tt);
+        if (!cJSON_IsArray(tj)) { cJSON_Delete(tj); snprintf(err, sizeof err, "%s: not a JSON list of tools", tools); goto out; }
+        cJSON_AddItemToObject(flags, "tools", tj);
+    }
+    cJSON *o = chat_one(tpl, tok, msgs, flags, counts, nimg, image_id);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    if (cJSON_IsString(e)) {
+        snprintf(err, sizeof err, "%s", e->valuestring);
+        cJSON_Delete(o);
+        goto out;
+    }
+    cJSON_AddStringToObject(o, "template", src);
+    char *s = cJSON_Print(o);
+    if (s) puts(s);
+    free(s);
+    cJSON_Delete(o);
+    rc = 0;
+out:
+    if (rc) fprintf(stderr, "q35: %s\n", err);
+    free(tpl);
+    free(text);
+    free(counts);
+    free(images);
+    cJSON_Delete(root);
+    cJSON_Delete(flags);
+    q35_tokenizer_free(tok);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
@@ -655,6 +778,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "preprocess") == 0) return cmd_preprocess(argc - 2, argv + 2);
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "detokenize") == 0) return cmd_detokenize(argc - 2, argv + 2);
+    if (strcmp(cmd, "chat-format") == 0) return cmd_chat_format(argc - 2, argv + 2);
     fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
     return 2;
 }

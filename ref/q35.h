@@ -8,6 +8,7 @@
 #ifndef Q35_H
 #define Q35_H
 
+#include "chat.h"
 #include "config.h"
 #include "image.h"
 #include "mkmodel.h"

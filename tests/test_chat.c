@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "q35.h"
 #include "jinja.h"
 #include "testutil.h"
 #include "tokenizer.h"
@@ -94,11 +95,88 @@ START_TEST(bad_templates) {
 }
 END_TEST
 
+/* The built-in templates are the shipped files, byte for byte. */
+START_TEST(builtin_templates_are_the_files) {
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    const char *src;
+    char *t = q35_chat_template_load(dir, &src, err, sizeof err); /* no template, no config */
+    char *f = q35_read_file("tests/data/chat/chat_template.jinja", 1u << 20, NULL);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_str_eq(t, f);
+    ck_assert_str_eq(src, "built-in Qwen3.5 template");
+    free(t), free(f);
+    q35_config c; /* a 0.8B-sized config selects the small models' variant */
+    ck_assert_int_eq(q35_preset_config(&c, "0.8b", err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    ck_assert_int_eq(q35_config_save(&c, path, err, sizeof err), 0);
+    t = q35_chat_template_load(dir, &src, err, sizeof err);
+    f = q35_read_file("tests/data/chat/chat_template_0.8b_2b.jinja", 1u << 20, NULL);
+    ck_assert_str_eq(t, f);
+    free(t), free(f);
+    /* a checkpoint's own file wins */
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    tu_write_file(path, "{{ messages[0].content }}!", 26);
+    t = q35_chat_template_load(dir, &src, err, sizeof err);
+    ck_assert_str_eq(t, "{{ messages[0].content }}!");
+    ck_assert_str_eq(src, "chat_template.jinja");
+    free(t);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(image_placeholders) {
+    int ids[] = { 1, 7, 2, 7, 7, 7, 3 }, counts[] = { 4, 3 }, *out, n;
+    ck_assert_int_eq(q35_expand_image_tokens(&out, &n, ids, 7, 7, counts, 2, err, sizeof err), 0);
+    int want[] = { 1, 7, 7, 7, 7, 2, 7, 7, 7, 3 };
+    ck_assert_int_eq(n, 10);
+    ck_assert_mem_eq(out, want, sizeof want);
+    free(out);
+    ck_assert_int_eq(q35_expand_image_tokens(&out, &n, ids, 7, 7, counts, 1, err, sizeof err), -1);
+    int wrong[] = { 4, 2 };
+    ck_assert_int_eq(q35_expand_image_tokens(&out, &n, ids, 7, 7, wrong, 2, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "image 2 needs 2"), "%s", err);
+}
+END_TEST
+
+/* q35 chat-format on a checkpoint with a vision tower: the image placeholder becomes the
+ * image's 80 tokens (70x90 -> 256x320 -> 16x20 patches -> 8x10 merged). */
+START_TEST(cli_chat_format_with_image) {
+    const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
+    char dir[1024], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(cmd, sizeof cmd, "%s mkmodel --preset tiny --out %s/m >/dev/null 2>&1 && cp tests/data/tokenizer/qwen35_style_tokenizer.json %s/m/tokenizer.json", bin, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    char conv[1100];
+    snprintf(conv, sizeof conv, "%s/conv.json", dir);
+    const char *msg = "[{\"role\": \"user\", \"content\": [{\"type\": \"image\"}, {\"type\": \"text\", \"text\": \"What is this?\"}]}]";
+    tu_write_file(conv, msg, strlen(msg));
+    snprintf(cmd, sizeof cmd, "%s chat-format %s/m --messages %s --no-think --image golden/data/small_vl/image_70x90.png", bin, dir, conv);
+    FILE *p = popen(cmd, "r");
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    cJSON *o = cJSON_Parse(buf);
+    ck_assert_ptr_nonnull(o);
+    const cJSON *ids = cJSON_GetObjectItem(o, "ids");
+    int pads = 0;
+    for (const cJSON *e = ids->child; e; e = e->next) pads += e->valueint == 248056;
+    ck_assert_int_eq(pads, 80);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "template")->valuestring, "built-in Qwen3.5 0.8B/2B template");
+    cJSON_Delete(o);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("chat");
     TCase *tc = tcase_create("template");
     tcase_add_test(tc, chat_goldens);
     tcase_add_test(tc, bad_templates);
+    tcase_add_test(tc, builtin_templates_are_the_files);
+    tcase_add_test(tc, image_placeholders);
+    tcase_add_test(tc, cli_chat_format_with_image);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -1,0 +1,28 @@
+/* chat.h - the chat format: a checkpoint's chat template rendered over messages, then tokenized,
+ * with each image placeholder expanded to its image's size. */
+#ifndef Q35_CHAT_H
+#define Q35_CHAT_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "tokenizer.h"
+
+/* The chat template for path: a .jinja file itself, or in a directory its chat_template.jinja,
+ * else the "chat_template" string of its tokenizer_config.json, else a built-in copy of
+ * Qwen3.5's (the 0.8B/2B variant when config.json says hidden_size <= 2048). A new string;
+ * *source (optional) says where it came from. NULL with err when a file cannot be read. */
+char *q35_chat_template_load(const char *path, const char **source, char *err, size_t errlen);
+
+/* Renders template over messages (a JSON list) and flags (a JSON object: add_generation_prompt,
+ * enable_thinking, add_vision_id, tools; absent keys are not passed). A new string, or NULL with
+ * err (template errors, or "raise_exception: ..." from the template itself). */
+char *q35_chat_render(const char *template_text, const cJSON *messages, const cJSON *flags, char *err, size_t errlen);
+
+/* Expands the k-th run of image_token_id in ids (a single placeholder, or a run already of the
+ * right length) to counts[k] tokens. *out is a new array. -1 with err when runs and counts differ. */
+int q35_expand_image_tokens(int **out, int *nout, const int *ids, int n, int image_token_id, const int *counts,
+                            int nimages, char *err, size_t errlen);
+
+#endif
