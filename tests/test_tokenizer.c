@@ -74,6 +74,13 @@ START_TEST(qwen35_style_goldens) {
 }
 END_TEST
 
+/* a second corpus made the same way from other texts (the evaluation samples), see make_extra.py */
+START_TEST(extra_corpus) {
+    ck_assert_int_eq(check_goldens(DIR "qwen3_tokenizer.json", DIR "extra_qwen3_ids.jsonl"), 372);
+    ck_assert_int_eq(check_goldens(DIR "qwen35_style_tokenizer.json", DIR "extra_qwen35_style_ids.jsonl"), 372);
+}
+END_TEST
+
 START_TEST(special_tokens_and_errors) {
     q35_tokenizer *t = q35_tokenizer_load(DIR "qwen35_style_tokenizer.json", err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
@@ -121,6 +128,24 @@ START_TEST(bad_tokenizer_files) {
           "\"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\w+\"}, \"behavior\": \"Isolated\"}, "
           "{\"type\": \"ByteLevel\"}]}}", "not one of the Qwen" },
     };
+    /* a real tokenizer.json whose first merge names tokens that are not in the vocab */
+    size_t n;
+    char *real = q35_read_file(DIR "qwen3_tokenizer.json", 64u << 20, &n);
+    ck_assert_ptr_nonnull(real);
+    char *m = strstr(real, "\"merges\"");
+    ck_assert_ptr_nonnull(m);
+    char *open = strchr(m, '[');
+    const char *bogus = "\"qqqzzz xxxyyy\", ";
+    char *edited = malloc(n + strlen(bogus) + 1);
+    size_t head = (size_t)(open + 1 - real);
+    memcpy(edited, real, head);
+    memcpy(edited + head, bogus, strlen(bogus));
+    memcpy(edited + head + strlen(bogus), real + head, n - head + 1);
+    tu_write_file(path, edited, strlen(edited));
+    ck_assert_ptr_null(q35_tokenizer_load(dir, err, sizeof err));
+    ck_assert_msg(strstr(err, "merge 0") && strstr(err, "not in the vocab"), "%s", err);
+    free(real);
+    free(edited);
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         tu_write_file(path, c[i].json, strlen(c[i].json));
         q35_tokenizer *t = q35_tokenizer_load(dir, err, sizeof err);
@@ -155,6 +180,7 @@ int main(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, qwen3_goldens);
     tcase_add_test(tc, qwen35_style_goldens);
+    tcase_add_test(tc, extra_corpus);
     tcase_add_test(tc, special_tokens_and_errors);
     tcase_add_test(tc, bad_tokenizer_files);
     tcase_add_test(tc, cli_round_trip);
