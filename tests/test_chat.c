@@ -13,11 +13,12 @@
 
 static char err[2048];
 
-START_TEST(chat_goldens) {
+/* Renders and tokenizes every case of a chat golden file; asserts the counts of cases and errors. */
+static void check_chat(const char *file, int want_cases, int want_errors) {
     q35_tokenizer *tok = q35_tokenizer_load("tests/data/tokenizer/qwen35_style_tokenizer.json", err, sizeof err);
     ck_assert_msg(tok != NULL, "%s", err);
     size_t n;
-    char *text = q35_read_file("tests/data/chat/chat_goldens.jsonl", 16u << 20, &n);
+    char *text = q35_read_file(file, 16u << 20, &n);
     ck_assert_ptr_nonnull(text);
     int cases = 0, errors = 0;
     for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
@@ -56,11 +57,18 @@ START_TEST(chat_goldens) {
         cJSON_Delete(j);
         cases++;
     }
-    ck_assert_int_eq(cases, 60);
-    ck_assert_int_eq(errors, 4);
+    ck_assert_int_eq(cases, want_cases);
+    ck_assert_int_eq(errors, want_errors);
     free(text);
     q35_tokenizer_free(tok);
 }
+
+START_TEST(chat_goldens) { check_chat("tests/data/chat/chat_goldens.jsonl", 60, 4); }
+END_TEST
+
+/* more cases made the same way: parallel tool calls, nested tool arguments, kept reasoning,
+ * vision ids across turns, Unicode and whitespace, errors (make_extra.py) */
+START_TEST(extra_chat_goldens) { check_chat("tests/data/chat/extra_chat_goldens.jsonl", 16, 4); }
 END_TEST
 
 /* Broken templates: a clear error with the line, never a crash. */
@@ -173,6 +181,7 @@ int main(void) {
     Suite *s = suite_create("chat");
     TCase *tc = tcase_create("template");
     tcase_add_test(tc, chat_goldens);
+    tcase_add_test(tc, extra_chat_goldens);
     tcase_add_test(tc, bad_templates);
     tcase_add_test(tc, builtin_templates_are_the_files);
     tcase_add_test(tc, image_placeholders);
