@@ -322,7 +322,7 @@ static int run_q35(char *const args[], long *maxrss_kb) {
  * below the checkpoint's size plus 1 GB (weights read through the mmap, not copied). */
 START_TEST(real_size_0_8b) {
     char base[4096], dir[4200];
-    snprintf(base, sizeof base, "%s", tu_mkdtemp());
+    snprintf(base, sizeof base, "%s", tu_mkdtemp_big(2500000000ull)); /* 1.75 GB checkpoint + dump */
     snprintf(dir, sizeof dir, "%s/m08", base);
     const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
     long rss;

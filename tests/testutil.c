@@ -4,12 +4,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 const char *tu_mkdtemp(void) {
     static char buf[4096];
     const char *tmp = getenv("TMPDIR");
     snprintf(buf, sizeof buf, "%s/q35test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp failed");
+    return buf;
+}
+
+const char *tu_mkdtemp_big(unsigned long long need_bytes) {
+    static char buf[4096];
+    const char *cands[] = { getenv("TMPDIR"), "/tmp", "/var/tmp", "build" };
+    const char *best = NULL;
+    unsigned long long best_free = 0;
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+        struct statvfs sv;
+        if (!cands[i] || !*cands[i] || statvfs(cands[i], &sv) != 0) continue;
+        unsigned long long avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+        if (avail > best_free) best_free = avail, best = cands[i];
+    }
+    ck_assert_msg(best && best_free >= need_bytes,
+                  "this test writes a real-size checkpoint: it needs %.1f GB free in $TMPDIR, /tmp, /var/tmp or build/ "
+                  "(most found: %.1f GB)", need_bytes / 1e9, best_free / 1e9);
+    snprintf(buf, sizeof buf, "%s/q35test.XXXXXX", best);
+    ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp in %s failed", best);
     return buf;
 }
 
