@@ -203,9 +203,7 @@ static void report_phase(reporter *rp, const phase *p, const q35_trace_store *st
             const q35_st_entry *ge = q35_st_find(rp->g, it->name);
             q35_cmp c;
             q35_compare(&c, &it->t, &ge->t);
-            size_t len = strlen(it->name);
-            int is_logits = len >= 6 && strcmp(it->name + len - 6, "logits") == 0;
-            double tol = is_logits ? rp->o->tol_logits : rp->o->tol;
+            double tol = q35_cmp_tol(it->name, rp->o->tol, rp->o->tol_logits);
             q35_shape_str(shape, sizeof shape, &ge->t);
             if (!c.shape_ok) {
                 char have[64], msg[160];

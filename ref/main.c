@@ -30,6 +30,7 @@ static const char *usage_main =
     "                                 next tokens;\n"
     "                                 --dump FILE writes every intermediate tensor\n"
     "  verify GOLDEN_DIR              run a golden set's phases and compare every tensor\n"
+    "  compare A B                    compare two dumps tensor by tensor; the first divergence\n"
     "  preprocess IMAGE... --out F    pixel_values + image_grid_thw as Hugging Face's processor makes them\n"
     "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n"
     "  tokenize DIR TEXT              token ids as Hugging Face's tokenizer gives them (--jsonl for batches)\n"
@@ -761,6 +762,45 @@ out:
     return rc;
 }
 
+/* ---- compare ---- */
+
+static const char *usage_compare =
+    "usage: q35 compare OURS.safetensors THEIRS.safetensors [--tol X] [--tol-logits X] [--min-cos X]\n"
+    "                  [--failures-only]\n"
+    "\n"
+    "Compares every tensor of OURS that THEIRS also holds (matched by name), in OURS' order (a\n"
+    "q35 dump's order is execution order), one row each: max_abs, max_rel = max|a-b| / max(1,\n"
+    "max|b|), cosine, rmse; NaN/Inf counts when present (on one side only: always a failure).\n"
+    "Then the first divergence and the tensors just before it.\n"
+    "Bars as verify: max_rel <= 2e-4 (1e-4 for logits), cosine >= 0.99999.\n"
+    "exit status: 0 all compared tensors pass; 1 one fails; 2 usage or input error.\n";
+
+static int cmd_compare(int argc, char **argv) {
+    if (wants_help(argc, argv) || argc < 2) {
+        fputs(usage_compare, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    q35_compare_opts o = { .ours = argv[0], .theirs = argv[1], .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999 };
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--failures-only")) { o.failures_only = 1; continue; }
+        if (!v) { fprintf(stderr, "q35 compare: %s needs a value\n", a); return 2; }
+        if (!strcmp(a, "--tol")) o.tol = atof(v);
+        else if (!strcmp(a, "--tol-logits")) o.tol_logits = atof(v);
+        else if (!strcmp(a, "--min-cos")) o.min_cos = atof(v);
+        else { fprintf(stderr, "q35 compare: unknown option %s\n%s", a, usage_compare); return 2; }
+        i++;
+    }
+    char err[ERRLEN];
+    q35_compare_result r;
+    int rc = q35_compare_files(&o, stdout, &r, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "q35: %s\n", err);
+        return 2;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
@@ -779,6 +819,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "detokenize") == 0) return cmd_detokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "chat-format") == 0) return cmd_chat_format(argc - 2, argv + 2);
+    if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 2, argv + 2);
     fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
     return 2;
 }

@@ -187,6 +187,89 @@ START_TEST(bad_token_id) {
 }
 END_TEST
 
+/* Writes a dump of small_text's prefill (what q35 forward --dump writes) to path. */
+static void dump_prefill(const char *path) {
+    q35_model m;
+    ck_assert_msg(q35_model_open(&m, "golden/data/small_text/checkpoint_f32", err, sizeof err) == 0, "%s", err);
+    q35_text_state s;
+    ck_assert_int_eq(q35_text_state_init(&s, &m, err, sizeof err), 0);
+    q35_trace_store st;
+    ck_assert_int_eq(q35_trace_store_init(&st, NULL, err, sizeof err), 0);
+    q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = &st, .prefix = "prefill." };
+    int ids[] = { 5, 17, 300, 7, 99, 4 };
+    float *logits = malloc(6 * 1000 * sizeof(float));
+    ck_assert_int_eq(q35_text_forward(&s, &q35_ops_ref, ids, 6, NULL, logits, 6, &tr, err, sizeof err), 0);
+    ck_assert_msg(q35_trace_store_save(&st, path, err, sizeof err) == 0, "%s", err);
+    free(logits);
+    q35_trace_store_free(&st);
+    q35_text_state_free(&s);
+    q35_model_close(&m);
+}
+
+/* Rewrites src to dst with element 3 of tensor name changed to v. */
+static void perturb(const char *src, const char *dst, const char *name, float v) {
+    q35_st a;
+    ck_assert_msg(q35_st_open(&a, src, err, sizeof err) == 0, "%s", err);
+    const char **names = calloc((size_t)a.n, sizeof *names);
+    q35_tensor *ts = calloc((size_t)a.n, sizeof *ts);
+    float *copy = NULL;
+    for (int i = 0; i < a.n; i++) {
+        names[i] = a.entries[i].name;
+        ts[i] = a.entries[i].t;
+        if (strcmp(names[i], name) == 0) {
+            int64_t n = q35_numel(&ts[i]);
+            copy = malloc((size_t)n * sizeof(float));
+            q35_read_f32(copy, &ts[i], 0, n);
+            copy[3] = v;
+            ts[i].data = copy;
+        }
+    }
+    ck_assert_ptr_nonnull(copy);
+    ck_assert_msg(q35_st_save(dst, names, ts, a.n, err, sizeof err) == 0, "%s", err);
+    free(copy), free(names), free(ts);
+    q35_st_close(&a);
+}
+
+/* q35 compare: an unperturbed dump passes; one perturbed layer output is named as the first
+ * divergence (everything after it in execution order is fine here, since only that tensor was
+ * edited); a NaN on one side fails. */
+START_TEST(compare_first_divergence) {
+    char dir[1024], a[1100], b[1100], c[1100];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(a, sizeof a, "%s/a.safetensors", dir);
+    snprintf(b, sizeof b, "%s/b.safetensors", dir);
+    snprintf(c, sizeof c, "%s/c.safetensors", dir);
+    dump_prefill(a);
+    q35_compare_opts o = { .ours = a, .theirs = a, .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999, .failures_only = 1 };
+    q35_compare_result r;
+    FILE *devnull = fopen("/dev/null", "w");
+    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 0);
+    ck_assert_int_gt(r.compared, 100);
+    ck_assert_int_eq(r.failed, 0);
+    /* a layer output a little off (1e-2 on one element, rows of magnitude ~1) */
+    q35_st st;
+    ck_assert_int_eq(q35_st_open(&st, a, err, sizeof err), 0);
+    float v = q35_get_f32(&q35_st_find(&st, "prefill.text.layers.5.output")->t, 3);
+    q35_st_close(&st);
+    perturb(a, b, "prefill.text.layers.5.output", v + 0.01f);
+    o.theirs = b;
+    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 1);
+    ck_assert_int_eq(r.failed, 1);
+    ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.output");
+    /* the same layer's input perturbed: it comes earlier in execution order */
+    perturb(b, c, "prefill.text.layers.5.input", -100.0f);
+    o.theirs = c;
+    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 1);
+    ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.input");
+    /* NaN on one side */
+    perturb(a, c, "prefill.logits", NAN);
+    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 1);
+    ck_assert_str_eq(r.first_fail, "prefill.logits");
+    fclose(devnull);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("text");
     TCase *tc = tcase_create("golden");
@@ -200,6 +283,7 @@ int main(void) {
     tcase_add_test(tc, cache_splits_small_text);
     tcase_add_test(tc, cache_splits_small_vl_text);
     tcase_add_test(tc, bad_token_id);
+    tcase_add_test(tc, compare_first_divergence);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
