@@ -145,12 +145,15 @@ static int cmd_info(int argc, char **argv) {
 /* ---- forward ---- */
 
 static const char *usage_forward =
-    "usage: q35 forward DIR --ids A,B,C [options]\n"
+    "usage: q35 forward DIR --ids A,B,C | --prompt TEXT [options]\n"
     "\n"
     "Runs the token ids through the model on empty caches (prefill), then each --decode-ids token\n"
     "one at a time on the caches, and prints the top next tokens after each step.\n"
     "\n"
-    "  --ids A,B,C          prompt token ids (required)\n"
+    "  --ids A,B,C          prompt token ids\n"
+    "  --prompt TEXT        or a text prompt, through the model's tokenizer.json (no chat template:\n"
+    "                       see chat-format for that)\n"
+    "  --tokenizer FILE     the tokenizer.json for --prompt (default: DIR's)\n"
     "  --image FILE         a PNG or JPEG for the prompt's next image (repeat, in prompt order);\n"
     "                       the ids hold, per image, either its whole run of <|image_pad|> tokens\n"
     "                       or a single <|image_pad|> that forward expands to the image's size\n"
@@ -183,12 +186,24 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
+/* Reports the ids of a phase as input_ids, I64 [1, n], the golden layout. */
+static void trace_ids(const q35_trace *tr, const int *ids, int n) {
+    if (!q35_tracing(tr)) return;
+    int64_t *v = malloc((size_t)n * sizeof *v);
+    if (!v) return;
+    for (int i = 0; i < n; i++) v[i] = ids[i];
+    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, n }, .data = v };
+    q35_trace_tensor(tr, "input_ids", &t);
+    free(v);
+}
+
 static int cmd_forward(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
         fputs(usage_forward, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
     const char *dir = argv[0], *ids_s = NULL, *dec_s = NULL, *dump = NULL, *only = NULL, *bk = "ref";
+    const char *prompt = NULL, *tokf = NULL;
     int topk = 5, exif = 1, nimg = 0;
     char **images = calloc((size_t)argc, sizeof *images);
     if (!images) return die("out of memory");
@@ -198,6 +213,8 @@ static int cmd_forward(int argc, char **argv) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) { fprintf(stderr, "q35 forward: %s needs a value\n", a); free(images); return 2; }
         if (strcmp(a, "--ids") == 0) ids_s = v;
+        else if (strcmp(a, "--prompt") == 0) prompt = v;
+        else if (strcmp(a, "--tokenizer") == 0) tokf = v;
         else if (strcmp(a, "--decode-ids") == 0) dec_s = v;
         else if (strcmp(a, "--image") == 0) images[nimg++] = (char *)v;
         else if (strcmp(a, "--dump") == 0) dump = v;
@@ -207,12 +224,24 @@ static int cmd_forward(int argc, char **argv) {
         else { fprintf(stderr, "q35 forward: unknown option %s\n%s", a, usage_forward); free(images); return 2; }
         i++;
     }
-    if (!ids_s) { fprintf(stderr, "q35 forward: --ids is required\n%s", usage_forward); free(images); return 2; }
+    if (!ids_s == !prompt) { fprintf(stderr, "q35 forward: give --ids or --prompt\n%s", usage_forward); free(images); return 2; }
     if (topk < 1) topk = 1;
     const q35_ops *ops = backend(bk);
     if (!ops) { fprintf(stderr, "q35 forward: unknown backend '%s' (have: ref)\n", bk); free(images); return 2; }
     int *ids = NULL, n = 0, *dec = NULL, nd = 0;
-    if (parse_ids(ids_s, &ids, &n) != 0) {
+    if (prompt) {
+        char terr[ERRLEN];
+        q35_tokenizer *tk = q35_tokenizer_load(tokf ? tokf : dir, terr, sizeof terr);
+        int trc = tk ? q35_tokenize(tk, prompt, strlen(prompt), &ids, &n, terr, sizeof terr) : -1;
+        q35_tokenizer_free(tk);
+        if (trc != 0 || n == 0) {
+            fprintf(stderr, "q35: %s\n", trc != 0 ? terr : "the prompt has no tokens");
+            free(ids);
+            free(images);
+            return 1;
+        }
+        printf("prompt: %d tokens\n", n);
+    } else if (parse_ids(ids_s, &ids, &n) != 0) {
         fprintf(stderr, "q35 forward: bad --ids '%s' (want e.g. 5,17,300)\n", ids_s);
         free(images);
         return 2;
@@ -280,11 +309,13 @@ static int cmd_forward(int argc, char **argv) {
     logits = malloc((size_t)rows * V * sizeof(float));
     if (!logits) { snprintf(err, sizeof err, "out of memory for logits"); goto out; }
     snprintf(tr.prefix, sizeof tr.prefix, "prefill.");
+    trace_ids(&tr, ids, n);
     if (q35_text_forward(&s, ops, ids, n, pos, logits, rows, &tr, err, sizeof err) != 0) goto out;
     q35_text_trace_cache(&s, &tr);
     print_top("prefill", logits + (size_t)(rows - 1) * V, V, topk);
     for (int d = 0; d < nd; d++) {
         snprintf(tr.prefix, sizeof tr.prefix, "decode%d.", d);
+        trace_ids(&tr, &dec[d], 1);
         if (q35_text_forward(&s, ops, &dec[d], 1, NULL, logits, 1, &tr, err, sizeof err) != 0) goto out;
         char ph[32];
         snprintf(ph, sizeof ph, "decode%d", d);

@@ -173,6 +173,18 @@ START_TEST(cli_chat_format_with_image) {
     ck_assert_int_eq(pads, 80);
     ck_assert_str_eq(cJSON_GetObjectItem(o, "template")->valuestring, "built-in Qwen3.5 0.8B/2B template");
     cJSON_Delete(o);
+    /* forward --prompt goes through the same tokenizer; the dump records the ids */
+    snprintf(cmd, sizeof cmd, "%s forward %s/m --prompt 'Hello, world!' --dump %s/p.safetensors --only input_ids >/dev/null", bin, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(conv, sizeof conv, "%s/p.safetensors", dir);
+    q35_st st;
+    ck_assert_msg(q35_st_open(&st, conv, err, sizeof err) == 0, "%s", err);
+    const q35_st_entry *e = q35_st_find(&st, "prefill.input_ids");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->t.shape[1], 4);
+    int want[4] = { 9707, 11, 1879, 0 };
+    for (int i = 0; i < 4; i++) ck_assert_int_eq((int)q35_get_f32(&e->t, i), want[i]);
+    q35_st_close(&st);
     tu_rm_rf(dir);
 }
 END_TEST
