@@ -35,6 +35,17 @@ static int valid_utf8(const unsigned char *s) {
     return 1;
 }
 
+/* A \u0000 escape (after an even run of backslashes): cJSON would end the string there. */
+static int has_nul_escape(const char *s, size_t n) {
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (memcmp(s + i, "\\u0000", 6) != 0) continue;
+        size_t k = 0;
+        while (k < i && s[i - 1 - k] == '\\') k++;
+        if (k % 2 == 0) return 1;
+    }
+    return 0;
+}
+
 static int parse_dtype(const char *s, q35_dtype *dt) {
     static const struct { const char *name; q35_dtype dt; } known[] = {
         { "F32", Q35_F32 }, { "BF16", Q35_BF16 }, { "F16", Q35_F16 }, { "I64", Q35_I64 } };
@@ -86,7 +97,8 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
     f->path = strdup(path);
     if (!f->path) return q35_fail(err, errlen, "%s: out of memory", path);
     st->nfiles++;
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: a FIFO given as a checkpoint must fail below, not hang in open() */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return q35_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -114,12 +126,20 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
     const char *hdr = (const char *)p + 8;
     uint64_t data_size = f->size - 8 - hlen;
     const unsigned char *data = p + 8 + hlen;
+    if (has_nul_escape(hdr, (size_t)hlen))
+        return q35_fail(err, errlen, "%s: header holds a \\u0000 escape (a NUL inside a name would cut it short)", path);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return q35_fail(err, errlen, "%s: header is not a JSON object", path);
     }
+    /* only padding may follow the object (writers pad with spaces to align the data) */
+    for (; end < hdr + hlen; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+            cJSON_Delete(root);
+            return q35_fail(err, errlen, "%s: header has bytes after its JSON object", path);
+        }
     int rc = -1, nspan = 0;
     span *spans = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof *spans);
     if (!spans) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
@@ -154,12 +174,15 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
         memset(e, 0, sizeof *e);
         e->t.dtype = dt;
         e->t.ndim = ndim;
-        uint64_t numel = 1;
+        /* the product of the non-zero dims must fit too: code that multiplies a subset of the
+         * dims (a row's size) must not overflow on a [0, 2^40, 2^40] tensor */
+        uint64_t numel = 1, nonzero = 1;
         int k = 0;
         for (const cJSON *d = js->child; d; d = d->next, k++) {
             uint64_t v;
             if (json_uint(d, &v) != 0) { q35_fail(err, errlen, "%s: tensor %s: shape entries must be non-negative integers", path, name); goto out; }
-            if (v && numel > UINT64_MAX / 8 / v) { q35_fail(err, errlen, "%s: tensor %s: shape overflows", path, name); goto out; }
+            if (v && nonzero > UINT64_MAX / 8 / v) { q35_fail(err, errlen, "%s: tensor %s: shape overflows", path, name); goto out; }
+            if (v) nonzero *= v;
             numel *= v;
             e->t.shape[k] = (int64_t)v;
         }
@@ -179,6 +202,13 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
                  (unsigned long long)(en - b), q35_dtype_name(dt), (unsigned long long)want);
             goto out;
         }
+        /* every reader takes elements through typed pointers: refuse data that is not aligned to its
+         * element size (files written by safetensors pad the header so that it always is) */
+        if (want && (uintptr_t)(data + b) % q35_dtype_size(dt) != 0) {
+            q35_fail(err, errlen, "%s: tensor %s: data at offset %llu is not aligned to its %zu-byte elements", path, name,
+                     (unsigned long long)b, q35_dtype_size(dt));
+            goto out;
+        }
         e->name = strdup(name);
         if (!e->name) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
         e->t.data = data + b;
@@ -188,7 +218,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
         spans[nspan++] = (span){ b, en, e->name };
     }
     /* no two tensors may share bytes (zero-size tensors share nothing) */
-    qsort(spans, (size_t)nspan, sizeof *spans, cmp_span);
+    if (nspan > 1) qsort(spans, (size_t)nspan, sizeof *spans, cmp_span);
     int last = -1; /* the non-empty span reaching furthest so far */
     for (int i = 0; i < nspan; i++) {
         if (spans[i].end == spans[i].begin) continue;
@@ -212,7 +242,7 @@ static int file_exists(const char *p) {
 
 /* Sorts the entries by name and rejects a name held twice (in one file or across shards). */
 static int sort_and_check_duplicates(q35_st *st, char *err, size_t errlen) {
-    qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry);
+    if (st->n > 1) qsort(st->entries, (size_t)st->n, sizeof *st->entries, cmp_entry); /* qsort(NULL, 0) is UB */
     for (int i = 1; i < st->n; i++)
         if (strcmp(st->entries[i - 1].name, st->entries[i].name) == 0) {
             const char *f1 = st->files[st->entries[i - 1].file].path, *f2 = st->files[st->entries[i].file].path;
@@ -332,6 +362,8 @@ int q35_stw_add(q35_stw *w, const char *name, q35_dtype dtype, int ndim, const i
     if (w->fp) return q35_fail(err, errlen, "%s: tensor %s declared after the header was written", w->path, name);
     if (ndim < 0 || ndim > Q35_MAX_DIMS) return q35_fail(err, errlen, "%s: tensor %s: bad ndim %d", w->path, name, ndim);
     if (!valid_utf8((const unsigned char *)name)) return q35_fail(err, errlen, "%s: tensor name is not valid UTF-8", w->path);
+    /* a reader takes this key for the metadata and would drop the tensor */
+    if (strcmp(name, "__metadata__") == 0) return q35_fail(err, errlen, "%s: __metadata__ is not a tensor name", w->path);
     for (int i = 0; i < w->n; i++)
         if (strcmp(w->tensors[i].name, name) == 0) return q35_fail(err, errlen, "%s: duplicate tensor name %s", w->path, name);
     if (w->n == w->cap) {
@@ -347,19 +379,26 @@ int q35_stw_add(q35_stw *w, const char *name, q35_dtype dtype, int ndim, const i
     if (!t->name) return q35_fail(err, errlen, "%s: out of memory", w->path);
     t->dtype = dtype;
     t->ndim = ndim;
-    size_t numel = 1;
+    size_t numel = 1, nonzero = 1, es = q35_dtype_size(dtype);
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) { free(t->name); return q35_fail(err, errlen, "%s: tensor %s: negative dimension", w->path, name); }
+        if (shape[i] && nonzero > SIZE_MAX / es / (size_t)shape[i]) {
+            free(t->name);
+            return q35_fail(err, errlen, "%s: tensor %s: shape overflows", w->path, name);
+        }
+        if (shape[i]) nonzero *= (size_t)shape[i];
         t->shape[i] = shape[i];
         numel *= (size_t)shape[i];
     }
-    t->nbytes = numel * q35_dtype_size(dtype);
+    t->nbytes = numel * es;
+    if (t->nbytes > SIZE_MAX - w->expected) { free(t->name); return q35_fail(err, errlen, "%s: data size overflows", w->path); }
     w->expected += t->nbytes;
     w->n++;
     return 0;
 }
 
 int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
+    if (w->fp) return q35_fail(err, errlen, "%s: header already written", w->path);
     /* the header is built by hand so that keys keep the declared order */
     size_t cap = 256 + (w->metadata_json ? strlen(w->metadata_json) : 0), len = 0;
     for (int i = 0; i < w->n; i++) cap += strlen(w->tensors[i].name) * 6 + 64 + 24 * (size_t)(w->tensors[i].ndim + 2);
@@ -379,6 +418,9 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
         free(qn);
         for (int d = 0; d < t->ndim; d++)
             len += (size_t)snprintf(h + len, cap - len, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+        size_t es = q35_dtype_size(t->dtype);
+        off = (off + es - 1) / es * es;
+        w->tensors[i].offset = off;
         len += (size_t)snprintf(h + len, cap - len, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
         off += t->nbytes;
     }
@@ -397,13 +439,31 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
     return 0;
 }
 
+/* Zero bytes up to data-section offset to (the padding before an aligned tensor). */
+static int stw_pad(q35_stw *w, size_t to) {
+    static const char zeros[8];
+    while (w->file_off < to) {
+        size_t k = to - w->file_off > sizeof zeros ? sizeof zeros : to - w->file_off;
+        if (fwrite(zeros, 1, k, (FILE *)w->fp) != k) return -1;
+        w->file_off += k;
+    }
+    return 0;
+}
+
 int q35_stw_write(q35_stw *w, const void *data, size_t nbytes, char *err, size_t errlen) {
     if (!w->fp) return q35_fail(err, errlen, "%s: data written before the header", w->path);
-    if (w->written + nbytes > w->expected)
+    if (nbytes > w->expected - w->written)
         return q35_fail(err, errlen, "%s: more data than the declared tensors hold (%zu bytes)", w->path, w->expected);
-    if (nbytes && fwrite(data, 1, nbytes, (FILE *)w->fp) != nbytes)
-        return q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
-    w->written += nbytes;
+    const char *p = data;
+    while (nbytes) { /* split at tensor boundaries, padding each tensor to its aligned start */
+        while (w->cur < w->n && w->cur_done == w->tensors[w->cur].nbytes) w->cur++, w->cur_done = 0;
+        if (w->cur_done == 0 && stw_pad(w, w->tensors[w->cur].offset) != 0)
+            return q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+        size_t k = w->tensors[w->cur].nbytes - w->cur_done;
+        if (k > nbytes) k = nbytes;
+        if (fwrite(p, 1, k, (FILE *)w->fp) != k) return q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
+        p += k, nbytes -= k, w->cur_done += k, w->file_off += k, w->written += k;
+    }
     return 0;
 }
 
@@ -418,10 +478,15 @@ static void stw_free(q35_stw *w) {
 int q35_stw_finish(q35_stw *w, char *err, size_t errlen) {
     char tmp[4200];
     int rc = 0;
+    if (!w->path) return q35_fail(err, errlen, "safetensors writer was not initialised");
     snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
     if (!w->fp) rc = q35_stw_begin(w, err, errlen);
     if (rc == 0 && w->written != w->expected)
         rc = q35_fail(err, errlen, "%s: %zu bytes of data written, the declared tensors need %zu", w->path, w->written, w->expected);
+    /* trailing empty tensors may sit past the last byte written: the data section must hold them */
+    for (int i = 0; rc == 0 && w->fp && i < w->n; i++)
+        if (stw_pad(w, w->tensors[i].offset + w->tensors[i].nbytes) != 0)
+            rc = q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
     if (w->fp && fclose((FILE *)w->fp) != 0 && rc == 0) rc = q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
     w->fp = NULL;
     if (rc == 0 && rename(tmp, w->path) != 0) rc = q35_fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));

@@ -52,13 +52,15 @@ void q35_st_close(q35_st *st);
 /* --- writing ---
  * A writer is declared tensor by tensor (name, dtype, shape), then the header is written and the
  * data of each tensor follows in the order declared, in as many q35_stw_write calls as wanted.
- * So files larger than memory can be streamed. */
+ * So files larger than memory can be streamed. Each tensor starts at an offset aligned to its
+ * element size (the writer inserts the zero padding), as the reader requires. */
 typedef struct {
     char *name;
     q35_dtype dtype;
     int ndim;
     int64_t shape[Q35_MAX_DIMS];
     size_t nbytes;
+    size_t offset;         /* in the data section: aligned to the element size */
 } q35_stw_tensor;
 
 typedef struct {
@@ -67,7 +69,9 @@ typedef struct {
     q35_stw_tensor *tensors;
     int n, cap;
     char *metadata_json;   /* optional JSON object text for "__metadata__" (string values) */
-    size_t expected, written; /* bytes of data in all, so far */
+    size_t expected, written; /* bytes of tensor data in all, so far (padding not counted) */
+    int cur;               /* the tensor being written */
+    size_t cur_done, file_off; /* its bytes written; position in the data section */
 } q35_stw;
 
 /* Starts a writer for path (nothing is written yet). */
