@@ -71,17 +71,6 @@ static int *read_ids(const q35_st *g, const char *name, int *L) {
     return ids;
 }
 
-static void store_ids(q35_trace_store *st, const char *prefix, const int *ids, int L) {
-    int64_t *v = malloc((size_t)(L ? L : 1) * sizeof *v);
-    if (!v) return;
-    for (int i = 0; i < L; i++) v[i] = ids[i];
-    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, L }, .data = v };
-    char name[64];
-    snprintf(name, sizeof name, "%sinput_ids", prefix);
-    q35_trace_store_hook(st, name, &t);
-    free(v);
-}
-
 static int argmax(const float *x, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -248,24 +237,9 @@ static int run_phase(const q35_ops *ops, q35_text_state *s, const q35_image_batc
                      const char *prefix, q35_trace_store *st, float *logits, char *err, size_t errlen) {
     q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = st };
     snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
-    store_ids(st, prefix, ids, L);
+    q35_trace_ids(&tr, ids, L);
     if (!has_image_tokens(&s->m->cfg, ids, L)) return q35_text_forward(s, ops, ids, L, NULL, logits, L, &tr, err, errlen);
-    const q35_model *m = s->m;
-    int rows = q35_vision_tokens(&m->cfg.vision, (const int (*)[3])vi->grids, vi->n);
-    float *merged = malloc((size_t)rows * m->cfg.vision.out_hidden_size * sizeof(float));
-    int64_t *pos = malloc((size_t)3 * L * sizeof *pos), delta;
-    int rc = -1;
-    if (!merged || !pos) q35_fail(err, errlen, "out of memory");
-    else if (q35_vision_forward(merged, m, ops, vi->pixels, (const int (*)[3])vi->grids, vi->n, &tr, err, errlen) == 0 &&
-             q35_mrope_positions(pos, &delta, ids, L, &m->cfg, (const int (*)[3])vi->grids, vi->n, err, errlen) == 0) {
-        q35_text_set_image_embeds(s, merged, rows);
-        rc = q35_text_forward(s, ops, ids, L, pos, logits, L, &tr, err, errlen);
-        q35_text_set_image_embeds(s, NULL, 0);
-        s->rope_delta = delta;
-    }
-    free(merged);
-    free(pos);
-    return rc;
+    return q35_prefill_with_images(s, ops, vi, ids, L, logits, L, &tr, err, errlen);
 }
 
 int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *err, size_t errlen) {

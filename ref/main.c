@@ -186,17 +186,6 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
-/* Reports the ids of a phase as input_ids, I64 [1, n], the golden layout. */
-static void trace_ids(const q35_trace *tr, const int *ids, int n) {
-    if (!q35_tracing(tr)) return;
-    int64_t *v = malloc((size_t)n * sizeof *v);
-    if (!v) return;
-    for (int i = 0; i < n; i++) v[i] = ids[i];
-    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, n }, .data = v };
-    q35_trace_tensor(tr, "input_ids", &t);
-    free(v);
-}
-
 static int cmd_forward(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
         fputs(usage_forward, argc < 1 ? stderr : stdout);
@@ -258,8 +247,7 @@ static int cmd_forward(int argc, char **argv) {
     q35_text_state s = {0};
     q35_trace_store st;
     q35_image_batch pi = {0};
-    float *logits = NULL, *merged = NULL;
-    int64_t *pos = NULL;
+    float *logits = NULL;
     if (q35_trace_store_init(&st, only, err, sizeof err) != 0) { free(ids); free(dec); free(images); return die(err); }
     if (q35_model_open(&m, dir, err, sizeof err) != 0) {
         q35_trace_store_free(&st);
@@ -277,25 +265,15 @@ static int cmd_forward(int argc, char **argv) {
         if (q35_image_batch_load(&pi, &pc, (const char *const *)images, nimg, exif, NULL, NULL, err, sizeof err) != 0) goto out;
         snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
         q35_trace_f32(&tr, "pixel_values", pi.pixels, 2, pi.npatch, pi.row);
-        int *full = NULL, nfull = 0, ms = m.cfg.vision.spatial_merge_size;
+        int *full = NULL, nfull = 0;
         int *counts = calloc((size_t)pi.n, sizeof *counts);
         if (!counts) { snprintf(err, sizeof err, "out of memory"); goto out; }
-        for (int k = 0; k < pi.n; k++) counts[k] = pi.grids[k][0] * pi.grids[k][1] * pi.grids[k][2] / (ms * ms);
+        int rows = q35_vision_token_counts(counts, &m.cfg.vision, &pi);
         int xrc = q35_expand_image_tokens(&full, &nfull, ids, n, m.cfg.image_token_id, counts, pi.n, err, sizeof err);
         free(counts);
         if (xrc != 0) goto out;
         free(ids);
         ids = full, n = nfull;
-        int rows = q35_vision_tokens(&m.cfg.vision, (const int (*)[3])pi.grids, pi.n);
-        merged = malloc((size_t)rows * m.cfg.text.hidden_size * sizeof(float));
-        pos = malloc((size_t)3 * n * sizeof *pos);
-        if (!merged || !pos) { snprintf(err, sizeof err, "out of memory"); goto out; }
-        snprintf(tr.prefix, sizeof tr.prefix, "prefill.");
-        if (q35_vision_forward(merged, &m, ops, pi.pixels, (const int (*)[3])pi.grids, pi.n, &tr, err, sizeof err) != 0)
-            goto out;
-        if (q35_mrope_positions(pos, &s.rope_delta, ids, n, &m.cfg, (const int (*)[3])pi.grids, pi.n, err, sizeof err) != 0)
-            goto out;
-        q35_text_set_image_embeds(&s, merged, rows);
         printf("images: %d, %d image tokens; prompt of %d tokens\n", pi.n, rows, n);
     } else if (m.cfg.vision.present) {
         for (int i = 0; i < n; i++)
@@ -309,13 +287,15 @@ static int cmd_forward(int argc, char **argv) {
     logits = malloc((size_t)rows * V * sizeof(float));
     if (!logits) { snprintf(err, sizeof err, "out of memory for logits"); goto out; }
     snprintf(tr.prefix, sizeof tr.prefix, "prefill.");
-    trace_ids(&tr, ids, n);
-    if (q35_text_forward(&s, ops, ids, n, pos, logits, rows, &tr, err, sizeof err) != 0) goto out;
+    q35_trace_ids(&tr, ids, n);
+    if ((nimg ? q35_prefill_with_images(&s, ops, &pi, ids, n, logits, rows, &tr, err, sizeof err)
+              : q35_text_forward(&s, ops, ids, n, NULL, logits, rows, &tr, err, sizeof err)) != 0)
+        goto out;
     q35_text_trace_cache(&s, &tr);
     print_top("prefill", logits + (size_t)(rows - 1) * V, V, topk);
     for (int d = 0; d < nd; d++) {
         snprintf(tr.prefix, sizeof tr.prefix, "decode%d.", d);
-        trace_ids(&tr, &dec[d], 1);
+        q35_trace_ids(&tr, &dec[d], 1);
         if (q35_text_forward(&s, ops, &dec[d], 1, NULL, logits, 1, &tr, err, sizeof err) != 0) goto out;
         char ph[32];
         snprintf(ph, sizeof ph, "decode%d", d);
@@ -330,8 +310,6 @@ static int cmd_forward(int argc, char **argv) {
 out:
     if (rc) fprintf(stderr, "q35: %s\n", err);
     free(logits);
-    free(merged);
-    free(pos);
     q35_image_batch_free(&pi);
     q35_text_state_free(&s);
     q35_model_close(&m);
@@ -725,7 +703,7 @@ static int cmd_chat_format(int argc, char **argv) {
         image_id = c.image_token_id;
         if (q35_image_batch_load(&b, &pc, (const char *const *)images, nimg, 1, NULL, NULL, err, sizeof err) != 0) goto out;
         counts = malloc((size_t)nimg * sizeof *counts);
-        for (int k = 0; counts && k < nimg; k++) counts[k] = b.grids[k][0] * b.grids[k][1] * b.grids[k][2] / (pc.merge_size * pc.merge_size);
+        if (counts) q35_vision_token_counts(counts, &c.vision, &b);
         q35_image_batch_free(&b);
         if (!counts) { snprintf(err, sizeof err, "out of memory"); goto out; }
     }

@@ -27,6 +27,16 @@ void q35_trace_f32(const q35_trace *tr, const char *name, const float *x, int nd
     q35_trace_tensor(tr, name, &t);
 }
 
+void q35_trace_ids(const q35_trace *tr, const int *ids, int n) {
+    if (!q35_tracing(tr)) return;
+    int64_t *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    if (!v) return;
+    for (int i = 0; i < n; i++) v[i] = ids[i];
+    q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, n }, .data = v };
+    q35_trace_tensor(tr, "input_ids", &t);
+    free(v);
+}
+
 int q35_trace_store_init(q35_trace_store *s, const char *only_regex, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     if (!only_regex) return 0;

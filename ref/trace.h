@@ -26,6 +26,9 @@ void q35_trace_f32(const q35_trace *tr, const char *name, const float *x, int nd
 /* Reports any tensor view under prefix + name. */
 void q35_trace_tensor(const q35_trace *tr, const char *name, const q35_tensor *t);
 
+/* Reports token ids as prefix + "input_ids", I64 [1, n] (the golden layout). */
+void q35_trace_ids(const q35_trace *tr, const int *ids, int n);
+
 /* A collector: a hook that keeps a float32 (or I64) copy of every tensor it is given, in order,
  * optionally only those whose name matches a POSIX extended regex. */
 typedef struct {

@@ -191,3 +191,29 @@ done:
     free(ang), free(cosb), free(sinb), free(scores), free(mh);
     return rc;
 }
+
+int q35_vision_token_counts(int *counts, const q35_vision_config *v, const q35_image_batch *b) {
+    int m2 = v->spatial_merge_size * v->spatial_merge_size, total = 0;
+    for (int k = 0; k < b->n; k++) total += counts[k] = b->grids[k][0] * b->grids[k][1] * b->grids[k][2] / m2;
+    return total;
+}
+
+int q35_prefill_with_images(q35_text_state *s, const q35_ops *ops, const q35_image_batch *b, const int *ids, int L,
+                            float *logits, int logit_rows, const q35_trace *tr, char *err, size_t errlen) {
+    const q35_model *m = s->m;
+    const int(*grids)[3] = (const int(*)[3])b->grids;
+    int rows = q35_vision_tokens(&m->cfg.vision, grids, b->n), rc = -1;
+    float *merged = malloc((size_t)(rows > 0 ? rows : 1) * m->cfg.vision.out_hidden_size * sizeof(float));
+    int64_t *pos = malloc((size_t)3 * L * sizeof *pos), delta;
+    if (!merged || !pos) q35_fail(err, errlen, "out of memory");
+    else if (q35_vision_forward(merged, m, ops, b->pixels, grids, b->n, tr, err, errlen) == 0 &&
+             q35_mrope_positions(pos, &delta, ids, L, &m->cfg, grids, b->n, err, errlen) == 0) {
+        q35_text_set_image_embeds(s, merged, rows);
+        rc = q35_text_forward(s, ops, ids, L, pos, logits, logit_rows, tr, err, errlen);
+        q35_text_set_image_embeds(s, NULL, 0);
+        if (rc == 0) s->rope_delta = delta;
+    }
+    free(merged);
+    free(pos);
+    return rc;
+}

@@ -8,7 +8,9 @@
 
 #include <stddef.h>
 
+#include "image.h"
 #include "ops.h"
+#include "text.h"
 #include "trace.h"
 #include "weights.h"
 
@@ -23,11 +25,20 @@ int q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], 
  * -1 when out of memory. */
 int q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n);
 
+/* The number of merged tokens of each image of b into counts[b->n]; returns their sum. */
+int q35_vision_token_counts(int *counts, const q35_vision_config *v, const q35_image_batch *b);
+
 /* Runs the tower. pixels [N, C*T*p*p] (N = sum t*h*w, from q35_preprocess), grids [n][3].
  * out [N/4, out_hidden_size]. Traced names: vision.patch_embed, vision.blocks_input,
  * vision.rope_cos/sin, vision.blocks.{j}.norm1/attn_out/norm2/mlp_out/output, vision.merger_norm,
  * vision.merger_out. Returns -1 with err on bad grids or OOM. */
 int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const float *pixels,
                        const int (*grids)[3], int n, const q35_trace *tr, char *err, size_t errlen);
+
+/* Prefill with images: runs the tower on b (traced), puts its rows on the image tokens of ids in
+ * order, and runs the text model at the multimodal positions; s->rope_delta is left set for the
+ * decode steps that follow. Arguments as q35_text_forward. */
+int q35_prefill_with_images(q35_text_state *s, const q35_ops *ops, const q35_image_batch *b, const int *ids, int L,
+                            float *logits, int logit_rows, const q35_trace *tr, char *err, size_t errlen);
 
 #endif
