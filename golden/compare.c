@@ -12,26 +12,15 @@ void q35_compare(q35_cmp *r, const q35_tensor *ours, const q35_tensor *gold) {
     memset(r, 0, sizeof *r);
     r->shape_ok = ours->ndim == gold->ndim;
     for (int i = 0; r->shape_ok && i < gold->ndim; i++) r->shape_ok = ours->shape[i] == gold->shape[i];
-    r->is_int = gold->dtype == Q35_I64;
+    r->is_int = q35_dtype_is_int(gold->dtype);
     if (!r->shape_ok) return;
     int64_t n = q35_numel(gold);
     r->n = n;
     r->first_nan_ours = r->first_nan_gold = -1;
     double dot = 0, na = 0, ng = 0, sum_abs = 0, sum_sq = 0;
     for (int64_t i = 0; i < n; i++) {
-        double a, g;
-        if (r->is_int) {
-            int64_t gi, ai;
-            memcpy(&gi, (const char *)gold->data + 8 * i, 8);
-            if (ours->dtype == Q35_I64) memcpy(&ai, (const char *)ours->data + 8 * i, 8);
-            else ai = (int64_t)q35_get_f32(ours, i);
-            if (ai != gi) r->mismatches++;
-            a = (double)ai;
-            g = (double)gi;
-        } else {
-            a = q35_get_f32(ours, i);
-            g = q35_get_f32(gold, i);
-        }
+        double a = q35_get_f64(ours, i), g = q35_get_f64(gold, i);
+        if (r->is_int && a != g) r->mismatches++;
         if (!isfinite(a)) {
             if (r->first_nan_ours < 0) r->first_nan_ours = i;
             r->nan_ours++;

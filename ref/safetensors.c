@@ -48,7 +48,8 @@ static int has_nul_escape(const char *s, size_t n) {
 
 static int parse_dtype(const char *s, q35_dtype *dt) {
     static const struct { const char *name; q35_dtype dt; } known[] = {
-        { "F32", Q35_F32 }, { "BF16", Q35_BF16 }, { "F16", Q35_F16 }, { "I64", Q35_I64 } };
+        { "F32", Q35_F32 }, { "BF16", Q35_BF16 }, { "F16", Q35_F16 }, { "I64", Q35_I64 },
+        { "F64", Q35_F64 }, { "I32", Q35_I32 } };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(s, known[i].name) == 0) { *dt = known[i].dt; return 0; }
     return -1;

@@ -37,7 +37,7 @@ typedef struct {
 /* Opens path, which is either one .safetensors file or a directory. A directory is read through
  * model.safetensors.index.json ("weight_map": name -> shard file) when present, else through its
  * single model.safetensors. Every tensor named in the index must be found in the shard it names.
- * Checks: header length within the file, JSON object, known dtype (F32, BF16, F16, I64; anything
+ * Checks: header length within the file, JSON object, known dtype (F32, BF16, F16, I64, F64, I32; anything
  * else is an error naming the dtype), shape entries non-negative, data_offsets inside the data
  * section, end - begin == numel * dtype size, no two tensors overlapping, no duplicate names
  * (also across shards), names valid UTF-8. On error st is left empty (safe to close). */

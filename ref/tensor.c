@@ -10,6 +10,8 @@ size_t q35_dtype_size(q35_dtype dt) {
     case Q35_BF16: return 2;
     case Q35_F16: return 2;
     case Q35_I64: return 8;
+    case Q35_F64: return 8;
+    case Q35_I32: return 4;
     }
     return 0;
 }
@@ -20,6 +22,8 @@ const char *q35_dtype_name(q35_dtype dt) {
     case Q35_BF16: return "BF16";
     case Q35_F16: return "F16";
     case Q35_I64: return "I64";
+    case Q35_F64: return "F64";
+    case Q35_I32: return "I32";
     }
     return "?";
 }
@@ -87,8 +91,19 @@ float q35_get_f32(const q35_tensor *t, int64_t i) {
     case Q35_BF16: { uint16_t h; memcpy(&h, (const char *)t->data + 2 * i, 2); return q35_bf16_to_f32(h); }
     case Q35_F16: { uint16_t h; memcpy(&h, (const char *)t->data + 2 * i, 2); return q35_f16_to_f32(h); }
     case Q35_I64: { int64_t v; memcpy(&v, (const char *)t->data + 8 * i, 8); return (float)v; }
+    case Q35_F64: { double v; memcpy(&v, (const char *)t->data + 8 * i, 8); return (float)v; }
+    case Q35_I32: { int32_t v; memcpy(&v, (const char *)t->data + 4 * i, 4); return (float)v; }
     }
     return 0.0f;
+}
+
+double q35_get_f64(const q35_tensor *t, int64_t i) {
+    switch (t->dtype) {
+    case Q35_F64: { double v; memcpy(&v, (const char *)t->data + 8 * i, 8); return v; }
+    case Q35_I64: { int64_t v; memcpy(&v, (const char *)t->data + 8 * i, 8); return (double)v; }
+    case Q35_I32: { int32_t v; memcpy(&v, (const char *)t->data + 4 * i, 4); return v; }
+    default: return q35_get_f32(t, i);
+    }
 }
 
 void q35_read_f32(float *out, const q35_tensor *t, int64_t start, int64_t n) {

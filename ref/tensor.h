@@ -10,7 +10,9 @@
 
 #define Q35_MAX_DIMS 8
 
-typedef enum { Q35_F32 = 0, Q35_BF16, Q35_F16, Q35_I64 } q35_dtype;
+/* F64 and I32 appear only in dumps made elsewhere (numpy, other implementations); the model
+ * itself reads F32/BF16/F16 weights and writes F32/I64. */
+typedef enum { Q35_F32 = 0, Q35_BF16, Q35_F16, Q35_I64, Q35_F64, Q35_I32 } q35_dtype;
 
 typedef struct {
     q35_dtype dtype;
@@ -21,7 +23,7 @@ typedef struct {
 
 /* Bytes per element of dtype. */
 size_t q35_dtype_size(q35_dtype dt);
-/* "F32", "BF16", "F16", "I64" (the safetensors spelling). */
+/* "F32", "BF16", "F16", "I64", "F64", "I32" (the safetensors spelling). */
 const char *q35_dtype_name(q35_dtype dt);
 /* Product of the shape (1 for a scalar, ndim 0). */
 int64_t q35_numel(const q35_tensor *t);
@@ -36,8 +38,12 @@ uint16_t q35_f32_to_bf16(float f);
 float q35_f16_to_f32(uint16_t h);
 uint16_t q35_f32_to_f16(float f);
 
-/* Element i (flat index) of t as float (I64 is converted too). */
+/* Element i (flat index) of t as float (integers are converted too). */
 float q35_get_f32(const q35_tensor *t, int64_t i);
+/* Element i as double: exact for every dtype but I64 beyond 2^53. */
+double q35_get_f64(const q35_tensor *t, int64_t i);
+/* Integer dtypes (I64, I32): compared exactly. */
+static inline int q35_dtype_is_int(q35_dtype dt) { return dt == Q35_I64 || dt == Q35_I32; }
 /* out[0..n) = t's flat elements [start, start+n) as float. */
 void q35_read_f32(float *out, const q35_tensor *t, int64_t start, int64_t n);
 

@@ -79,9 +79,9 @@ static void bind(binder *b, q35_tensor *out, const char *name, int ndim, ...) {
         b->failed = 1;
         return;
     }
-    if (e->t.dtype == Q35_I64) {
-        snprintf(b->err, b->errlen, "%s: tensor %s has dtype I64; weights must be F32, BF16 or F16",
-                 b->m->st.files[e->file].path, name);
+    if (e->t.dtype != Q35_F32 && e->t.dtype != Q35_BF16 && e->t.dtype != Q35_F16) {
+        snprintf(b->err, b->errlen, "%s: tensor %s has dtype %s; weights must be F32, BF16 or F16",
+                 b->m->st.files[e->file].path, name, q35_dtype_name(e->t.dtype));
         b->failed = 1;
         return;
     }

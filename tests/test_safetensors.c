@@ -58,20 +58,26 @@ START_TEST(round_trip_all_dtypes) {
     float f[6] = { 1.5f, -2.0f, 3.25f, 0.0f, -0.0f, 1e-30f };
     uint16_t b[4] = { 0x3f80, 0xc020, 0x0000, 0x7f80 }, h[3] = { 0x3c00, 0xc000, 0x0001 };
     int64_t i[2] = { -7, 1234567890123ll };
-    q35_tensor ts[4] = {
+    double d64[2] = { 0.1, -1e300 };
+    int32_t i32[3] = { -5, 2147483647, 0 };
+    q35_tensor ts[6] = {
         { .dtype = Q35_F32, .ndim = 2, .shape = { 2, 3 }, .data = f },
         { .dtype = Q35_BF16, .ndim = 1, .shape = { 4 }, .data = b },
         { .dtype = Q35_F16, .ndim = 3, .shape = { 1, 3, 1 }, .data = h },
         { .dtype = Q35_I64, .ndim = 2, .shape = { 1, 2 }, .data = i },
+        { .dtype = Q35_F64, .ndim = 1, .shape = { 2 }, .data = d64 },
+        { .dtype = Q35_I32, .ndim = 1, .shape = { 3 }, .data = i32 },
     };
-    const char *names[4] = { "w.f32", "w.bf16", "h\xc3\xa9", "ids" }; /* a non-ASCII (valid UTF-8) name */
+    const char *names[6] = { "w.f32", "w.bf16", "h\xc3\xa9", "ids", "d64", "i32" }; /* a non-ASCII (valid UTF-8) name */
     char path[4200];
     snprintf(path, sizeof path, "%s/rt.safetensors", dir);
-    ck_assert_msg(q35_st_save(path, names, ts, 4, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(q35_st_save(path, names, ts, 6, err, sizeof err) == 0, "%s", err);
     q35_st st;
     ck_assert_msg(q35_st_open(&st, path, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(st.n, 4);
-    for (int k = 0; k < 4; k++) {
+    ck_assert_int_eq(st.n, 6);
+    ck_assert(q35_get_f64(&q35_st_find(&st, "d64")->t, 0) == 0.1);
+    ck_assert(q35_get_f64(&q35_st_find(&st, "i32")->t, 1) == 2147483647.0);
+    for (int k = 0; k < 6; k++) {
         const q35_st_entry *e = q35_st_find(&st, names[k]);
         ck_assert_ptr_nonnull(e);
         ck_assert_int_eq(e->t.dtype, ts[k].dtype);
@@ -231,8 +237,8 @@ START_TEST(header_not_json) {
 END_TEST
 
 START_TEST(unknown_dtype) {
-    expect_error(craft("f64.safetensors", "{\"w\": {\"dtype\": \"F64\", \"shape\": [2], \"data_offsets\": [0, 16]}}", 16),
-                 "dtype F64", "tensor w");
+    expect_error(craft("f8.safetensors", "{\"w\": {\"dtype\": \"F8_E4M3\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 2),
+                 "dtype F8_E4M3", "tensor w");
     expect_error(craft("u8.safetensors", "{\"w\": {\"dtype\": \"U8\", \"shape\": [2], \"data_offsets\": [0, 2]}}", 2),
                  "dtype U8", NULL);
 }
