@@ -12,7 +12,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -ffp-contract=off -fno-fast-math -fopenmp
 CPPFLAGS += -Iref -Igolden -I/usr/include/cjson
-LDLIBS  += -lcjson -lpng -ljpeg -lutf8proc -lm -fopenmp
+LDLIBS  += -lcjson -lyaml -lpng -ljpeg -lutf8proc -lm -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 BUILD   ?= build
@@ -75,7 +75,7 @@ demo: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	  LDLIBS="-lcjson -lpng -ljpeg -lutf8proc -lm -fopenmp -fsanitize=address,undefined" check
+	  LDLIBS="-lcjson -lyaml -lpng -ljpeg -lutf8proc -lm -fopenmp -fsanitize=address,undefined" check
 
 clean:
 	rm -rf build build-asan q35

@@ -32,29 +32,13 @@ typedef struct {
 /* Compares ours against gold (any dtypes; I64 goldens exactly). */
 void q35_compare(q35_cmp *r, const q35_tensor *ours, const q35_tensor *gold);
 
+/* Elements with |ours - gold| > atol + rtol |gold| (negative atol/rtol count as 0); NaN counts. */
+int64_t q35_allclose_bad(const q35_tensor *ours, const q35_tensor *gold, double atol, double rtol);
+
 /* Pass/fail under tolerances: shape_ok, no mismatches, finite, max_rel <= tol, cosine >= min_cos. */
 int q35_cmp_pass(const q35_cmp *r, double tol, double min_cos);
 
 /* The max_rel bar for a tensor name: tol_logits for names ending in "logits", else tol. */
 double q35_cmp_tol(const char *name, double tol, double tol_logits);
-
-/* --- comparing two dumps (q35 compare) --- */
-
-typedef struct {
-    const char *ours, *theirs;   /* safetensors files; ours sets the execution order */
-    double tol, tol_logits, min_cos;
-    int failures_only;
-} q35_compare_opts;
-
-typedef struct {
-    int compared, failed, only_ours, only_theirs;
-    char first_fail[256];
-} q35_compare_result;
-
-/* Compares every tensor of ours that theirs also holds, in ours' file order (a dump's order is
- * execution order), printing one row each, then the first divergence with the tensors just
- * before it. Returns 0 when all compared tensors pass, 1 when one fails, -1 with err when a
- * file cannot be read or the two share no tensor. */
-int q35_compare_files(const q35_compare_opts *o, FILE *out, q35_compare_result *r, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 
 #include "compare.h"
+#include "q35.h"
+#include "sha256.h"
+#include <omp.h>
 #include "safetensors.h"
 #include "image.h"
 #include "rope.h"
@@ -21,9 +24,6 @@
 void q35_verify_defaults(q35_verify_opts *o) {
     memset(o, 0, sizeof *o);
     o->ops = &q35_ops_ref;
-    o->tol = 2e-4;
-    o->tol_logits = 1e-4;
-    o->min_cos = 0.99999;
 }
 
 static int is_dir(const char *p) {
@@ -160,72 +160,47 @@ static int vl_load(q35_image_batch *vi, const cJSON *manifest, const char *dir, 
 }
 
 typedef struct {
-    const q35_verify_opts *o;
-    FILE *out;
-    q35_verify_result *r;
+    const q35_policy *policy;
+    q35_report *rep;
     const q35_st *g;
+    int forced;              /* layer inputs taken from the goldens (teacher forcing) */
 } reporter;
 
-static void row(reporter *rp, const char *status, const char *name, const char *shape, const q35_cmp *c) {
-    if (rp->o->failures_only && strcmp(status, "ok") == 0) return;
-    if (c)
-        fprintf(rp->out, "%-6s %-58s %-16s %10.3e %10.3e %12.9f\n", status, name, shape, c->max_abs,
-                c->max_rel, c->cosine);
-    else
-        fprintf(rp->out, "%-6s %-58s %-16s %s\n", status, name, shape, "");
+/* Teacher forcing: the golden of that name, when it has n elements, replaces buf. */
+static int force_golden(void *ctx, const char *name, float *buf, int64_t n) {
+    reporter *rp = ctx;
+    const q35_st_entry *e = q35_st_find(rp->g, name);
+    if (!e || q35_numel(&e->t) != n || q35_dtype_is_int(e->t.dtype)) return 0;
+    q35_read_f32(buf, &e->t, 0, n);
+    rp->forced++;
+    return 1;
 }
 
-static void fail(reporter *rp, const char *name) {
-    rp->r->failed++;
-    if (!rp->r->first_fail[0]) snprintf(rp->r->first_fail, sizeof rp->r->first_fail, "%s", name);
-}
-
-/* Compares every golden of phase p against what the run stored, in execution order. */
+/* Adds a row for every golden of phase p: compared with what the run stored, in execution order;
+ * then the goldens the run did not produce (missing, or unsupported when the phase could not run
+ * or needs the vision parts). */
 static void report_phase(reporter *rp, const phase *p, const q35_trace_store *st, int unsupported_why) {
     unsigned char *done = calloc((size_t)p->n + 1, 1);
-    char shape[64];
+    if (!done) {
+        rp->rep->oom = 1;
+        return;
+    }
     for (int k = 0; st && k < st->n; k++) {
         const q35_trace_item *it = &st->items[k];
         for (int j = 0; j < p->n; j++) {
             if (done[j] || strcmp(p->goldens[j], it->name) != 0) continue;
             done[j] = 1;
             const q35_st_entry *ge = q35_st_find(rp->g, it->name);
-            q35_cmp c;
-            q35_compare(&c, &it->t, &ge->t);
-            double tol = q35_cmp_tol(it->name, rp->o->tol, rp->o->tol_logits);
-            q35_shape_str(shape, sizeof shape, &ge->t);
-            if (!c.shape_ok) {
-                char have[64], msg[160];
-                q35_shape_str(have, sizeof have, &it->t);
-                snprintf(msg, sizeof msg, "%s!=%s", have, shape);
-                row(rp, "FAIL", it->name, msg, NULL);
-                fail(rp, it->name);
-            } else if (q35_cmp_pass(&c, tol, rp->o->min_cos)) {
-                row(rp, "ok", it->name, shape, &c);
-                rp->r->passed++;
-            } else {
-                row(rp, "FAIL", it->name, shape, &c);
-                fail(rp, it->name);
-            }
-            if (c.shape_ok && !c.is_int && c.max_rel >= rp->r->worst_rel) {
-                rp->r->worst_rel = c.max_rel;
-                snprintf(rp->r->worst, sizeof rp->r->worst, "%s", it->name);
-            }
+            q35_report_compare(rp->rep, rp->policy, it->name, NULL, &it->t, &ge->t);
             break;
         }
     }
     for (int j = 0; j < p->n; j++) {
         if (done[j]) continue;
         const q35_st_entry *ge = q35_st_find(rp->g, p->goldens[j]);
-        q35_shape_str(shape, sizeof shape, &ge->t);
-        if (unsupported_why || needs_vision(p->goldens[j])) {
-            row(rp, "unsup", p->goldens[j], shape, NULL);
-            rp->r->unsupported++;
-        } else {
-            row(rp, "MISS", p->goldens[j], shape, NULL);
-            rp->r->missing++;
-            if (!rp->r->first_fail[0]) snprintf(rp->r->first_fail, sizeof rp->r->first_fail, "%s", p->goldens[j]);
-        }
+        q35_row *w = q35_report_add(rp->rep, p->goldens[j],
+                                    unsupported_why || needs_vision(p->goldens[j]) ? Q35_ROW_UNSUPPORTED : Q35_ROW_MISSING);
+        if (w) q35_shape_str(w->shape, sizeof w->shape, &ge->t);
     }
     free(done);
 }
@@ -234,17 +209,46 @@ static void report_phase(reporter *rp, const phase *p, const q35_trace_store *st
  * When ids hold image tokens, the vision tower runs first on vi (traced too) and its rows replace
  * those tokens, with multimodal positions; the caches keep the decode position delta. */
 static int run_phase(const q35_ops *ops, q35_text_state *s, const q35_image_batch *vi, const int *ids, int L,
-                     const char *prefix, q35_trace_store *st, float *logits, char *err, size_t errlen) {
-    q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = st };
+                     const char *prefix, q35_trace_store *st, reporter *force, float *logits, char *err, size_t errlen) {
+    q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = st, .force = force ? force_golden : NULL, .fctx = force };
     snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
     q35_trace_ids(&tr, ids, L);
     if (!has_image_tokens(&s->m->cfg, ids, L)) return q35_text_forward(s, ops, ids, L, NULL, logits, L, &tr, err, errlen);
     return q35_prefill_with_images(s, ops, vi, ids, L, logits, L, &tr, err, errlen);
 }
 
-int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
-    r->worst_rel = -1;
+/* SHA-256 of a model directory's config.json and weight files, in name order, as one hash of
+ * "name hash\n" lines (so a renamed shard changes it); "" when a file cannot be read. */
+static void model_hash(const q35_model *m, char hex[65]) {
+    q35_sha256 all;
+    q35_sha256_init(&all);
+    char p[4200], h[65], line[4400];
+    snprintf(p, sizeof p, "%s/config.json", m->dir);
+    if (q35_sha256_file(p, h) != 0) {
+        hex[0] = 0;
+        return;
+    }
+    snprintf(line, sizeof line, "config.json %s\n", h);
+    q35_sha256_update(&all, line, strlen(line));
+    for (int i = 0; i < m->st.nfiles; i++) {
+        if (q35_sha256_file(m->st.files[i].path, h) != 0) {
+            hex[0] = 0;
+            return;
+        }
+        const char *base = strrchr(m->st.files[i].path, '/');
+        snprintf(line, sizeof line, "%s %s\n", base ? base + 1 : m->st.files[i].path, h);
+        q35_sha256_update(&all, line, strlen(line));
+    }
+    q35_sha256_hex(&all, hex);
+}
+
+int q35_verify(const q35_verify_opts *o, q35_report *rep, char *err, size_t errlen) {
+    q35_policy defaults = {0};
+    const q35_policy *policy = o->policy;
+    if (!policy) {
+        if (q35_policy_default(&defaults, 2e-4, 1e-4, 0.99999, err, errlen) != 0) return -1;
+        policy = &defaults;
+    }
     char path[4096], model_dir[4096], bf16_dir[4096];
     int rc = -1;
     char *text = NULL;
@@ -307,15 +311,30 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
     if (q35_model_open(&m, model_dir, err, errlen) != 0) goto done;
     if (q35_text_state_init(&s, &m, err, errlen) != 0) goto done;
     int V = m.cfg.text.vocab_size;
-    fprintf(out, "verify %s: model %s, backend %s; bars: max_rel <= %.1e (logits %.1e), cosine >= %.5f\n",
-            o->golden_dir, model_dir, o->ops->name, o->tol, o->tol_logits, o->min_cos);
-    fprintf(out, "%-6s %-58s %-16s %10s %10s %12s\n", "status", "name", "shape", "max_abs", "max_rel", "cosine");
+    {
+        char hex[65];
+        snprintf(path, sizeof path, "%s/manifest.json", o->golden_dir);
+        q35_report_prov(rep, "golden set", "%s", o->golden_dir);
+        if (q35_sha256_file(path, hex) == 0) q35_report_prov(rep, "manifest sha256", "%s", hex);
+        const cJSON *tv = cJSON_GetObjectItemCaseSensitive(manifest, "transformers_version");
+        if (cJSON_IsString(tv)) q35_report_prov(rep, "goldens from", "transformers %s", tv->valuestring);
+        q35_report_prov(rep, "model", "%s", model_dir);
+        if (o->hash_model) {
+            model_hash(&m, hex);
+            q35_report_prov(rep, "model sha256", "%s (config.json and weight files)", hex[0] ? hex : "unreadable");
+        }
+        q35_report_prov(rep, "backend", "%s, %d threads", o->ops->name, omp_get_max_threads());
+        q35_report_prov(rep, "q35", "%s", Q35_VERSION);
+        q35_report_prov(rep, "policy", "%s", policy->source[0] ? policy->source : "defaults");
+        q35_report_prov(rep, "teacher forcing", "%s", o->teacher_force ? "on: each layer fed its golden input" : "off");
+    }
 
     /* the images of a vision-language set, preprocessed once for every phase */
     q35_trace_store_init(&pre, NULL, err, errlen);
     ids = read_ids(&g, "prefill.input_ids", &L);
     if (vl_load(&vi, manifest, o->golden_dir, &m, ids, L, &pre, err, errlen) != 0) goto done;
-    reporter rp = { .o = o, .out = out, .r = r, .g = &g };
+    reporter rp = { .policy = policy, .rep = rep, .g = &g };
+    reporter *force = o->teacher_force ? &rp : NULL;
     int decoded_after_prefill = 0; /* decode phases continue the prefill caches */
     int prefill_unsupported = 0;   /* then its decode phases cannot run either */
     for (int k = 0; k < nphases; k++) {
@@ -343,7 +362,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
                 int id = argmax(logits, V); /* greedy on the previous step's last row */
                 unsupported = has_image_tokens(&m.cfg, &id, 1);
                 if (!unsupported) {
-                    if (run_phase(o->ops, ps, &vi, &id, 1, prefix, &st, logits, err, errlen) != 0) goto phase_error;
+                    if (run_phase(o->ops, ps, &vi, &id, 1, prefix, &st, force, logits, err, errlen) != 0) goto phase_error;
                     decoded_after_prefill++;
                 }
             }
@@ -371,7 +390,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
                     float *lg = realloc(logits, (size_t)L * V * sizeof(float));
                     if (!lg) { snprintf(err, errlen, "out of memory for logits"); goto phase_error; }
                     logits = lg;
-                    if (run_phase(o->ops, ps, &vi, ids, L, prefix, &st, logits, err, errlen) != 0) goto phase_error;
+                    if (run_phase(o->ops, ps, &vi, ids, L, prefix, &st, force, logits, err, errlen) != 0) goto phase_error;
                     if (strcmp(p->name, "prefill") == 0) {
                         q35_trace tr = { .on_tensor = q35_trace_store_hook, .ctx = &st };
                         snprintf(tr.prefix, sizeof tr.prefix, "%s", prefix);
@@ -384,6 +403,7 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
         }
         if (st.oom) { snprintf(err, errlen, "out of memory while tracing phase %s", p->name); goto phase_error; }
         report_phase(&rp, p, &st, unsupported);
+        if (o->progress) fprintf(o->progress, "verify: phase %s done%s\n", p->name, unsupported ? " (not supported)" : "");
         q35_trace_store_free(&st);
         if (ps == &fresh) q35_text_state_free(&fresh);
         if (pm == &mb) q35_model_close(&mb);
@@ -397,12 +417,13 @@ int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *
         goto done;
     }
 
-    fprintf(out, "summary: %d passed, %d failed, %d not produced, %d not yet supported", r->passed, r->failed,
-            r->missing, r->unsupported);
-    if (r->worst[0]) fprintf(out, "; worst max_rel %.3e (%s)", r->worst_rel, r->worst);
-    fprintf(out, "\n");
-    if (r->first_fail[0]) fprintf(out, "first failing tensor: %s\n", r->first_fail);
-    rc = (r->failed || r->missing) ? 1 : r->unsupported ? 2 : 0;
+    if (o->teacher_force) q35_report_prov(rep, "forced inputs", "%d layer inputs taken from the goldens", rp.forced);
+    q35_report_finish(rep);
+    if (rep->oom) {
+        snprintf(err, errlen, "out of memory for the report");
+        goto done;
+    }
+    rc = (rep->failed || rep->missing) ? 1 : rep->unsupported ? 2 : 0;
 done:
     for (int k = 0; phases && k < nphases; k++) free(phases[k].goldens);
     free(phases);
@@ -415,5 +436,6 @@ done:
     q35_st_close(&g);
     cJSON_Delete(manifest);
     free(text);
+    q35_policy_free(&defaults);
     return rc;
 }

@@ -14,31 +14,31 @@
 #include <stdio.h>
 
 #include "ops.h"
+#include "policy.h"
+#include "report.h"
 
 typedef struct {
     const char *golden_dir;
     const char *model_dir;   /* NULL: the set's own checkpoint */
     const q35_ops *ops;
-    double tol;              /* max_rel bar for every float tensor but logits (2e-4) */
-    double tol_logits;       /* max_rel bar for *.logits (1e-4) */
-    double min_cos;          /* cosine bar (0.99999) */
-    int failures_only;       /* print only the rows that do not pass */
+    const q35_policy *policy;/* NULL: the defaults (policy.h) */
+    int teacher_force;       /* each text layer / vision block fed the golden input of that layer */
+    int hash_model;          /* provenance: SHA-256 of every weight file (reads them all once) */
+    FILE *progress;          /* one line per phase, or NULL */
 } q35_verify_opts;
 
-typedef struct {
-    int passed, failed, missing, unsupported;
-    char first_fail[256];
-    char worst[256];         /* float tensor with the largest max_rel */
-    double worst_rel;
-} q35_verify_result;
-
-/* Fills defaults (tolerances above, reference ops). */
+/* Fills defaults (reference ops, default policy, no teacher forcing). */
 void q35_verify_defaults(q35_verify_opts *o);
 
-/* Runs the set, printing the per-tensor table and a summary to out. Returns 0 when every golden
- * tensor was produced and passed, 1 when any failed or was not produced, 2 when all that ran
- * passed but some goldens need parts not implemented yet (counted in r->unsupported), and -1
- * with err when the set or model cannot be read. */
-int q35_verify(const q35_verify_opts *o, FILE *out, q35_verify_result *r, char *err, size_t errlen);
+/* Runs the set, adding one row per golden tensor to rep in execution order (and provenance:
+ * golden set, manifest SHA-256, transformers version, model, backend, threads, q35 version).
+ * Returns 0 when every golden tensor was produced and passed, 1 when any failed or was not
+ * produced, 2 when all that ran passed but some goldens need parts not implemented yet
+ * (rows "unsupported"), and -1 with err when the set or model cannot be read.
+ * With teacher_force, every decoder layer's input (text.layers.N.input), the final norm's input,
+ * every vision block's input and the merger's input are replaced by the golden tensors before the
+ * layer runs, so each row shows the error that layer itself adds; caches then hold the state the
+ * forced layers produced. */
+int q35_verify(const q35_verify_opts *o, q35_report *rep, char *err, size_t errlen);
 
 #endif

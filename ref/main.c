@@ -13,6 +13,8 @@
 #include "chat.h"
 #include "tokenizer.h"
 #include "util.h"
+#include "logits.h"
+#include "policy.h"
 
 #include <cJSON.h>
 #include <utf8proc.h>
@@ -163,6 +165,11 @@ static const char *usage_forward =
     "                       prefixes prefill., decode0., ...; caches as prefill.cache.*;\n"
     "                       preprocessing as preproc.*) to FILE (safetensors)\n"
     "  --only REGEX         with --dump: keep only names matching this POSIX extended regex\n"
+    "  --logits topk:K      with --dump: store each logits row compactly (K <= 64): NAME.topk_ids,\n"
+    "                       NAME.topk_logprobs (the K largest log-probabilities, decreasing) and\n"
+    "                       NAME.lse (log-sum-exp); 12*K bytes a position instead of 4*vocab.\n"
+    "                       q35 compare reads them against full or compact logits (top-k agreement,\n"
+    "                       KL over the K kept ids + the rest). Default: full\n"
     "  --backend ref        op implementation (ref: the FP32 scalar reference)\n"
     "  --top K              how many next tokens to print per step (default 5)\n";
 
@@ -186,14 +193,46 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
+/* --logits topk:K: a hook in front of the store that keeps logits in compact form. */
+typedef struct {
+    q35_trace_store *st;
+    int k;
+} topk_hook;
+
+static void topk_store_hook(void *ctx, const char *name, const q35_tensor *t) {
+    topk_hook *h = ctx;
+    size_t len = strlen(name);
+    if (len < 6 || strcmp(name + len - 6, "logits") != 0 || t->dtype != Q35_F32 || t->ndim < 1) {
+        q35_trace_store_hook(h->st, name, t);
+        return;
+    }
+    int V = (int)t->shape[t->ndim - 1], rows = (int)(q35_numel(t) / V), k = h->k < V ? h->k : V;
+    int64_t *ids = malloc((size_t)rows * k * sizeof *ids);
+    float *lp = malloc((size_t)rows * k * sizeof *lp), *lse = malloc((size_t)rows * sizeof *lse);
+    if (!ids || !lp || !lse) {
+        h->st->oom = 1;
+    } else {
+        char n2[300];
+        q35_logits_topk(ids, lp, lse, t->data, rows, V, k);
+        q35_tensor ti = *t, tl = *t, te = *t;
+        ti.dtype = Q35_I64, ti.shape[t->ndim - 1] = k, ti.data = ids;
+        tl.shape[t->ndim - 1] = k, tl.data = lp;
+        te.ndim = t->ndim - 1, te.data = lse;
+        snprintf(n2, sizeof n2, "%s.topk_ids", name), q35_trace_store_hook(h->st, n2, &ti);
+        snprintf(n2, sizeof n2, "%s.topk_logprobs", name), q35_trace_store_hook(h->st, n2, &tl);
+        snprintf(n2, sizeof n2, "%s.lse", name), q35_trace_store_hook(h->st, n2, &te);
+    }
+    free(ids), free(lp), free(lse);
+}
+
 static int cmd_forward(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
         fputs(usage_forward, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
     const char *dir = argv[0], *ids_s = NULL, *dec_s = NULL, *dump = NULL, *only = NULL, *bk = "ref";
-    const char *prompt = NULL, *tokf = NULL;
-    int topk = 5, exif = 1, nimg = 0;
+    const char *prompt = NULL, *tokf = NULL, *logits_s = NULL;
+    int topk = 5, exif = 1, nimg = 0, logit_k = 0;
     char **images = calloc((size_t)argc, sizeof *images);
     if (!images) return die("out of memory");
     for (int i = 1; i < argc; i++) {
@@ -208,6 +247,7 @@ static int cmd_forward(int argc, char **argv) {
         else if (strcmp(a, "--image") == 0) images[nimg++] = (char *)v;
         else if (strcmp(a, "--dump") == 0) dump = v;
         else if (strcmp(a, "--only") == 0) only = v;
+        else if (strcmp(a, "--logits") == 0) logits_s = v;
         else if (strcmp(a, "--backend") == 0) bk = v;
         else if (strcmp(a, "--top") == 0) topk = atoi(v);
         else { fprintf(stderr, "q35 forward: unknown option %s\n%s", a, usage_forward); free(images); return 2; }
@@ -215,6 +255,16 @@ static int cmd_forward(int argc, char **argv) {
     }
     if (!ids_s == !prompt) { fprintf(stderr, "q35 forward: give --ids or --prompt\n%s", usage_forward); free(images); return 2; }
     if (topk < 1) topk = 1;
+    if (logits_s && strcmp(logits_s, "full") != 0) {
+        char *end;
+        long k = strncmp(logits_s, "topk:", 5) == 0 ? strtol(logits_s + 5, &end, 10) : 0;
+        if (k < 1 || k > 64 || *end) {
+            fprintf(stderr, "q35 forward: --logits wants full or topk:K with K in 1..64, not '%s'\n", logits_s);
+            free(images);
+            return 2;
+        }
+        logit_k = (int)k;
+    }
     const q35_ops *ops = backend(bk);
     if (!ops) { fprintf(stderr, "q35 forward: unknown backend '%s' (have: ref)\n", bk); free(images); return 2; }
     int *ids = NULL, n = 0, *dec = NULL, nd = 0;
@@ -256,7 +306,9 @@ static int cmd_forward(int argc, char **argv) {
     }
     if (m.warnings) fprintf(stderr, "q35: warning: %s\n", m.warnings);
     int V = m.cfg.text.vocab_size;
-    q35_trace tr = { .on_tensor = dump ? q35_trace_store_hook : NULL, .ctx = &st };
+    topk_hook th = { .st = &st, .k = logit_k };
+    q35_trace tr = { .on_tensor = !dump ? NULL : logit_k ? topk_store_hook : q35_trace_store_hook,
+                     .ctx = logit_k ? (void *)&th : (void *)&st };
     if (q35_text_state_init(&s, &m, err, sizeof err) != 0) goto out;
     if (nimg) {
         if (!m.cfg.vision.present) { snprintf(err, sizeof err, "%s: --image given, but the model has no vision tower", dir); goto out; }
@@ -391,27 +443,84 @@ out:
     return rc;
 }
 
+/* ---- verify / compare: shared report options ---- */
+
+typedef struct {
+    const char *policy, *json, *markdown, *color;
+    double tol, tol_logits, min_cos;
+    int failures_only;
+} report_opts;
+
+/* Takes a report option at argv[*i] (advancing past its value); 1 when taken, 0 when not one,
+ * -1 when its value is missing. */
+static int report_option(report_opts *r, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (strcmp(a, "--failures-only") == 0) { r->failures_only = 1; return 1; }
+    const char **sv = !strcmp(a, "--policy") ? &r->policy : !strcmp(a, "--json") ? &r->json
+                    : !strcmp(a, "--markdown") || !strcmp(a, "--report") ? &r->markdown : !strcmp(a, "--color") ? &r->color : NULL;
+    double *dv = !strcmp(a, "--tol") ? &r->tol : !strcmp(a, "--tol-logits") ? &r->tol_logits : !strcmp(a, "--min-cos") ? &r->min_cos : NULL;
+    if (!sv && !dv) return 0;
+    if (*i + 1 >= argc) return -1;
+    const char *v = argv[++*i];
+    if (sv) *sv = v;
+    else *dv = atof(v);
+    return 1;
+}
+
+/* Prints rep and writes the files asked for; returns -1 with err when a file cannot be written. */
+static int report_out(const report_opts *r, const q35_report *rep, char *err, size_t errlen) {
+    int color = r->color && !strcmp(r->color, "always") ? 1 : r->color && !strcmp(r->color, "never") ? 0 : isatty(1);
+    q35_report_print(rep, stdout, color, r->failures_only);
+    if (r->json && q35_report_write_json(rep, r->json, err, errlen) != 0) return -1;
+    if (r->markdown && q35_report_write_markdown(rep, r->markdown, err, errlen) != 0) return -1;
+    if (r->json) printf("wrote %s\n", r->json);
+    if (r->markdown) printf("wrote %s\n", r->markdown);
+    return 0;
+}
+
+static int load_policy(q35_policy *p, const report_opts *r, char *err, size_t errlen) {
+    if (q35_policy_default(p, r->tol, r->tol_logits, r->min_cos, err, errlen) != 0) return -1;
+    if (r->policy && q35_policy_load(p, r->policy, err, errlen) != 0) {
+        q35_policy_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+#define REPORT_USAGE \
+    "  --policy FILE    tolerance policy (YAML, format q35-tolerances/1; README): its rules come\n" \
+    "                   before the defaults; each row names the rule that judged it\n" \
+    "  --tol X          default float32 bar: max_rel <= X (2e-4)\n" \
+    "  --tol-logits X   default logits bar: max_rel <= X (1e-4)\n" \
+    "  --min-cos X      default cosine bar (0.99999)\n" \
+    "  --json FILE      the whole report as JSON (schema q35-report/1, README)\n" \
+    "  --markdown FILE  a Markdown conformance report with provenance and a verdict (also --report)\n" \
+    "  --failures-only  print only rows that do not pass\n" \
+    "  --color WHEN     auto (default: on a terminal), always, never\n"
+
 /* ---- verify ---- */
 
 static const char *usage_verify =
-    "usage: q35 verify GOLDEN_DIR [--model DIR] [--backend ref] [--failures-only]\n"
-    "                 [--tol X] [--tol-logits X] [--min-cos X]\n"
+    "usage: q35 verify GOLDEN_DIR [--model DIR] [--backend ref] [--teacher-force] [report options]\n"
     "\n"
     "Reads GOLDEN_DIR/manifest.json and golden.safetensors, runs every phase the set holds\n"
     "(prefill with its caches, decode0.. with our own greedy tokens, full, long, bf16w) and\n"
-    "compares every golden tensor: one row per tensor in execution order with max_abs,\n"
-    "max_rel = max|ours - golden| / max(1, max|golden|), and cosine.\n"
+    "compares every golden tensor: the verdict and the first divergence first, then one row per\n"
+    "tensor in execution order with max_abs, max_rel = max|ours - golden| / max(1, max|golden|),\n"
+    "cosine, rmse and the tolerance rule that judged it; logits add top-k agreement and KL.\n"
     "\n"
     "  --model DIR      the model to check (default: the set's checkpoint_f32, else checkpoint_bf16);\n"
     "                   the bf16w phase always uses the set's checkpoint_bf16\n"
-    "  --tol X          max_rel bar for float tensors (default 2e-4)\n"
-    "  --tol-logits X   max_rel bar for logits (default 1e-4)\n"
-    "  --min-cos X      cosine bar (default 0.99999)\n"
-    "  --failures-only  print only rows that do not pass\n"
+    "  --teacher-force  feed every decoder layer, the final norm, every vision block and the merger\n"
+    "                   the golden value of its input: each row then shows the error that layer\n"
+    "                   adds by itself, not the error carried in from earlier layers\n"
+    REPORT_USAGE
+    "With --json or --markdown the model's files are hashed (SHA-256) for the provenance.\n"
     "\n"
     "exit status: 0 every golden produced and within the bars; 1 a tensor failed or was not\n"
     "produced; 2 everything that ran passed but some goldens need parts not implemented yet\n"
-    "(counted as 'not yet supported', never as passed); 3 the set or model could not be read.\n";
+    "(counted as 'unsupported', never as passed); 3 usage error, or the set or model could not\n"
+    "be read.\n";
 
 static int cmd_verify(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
@@ -421,27 +530,33 @@ static int cmd_verify(int argc, char **argv) {
     q35_verify_opts o;
     q35_verify_defaults(&o);
     o.golden_dir = argv[0];
+    report_opts ro = { .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--failures-only") == 0) { o.failures_only = 1; continue; }
+        if (strcmp(a, "--teacher-force") == 0) { o.teacher_force = 1; continue; }
+        int t = report_option(&ro, argc, argv, &i);
+        if (t == 1) continue;
         const char *v = i + 1 < argc ? argv[++i] : NULL;
-        if (!v) { fprintf(stderr, "q35 verify: %s needs a value\n", a); return 3; }
+        if (t < 0 || !v) { fprintf(stderr, "q35 verify: %s needs a value\n", a); return 3; }
         if (strcmp(a, "--model") == 0) o.model_dir = v;
         else if (strcmp(a, "--backend") == 0) {
             if (!(o.ops = backend(v))) { fprintf(stderr, "q35 verify: unknown backend '%s' (have: ref)\n", v); return 3; }
-        } else if (strcmp(a, "--tol") == 0) o.tol = atof(v);
-        else if (strcmp(a, "--tol-logits") == 0) o.tol_logits = atof(v);
-        else if (strcmp(a, "--min-cos") == 0) o.min_cos = atof(v);
-        else { fprintf(stderr, "q35 verify: unknown option %s\n%s", a, usage_verify); return 3; }
+        } else { fprintf(stderr, "q35 verify: unknown option %s\n%s", a, usage_verify); return 3; }
     }
     char err[ERRLEN];
-    q35_verify_result r;
-    int rc = q35_verify(&o, stdout, &r, err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "q35: %s\n", err);
-        return 3;
-    }
-    return rc;
+    q35_policy pol;
+    if (load_policy(&pol, &ro, err, sizeof err) != 0) { fprintf(stderr, "q35: %s\n", err); return 3; }
+    o.policy = &pol;
+    o.hash_model = ro.json || ro.markdown;
+    o.progress = stderr;
+    q35_report rep;
+    q35_report_init(&rep, "verify");
+    int rc = q35_verify(&o, &rep, err, sizeof err);
+    if (rc >= 0 && report_out(&ro, &rep, err, sizeof err) != 0) rc = -1;
+    if (rc < 0) fprintf(stderr, "q35: %s\n", err);
+    q35_report_free(&rep);
+    q35_policy_free(&pol);
+    return rc < 0 ? 3 : rc;
 }
 
 /* ---- mkmodel ---- */
@@ -774,14 +889,25 @@ out:
 /* ---- compare ---- */
 
 static const char *usage_compare =
-    "usage: q35 compare OURS.safetensors THEIRS.safetensors [--tol X] [--tol-logits X] [--min-cos X]\n"
-    "                  [--failures-only]\n"
+    "usage: q35 compare OURS THEIRS [--names MAP.yaml [--phase P] [--model DIR] [--param NAME=N]...]\n"
+    "                  [report options]\n"
     "\n"
-    "Compares every tensor of OURS that THEIRS also holds (matched by name), in OURS' order (a\n"
-    "q35 dump's order is execution order), one row each: max_abs, max_rel = max|a-b| / max(1,\n"
-    "max|b|), cosine, rmse; NaN/Inf counts when present (on one side only: always a failure).\n"
-    "Then the first divergence and the tensors just before it.\n"
-    "Bars as verify: max_rel <= 2e-4 (1e-4 for logits), cosine >= 0.99999.\n"
+    "OURS and THEIRS are dumps: safetensors files (q35 forward --dump, golden/tools/hf_dump.py, a\n"
+    "golden set's golden.safetensors) or directories of .npy files (one tensor per file, named by\n"
+    "the tensor). Tensors are matched by canonical name and compared in OURS' execution order (the\n"
+    "order the dump was written): the verdict and the first divergence with the tensors just before\n"
+    "it first, then one row per tensor with max_abs, max_rel = max|ours - theirs| / max(1,\n"
+    "max|theirs|), cosine, rmse and the rule that judged it; NaN/Inf counts when present (on one\n"
+    "side only: always a failure). Logits add top-1/5/10 agreement and KL both ways; logits in\n"
+    "top-k form (forward --logits topk:K) are compared from that form.\n"
+    "\n"
+    "  --names MAP      alias map (YAML, golden/aliases/): THEIRS' names and layouts -> ours;\n"
+    "                   shipped: golden/aliases/llama.cpp.yaml, golden/aliases/hf.yaml\n"
+    "  --phase P        prefix for alias-mapped names (default prefill)\n"
+    "  --model DIR      checkpoint (or config.json) whose sizes fill the map's params\n"
+    "  --param NAME=N   set a map param by hand\n"
+    REPORT_USAGE
+    "\n"
     "exit status: 0 all compared tensors pass; 1 one fails; 2 usage or input error.\n";
 
 static int cmd_compare(int argc, char **argv) {
@@ -789,25 +915,37 @@ static int cmd_compare(int argc, char **argv) {
         fputs(usage_compare, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    q35_compare_opts o = { .ours = argv[0], .theirs = argv[1], .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999 };
+    q35_compare_opts o = { .ours = argv[0], .theirs = argv[1] };
+    report_opts ro = { .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999 };
+    const char **params = calloc((size_t)argc, sizeof *params);
+    if (!params) return die("out of memory");
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--failures-only")) { o.failures_only = 1; continue; }
-        if (!v) { fprintf(stderr, "q35 compare: %s needs a value\n", a); return 2; }
-        if (!strcmp(a, "--tol")) o.tol = atof(v);
-        else if (!strcmp(a, "--tol-logits")) o.tol_logits = atof(v);
-        else if (!strcmp(a, "--min-cos")) o.min_cos = atof(v);
-        else { fprintf(stderr, "q35 compare: unknown option %s\n%s", a, usage_compare); return 2; }
-        i++;
+        const char *a = argv[i];
+        int t = report_option(&ro, argc, argv, &i);
+        if (t == 1) continue;
+        const char *v = i + 1 < argc ? argv[++i] : NULL;
+        if (t < 0 || !v) { fprintf(stderr, "q35 compare: %s needs a value\n", a); free(params); return 2; }
+        if (!strcmp(a, "--names")) o.names = v;
+        else if (!strcmp(a, "--phase")) o.phase = v;
+        else if (!strcmp(a, "--model") || !strcmp(a, "--config")) o.config = v;
+        else if (!strcmp(a, "--param")) params[o.nparams++] = v;
+        else { fprintf(stderr, "q35 compare: unknown option %s\n%s", a, usage_compare); free(params); return 2; }
     }
+    o.params = params;
     char err[ERRLEN];
-    q35_compare_result r;
-    int rc = q35_compare_files(&o, stdout, &r, err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "q35: %s\n", err);
-        return 2;
-    }
-    return rc;
+    q35_policy pol;
+    if (load_policy(&pol, &ro, err, sizeof err) != 0) { fprintf(stderr, "q35: %s\n", err); free(params); return 2; }
+    o.policy = &pol;
+    q35_report rep;
+    q35_report_init(&rep, "compare");
+    q35_report_prov(&rep, "q35", "%s", Q35_VERSION);
+    int rc = q35_compare_files(&o, &rep, err, sizeof err);
+    if (rc >= 0 && report_out(&ro, &rep, err, sizeof err) != 0) rc = -1;
+    if (rc < 0) fprintf(stderr, "q35: %s\n", err);
+    q35_report_free(&rep);
+    q35_policy_free(&pol);
+    free(params);
+    return rc < 0 ? 2 : rc;
 }
 
 int main(int argc, char **argv) {

@@ -4,9 +4,12 @@
  *   q35_text_state    caches; q35_text_forward runs prefill or decode through an op table
  *   q35_ops_ref       the FP32 scalar reference ops
  *   q35_trace         hook receiving every intermediate under its golden name
- *   q35_verify        run a golden set and compare every tensor */
+ *   q35_verify        run a golden set and compare every tensor
+ *   q35_compare_files two dumps (safetensors or .npy directories, alias maps), one report */
 #ifndef Q35_H
 #define Q35_H
+
+#define Q35_VERSION "0.3.0"
 
 #include "chat.h"
 #include "config.h"
@@ -22,6 +25,9 @@
 #include "vision.h"
 #include "weights.h"
 #include "compare.h"
+#include "dumps.h"
+#include "report.h"
+#include "sha256.h"
 #include "verify.h"
 
 #endif

@@ -290,6 +290,8 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
     (snprintf(name, sizeof name, "text.layers.%d." suffix, li), q35_trace_f32(tr, name, buf, 3, 1, T, H))
     for (int li = 0; li < c->num_layers; li++) {
         const q35_layer_weights *w = &m->layers[li];
+        snprintf(name, sizeof name, "text.layers.%d.input", li);
+        q35_trace_force(tr, name, x, (int64_t)T * H); /* teacher forcing: the golden input */
         TRACE("input", x);
         ops->rmsnorm(xn, x, &w->input_norm, T, H, eps);
         TRACE("input_norm", xn);
@@ -309,6 +311,8 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
         TRACE("output", x);
     }
 #undef TRACE
+    snprintf(name, sizeof name, "text.layers.%d.output", c->num_layers - 1);
+    q35_trace_force(tr, name, x, (int64_t)T * H);
     ops->rmsnorm(xn, x, &m->final_norm, T, H, eps);
     q35_trace_f32(tr, "text.final_norm", xn, 3, 1, T, H);
     if (logits) {

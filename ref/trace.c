@@ -27,6 +27,13 @@ void q35_trace_f32(const q35_trace *tr, const char *name, const float *x, int nd
     q35_trace_tensor(tr, name, &t);
 }
 
+int q35_trace_force(const q35_trace *tr, const char *name, float *buf, int64_t n) {
+    if (!tr || !tr->force) return 0;
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", tr->prefix, name);
+    return tr->force(tr->fctx, full, buf, n);
+}
+
 void q35_trace_ids(const q35_trace *tr, const int *ids, int n) {
     if (!q35_tracing(tr)) return;
     int64_t *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);

@@ -11,11 +11,15 @@
 #include "tensor.h"
 
 typedef void (*q35_trace_fn)(void *ctx, const char *name, const q35_tensor *t);
+/* Teacher forcing: may overwrite buf (n floats) with the golden value of name; returns 1 if it did. */
+typedef int (*q35_force_fn)(void *fctx, const char *name, float *buf, int64_t n);
 
 typedef struct {
     q35_trace_fn on_tensor;
     void *ctx;
     char prefix[64];     /* prepended to every name, e.g. "prefill." */
+    q35_force_fn force;  /* optional: teacher forcing at each layer's entry */
+    void *fctx;
 } q35_trace;
 
 /* 1 when tr has a hook (callers skip building trace-only tensors otherwise). */
@@ -25,6 +29,10 @@ static inline int q35_tracing(const q35_trace *tr) { return tr && tr->on_tensor;
 void q35_trace_f32(const q35_trace *tr, const char *name, const float *x, int ndim, ...);
 /* Reports any tensor view under prefix + name. */
 void q35_trace_tensor(const q35_trace *tr, const char *name, const q35_tensor *t);
+
+/* At a layer's entry: lets the force hook replace buf (n floats, the layer's input) with the
+ * golden tensor prefix + name. Returns 1 when replaced, 0 otherwise (no hook, no such golden). */
+int q35_trace_force(const q35_trace *tr, const char *name, float *buf, int64_t n);
 
 /* Reports token ids as prefix + "input_ids", I64 [1, n] (the golden layout). */
 void q35_trace_ids(const q35_trace *tr, const int *ids, int n);

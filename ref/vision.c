@@ -141,6 +141,9 @@ int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const
     float scale = (float)(1.0 / sqrt((double)hd));
     for (int j = 0; j < v->depth; j++) {
         const q35_vision_block *b = &w->blocks[j];
+        if (j == 0) snprintf(name, sizeof name, "vision.blocks_input"); /* teacher forcing: the golden input */
+        else snprintf(name, sizeof name, "vision.blocks.%d.output", j - 1);
+        q35_trace_force(tr, name, x, (int64_t)N * D);
         ops->layernorm(xn, x, &b->norm1_w, &b->norm1_b, N, D, 1e-6f);
         snprintf(name, sizeof name, "vision.blocks.%d.norm1", j), q35_trace_f32(tr, name, xn, 2, N, D);
         ops->linear(qkv, xn, &b->qkv_w, N, D, 3 * D);
@@ -174,6 +177,8 @@ int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const
         ops->add(x, x, xn, N * D);
         snprintf(name, sizeof name, "vision.blocks.%d.output", j), q35_trace_f32(tr, name, x, 2, N, D);
     }
+    snprintf(name, sizeof name, "vision.blocks.%d.output", v->depth - 1);
+    q35_trace_force(tr, name, x, (int64_t)N * D);
     /* merger: LayerNorm per patch, then each 2x2 block's rows side by side */
     ops->layernorm(xn, x, &w->merger_norm_w, &w->merger_norm_b, N, D, 1e-6f);
     TRACE("merger_norm", xn, N, D);

@@ -34,22 +34,55 @@ static void perturb(const char *src, const char *dst, const char *name, float v)
 }
 
 
-/* Runs q35_verify on a shipped golden set and asserts every tensor passes the bars. */
-static void verify_set(const char *dir) {
+/* Runs q35_verify on dir into rep (initialised here; free it); returns verify's status. */
+static int run_verify(const char *dir, int teacher_force, q35_report *rep) {
     q35_verify_opts o;
     q35_verify_defaults(&o);
     o.golden_dir = dir;
-    o.failures_only = 1;
-    q35_verify_result r;
-    int rc = q35_verify(&o, stdout, &r, err, sizeof err);
+    o.teacher_force = teacher_force;
+    q35_report_init(rep, "verify");
+    int rc = q35_verify(&o, rep, err, sizeof err);
     ck_assert_msg(rc >= 0, "%s: %s", dir, err);
-    printf("%s: %d passed, worst max_rel %.3e at %s\n", dir, r.passed, r.worst_rel, r.worst);
+    return rc;
+}
+
+static const char *first_fail(const q35_report *r) { return r->first_fail >= 0 ? r->rows[r->first_fail].name : ""; }
+
+/* Runs q35_verify on a shipped golden set and asserts every tensor passes the issue's bars; then
+ * again with teacher forcing, which must pass with errors no larger (each layer then adds only its
+ * own error; 1e-6 of slack per tensor, a few float32 roundings, since a forced layer's rounding
+ * can land differently by chance). */
+static void verify_set(const char *dir) {
+    q35_report r, t;
+    int rc = run_verify(dir, 0, &r);
+    q35_report_print(&r, stdout, 0, 1);
     ck_assert_msg(rc == 0, "%s: %d failed, %d not produced, %d unsupported; first failure %s", dir, r.failed,
-                  r.missing, r.unsupported, r.first_fail);
+                  r.missing, r.unsupported, first_fail(&r));
     ck_assert_int_gt(r.passed, 100);
     ck_assert_int_eq(r.failed + r.missing + r.unsupported, 0);
     /* the bars themselves, stated here too so a changed default cannot loosen them */
-    ck_assert_double_le(r.worst_rel, 2e-4);
+    ck_assert_int_ge(r.worst, 0);
+    ck_assert_double_le(r.rows[r.worst].c.max_rel, 2e-4);
+    for (int i = 0; i < r.n; i++)
+        if (r.rows[i].has_cmp && !r.rows[i].c.is_int) ck_assert_double_ge(r.rows[i].c.cosine, 0.99999);
+
+    rc = run_verify(dir, 1, &t);
+    ck_assert_msg(rc == 0, "%s --teacher-force: first failure %s", dir, first_fail(&t));
+    ck_assert_int_eq(t.n, r.n);
+    ck_assert_double_le(t.rows[t.worst].c.max_rel, r.rows[r.worst].c.max_rel);
+    double sum_t = 0, sum_r = 0;
+    for (int i = 0; i < r.n; i++) {
+        ck_assert_str_eq(t.rows[i].name, r.rows[i].name);
+        if (!r.rows[i].has_cmp || r.rows[i].c.is_int) continue;
+        ck_assert_msg(t.rows[i].c.max_rel <= r.rows[i].c.max_rel + 1e-6, "%s: %g forced, %g free", r.rows[i].name,
+                      t.rows[i].c.max_rel, r.rows[i].c.max_rel);
+        sum_t += t.rows[i].c.max_rel, sum_r += r.rows[i].c.max_rel;
+    }
+    printf("%s: %d passed, worst max_rel %.3e (%s); teacher-forced worst %.3e, mean %.3e vs %.3e\n", dir, r.passed,
+           r.rows[r.worst].c.max_rel, r.rows[r.worst].name, t.rows[t.worst].c.max_rel, sum_t / r.n, sum_r / r.n);
+    ck_assert_double_le(sum_t, sum_r);
+    q35_report_free(&r);
+    q35_report_free(&t);
 }
 
 START_TEST(golden_small_text) { verify_set("golden/data/small_text"); }
@@ -87,15 +120,11 @@ START_TEST(golden_bf16_only_set) {
     tu_write_file(path, manifest, strlen(manifest));
     q35_st_close(&g);
 
-    q35_verify_opts o;
-    q35_verify_defaults(&o);
-    o.golden_dir = dir;
-    q35_verify_result r;
-    FILE *devnull = fopen("/dev/null", "w");
-    int rc = q35_verify(&o, devnull, &r, err, sizeof err);
-    fclose(devnull);
-    ck_assert_msg(rc == 0, "rc %d: %s first fail %s", rc, err, r.first_fail);
+    q35_report r;
+    int rc = run_verify(dir, 0, &r);
+    ck_assert_msg(rc == 0, "rc %d: %s first fail %s", rc, err, first_fail(&r));
     ck_assert_int_eq(r.passed, 2);
+    q35_report_free(&r);
     tu_rm_rf(dir);
 }
 END_TEST
@@ -114,16 +143,17 @@ START_TEST(verify_detects_error) {
     char path[4200];
     snprintf(path, sizeof path, "%s/golden.safetensors", dir);
     perturb("golden/data/small_text/golden.safetensors", path, name, v + 1e-3f * (fabsf(v) > 1 ? fabsf(v) : 1.0f)); /* 5x the bar */
-    q35_verify_opts o;
-    q35_verify_defaults(&o);
-    o.golden_dir = dir;
-    q35_verify_result r;
-    FILE *devnull = fopen("/dev/null", "w");
-    int rc = q35_verify(&o, devnull, &r, err, sizeof err);
-    fclose(devnull);
+    q35_report r;
+    int rc = run_verify(dir, 0, &r);
     ck_assert_msg(rc == 1, "rc %d: %s", rc, err);
     ck_assert_int_eq(r.failed, 1);
-    ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.linear_attn.core_attn_out");
+    ck_assert_str_eq(first_fail(&r), "prefill.text.layers.5.linear_attn.core_attn_out");
+    q35_report_free(&r);
+    /* teacher forcing takes the golden input of each layer: the bad tensor is still caught */
+    rc = run_verify(dir, 1, &r);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_str_eq(first_fail(&r), "prefill.text.layers.5.linear_attn.core_attn_out");
+    q35_report_free(&r);
     tu_rm_rf(dir);
 }
 END_TEST
@@ -225,12 +255,16 @@ START_TEST(compare_first_divergence) {
     snprintf(b, sizeof b, "%s/b.safetensors", dir);
     snprintf(c, sizeof c, "%s/c.safetensors", dir);
     dump_prefill(a);
-    q35_compare_opts o = { .ours = a, .theirs = a, .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999, .failures_only = 1 };
-    q35_compare_result r;
+    q35_policy pol;
+    ck_assert_int_eq(q35_policy_default(&pol, 2e-4, 1e-4, 0.99999, err, sizeof err), 0);
+    q35_compare_opts o = { .ours = a, .theirs = a, .policy = &pol };
+    q35_report r;
     FILE *devnull = fopen("/dev/null", "w");
-    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 0);
+    q35_report_init(&r, "compare");
+    ck_assert_int_eq(q35_compare_files(&o, &r, err, sizeof err), 0);
     ck_assert_int_gt(r.compared, 100);
     ck_assert_int_eq(r.failed, 0);
+    q35_report_free(&r);
     /* a layer output a little off (1e-2 on one element, rows of magnitude ~1) */
     q35_st st;
     ck_assert_int_eq(q35_st_open(&st, a, err, sizeof err), 0);
@@ -238,18 +272,26 @@ START_TEST(compare_first_divergence) {
     q35_st_close(&st);
     perturb(a, b, "prefill.text.layers.5.output", v + 0.01f);
     o.theirs = b;
-    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 1);
+    q35_report_init(&r, "compare");
+    ck_assert_int_eq(q35_compare_files(&o, &r, err, sizeof err), 1);
     ck_assert_int_eq(r.failed, 1);
-    ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.output");
+    ck_assert_str_eq(first_fail(&r), "prefill.text.layers.5.output");
+    q35_report_free(&r);
     /* the same layer's input perturbed: it comes earlier in execution order */
     perturb(b, c, "prefill.text.layers.5.input", -100.0f);
     o.theirs = c;
-    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 1);
-    ck_assert_str_eq(r.first_fail, "prefill.text.layers.5.input");
+    q35_report_init(&r, "compare");
+    ck_assert_int_eq(q35_compare_files(&o, &r, err, sizeof err), 1);
+    ck_assert_str_eq(first_fail(&r), "prefill.text.layers.5.input");
+    q35_report_free(&r);
     /* NaN on one side */
     perturb(a, c, "prefill.logits", NAN);
-    ck_assert_int_eq(q35_compare_files(&o, devnull, &r, err, sizeof err), 1);
-    ck_assert_str_eq(r.first_fail, "prefill.logits");
+    q35_report_init(&r, "compare");
+    ck_assert_int_eq(q35_compare_files(&o, &r, err, sizeof err), 1);
+    ck_assert_str_eq(first_fail(&r), "prefill.logits");
+    ck_assert_int_eq(r.rows[r.first_fail].c.nan_gold, 1);
+    q35_report_free(&r);
+    q35_policy_free(&pol);
     fclose(devnull);
     tu_rm_rf(dir);
 }
