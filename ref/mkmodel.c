@@ -315,7 +315,7 @@ int q35_mkmodel(const q35_config *c, const q35_mkmodel_opts *o, char *err, size_
     uint64_t total = 0, limit = o->max_shard_bytes ? o->max_shard_bytes : 2000000000ull;
     for (int i = 0; i < l.n; i++) total += l.v[i].nbytes;
     /* assign shards: consecutive tensors until the limit */
-    int *shard = calloc((size_t)l.n, sizeof *shard), nshards = 1;
+    int *shard = calloc(l.n > 0 ? (size_t)l.n : 1, sizeof *shard), nshards = 1;
     uint64_t in_shard = 0;
     for (int i = 0; total > limit && i < l.n; i++) {
         if (in_shard > 0 && in_shard + l.v[i].nbytes > limit) {
