@@ -22,7 +22,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_COMMON = $(BUILD)/tests/testutil.o
 
-.PHONY: all check asan deps clean tests demo bench
+.PHONY: all check asan deps clean tests demo bench check-hf
 all: q35
 
 q35: $(BUILD)/q35
@@ -58,12 +58,41 @@ check: deps
 	@echo "make check: all suites passed"
 
 # Timings: absolute figures and ratios, never pass/fail.
-bench: q35 $(BUILD)/tests/bench_tokenizer
+bench: q35 $(BUILD)/tests/bench_tokenizer $(BUILD)/tests/bench_compare
 	$(BUILD)/tests/bench_tokenizer
+	$(BUILD)/tests/bench_compare
 
 $(BUILD)/tests/bench_%: tests/bench_%.c $(BUILD)/libq35.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libq35.a $(LDLIBS)
+
+# Hugging Face transformers' own Qwen3.5 through golden/tools/hf_dump.py on each golden set's
+# (golden/data/*/) checkpoint_f32, prompt ids, images and decode steps, compared with the set's goldens by q35 compare
+# (tables in build/check-hf/SET.txt). Needs torch and transformers, so not part of `make check`.
+check-hf: q35
+	@$${PYTHON:-python3} -c 'import sys; sys.path.insert(0, "golden/tools"); import q35_hooks, safetensors, PIL' 2>/dev/null || { \
+	  echo "make check-hf needs Python with torch, transformers, safetensors and Pillow:"; \
+	  echo "  pip install torch transformers safetensors pillow"; \
+	  echo "or, on a machine with Debian's packages only, the set-up of ../shared/hf-reference/README.md"; \
+	  echo "(HF_REF_TRANSFORMERS_SRC and HF_REF_PYDEPS exported, PYTHON=/usr/bin/python3)."; exit 1; }
+	@mkdir -p $(BUILD)/check-hf
+	@set -e; for m in golden/data/*/manifest.json; do \
+	  d=$${m%/manifest.json}; s=$${d##*/}; out=$(BUILD)/check-hf/$$s.safetensors; \
+	  [ -d $$d/checkpoint_f32 ] || continue; \
+	  args=$$($${PYTHON:-python3} -c 'import json, sys; d = sys.argv[1]; m = json.load(open(d + "/manifest.json")); \
+	    print("--ids", ",".join(map(str, m["prompt_ids"])), "--decode", len(m["decoded_ids"]), \
+	          *["--image " + d + "/" + i["file"] for i in m.get("images", [])])' $$d); \
+	  echo "== $$s"; \
+	  $${PYTHON:-python3} golden/tools/hf_dump.py --model $$d/checkpoint_f32 $$args --out $$out; \
+	  if ./q35 compare $$out $$d/golden.safetensors > $(BUILD)/check-hf/$$s.txt 2>&1; then \
+	    grep '^summary' $(BUILD)/check-hf/$$s.txt; \
+	  else \
+	    grep -E '^(verdict|first|  before)' $(BUILD)/check-hf/$$s.txt; grep '^FAIL' $(BUILD)/check-hf/$$s.txt | head -10; \
+	    grep '^summary' $(BUILD)/check-hf/$$s.txt; \
+	    echo "make check-hf: $$s FAILED (the table: $(BUILD)/check-hf/$$s.txt)"; exit 1; \
+	  fi; \
+	done
+	@echo "make check-hf: transformers matches every shipped golden set"
 
 # A first look: what a checkpoint holds, a golden set verified, a forward with a dump.
 demo: deps

@@ -19,6 +19,53 @@ static void read_f64(double *out, const q35_tensor *t, int64_t start, int64_t n)
     }
 }
 
+/* Partial sums of one chunk of elements. */
+typedef struct {
+    double dot, na, ng, sum_abs, sum_sq, max_abs, max_golden, rtol_needed;
+    int64_t worst, mismatches, nan_ours, nan_gold, first_nan_ours, first_nan_gold;
+    int nonfinite;
+} part;
+
+/* The metrics' sums over elements [i0, i1). */
+static void compare_range(part *p, const q35_tensor *ours, const q35_tensor *gold, int is_int, int64_t i0, int64_t i1) {
+    memset(p, 0, sizeof *p);
+    p->first_nan_ours = p->first_nan_gold = -1;
+    double ab[1024], gb[1024]; /* blocks converted to double: one pass over memory */
+    for (int64_t b0 = i0; b0 < i1; b0 += 1024) {
+        int64_t m = i1 - b0 < 1024 ? i1 - b0 : 1024;
+        read_f64(ab, ours, b0, m);
+        read_f64(gb, gold, b0, m);
+        for (int64_t k = 0; k < m; k++) {
+            int64_t i = b0 + k;
+            double a = ab[k], g = gb[k];
+            if (is_int && a != g) p->mismatches++;
+            if (!isfinite(a)) {
+                if (p->first_nan_ours < 0) p->first_nan_ours = i;
+                p->nan_ours++;
+            }
+            if (!isfinite(g)) {
+                if (p->first_nan_gold < 0) p->first_nan_gold = i;
+                p->nan_gold++;
+            }
+            if (isfinite(a) != isfinite(g)) p->nonfinite = 1; /* on one side only */
+            double d = fabs(a - g);
+            if (isfinite(d)) {
+                p->sum_abs += d;
+                p->sum_sq += d * d;
+                if (g != 0 && d > p->rtol_needed * fabs(g)) p->rtol_needed = d / fabs(g);
+            }
+            if (d > p->max_abs || (isnan(d) && !isnan(p->max_abs))) {
+                p->max_abs = d;
+                p->worst = i;
+            }
+            if (fabs(g) > p->max_golden) p->max_golden = fabs(g);
+            p->dot += a * g;
+            p->na += a * a;
+            p->ng += g * g;
+        }
+    }
+}
+
 void q35_compare(q35_cmp *r, const q35_tensor *ours, const q35_tensor *gold) {
     memset(r, 0, sizeof *r);
     r->shape_ok = ours->ndim == gold->ndim;
@@ -28,41 +75,33 @@ void q35_compare(q35_cmp *r, const q35_tensor *ours, const q35_tensor *gold) {
     int64_t n = q35_numel(gold);
     r->n = n;
     r->first_nan_ours = r->first_nan_gold = -1;
-    double dot = 0, na = 0, ng = 0, sum_abs = 0, sum_sq = 0;
-    double ab[1024], gb[1024]; /* blocks converted to double: one pass over memory, at its speed */
-    for (int64_t i0 = 0; i0 < n; i0 += 1024) {
-        int64_t m = n - i0 < 1024 ? n - i0 : 1024;
-        read_f64(ab, ours, i0, m);
-        read_f64(gb, gold, i0, m);
-        for (int64_t k = 0; k < m; k++) {
-        int64_t i = i0 + k;
-        double a = ab[k], g = gb[k];
-        if (r->is_int && a != g) r->mismatches++;
-        if (!isfinite(a)) {
-            if (r->first_nan_ours < 0) r->first_nan_ours = i;
-            r->nan_ours++;
-        }
-        if (!isfinite(g)) {
-            if (r->first_nan_gold < 0) r->first_nan_gold = i;
-            r->nan_gold++;
-        }
-        if (isfinite(a) != isfinite(g)) r->nonfinite = 1; /* on one side only */
-        double d = fabs(a - g);
-        if (isfinite(d)) {
-            sum_abs += d;
-            sum_sq += d * d;
-            if (g != 0 && d > r->rtol_needed * fabs(g)) r->rtol_needed = d / fabs(g);
-        }
-        if (d > r->max_abs || (isnan(d) && !isnan(r->max_abs))) {
-            r->max_abs = d;
-            r->worst = i;
-        }
-        if (fabs(g) > r->max_golden) r->max_golden = fabs(g);
-        dot += a * g;
-        na += a * a;
-        ng += g * g;
-        }
+    /* Fixed chunks, merged in order: the result does not depend on the number of threads. */
+    enum { CHUNK = 1 << 20, MAXCH = 4096 };
+    int64_t chunk = n / MAXCH + 1 > CHUNK ? n / MAXCH + 1 : CHUNK;
+    int nch = (int)((n + chunk - 1) / chunk);
+    part one, *parts = nch > 1 ? malloc((size_t)nch * sizeof *parts) : &one;
+    if (!parts) parts = &one, nch = 1, chunk = n; /* out of memory: one thread */
+    if (nch <= 1) {
+        compare_range(&one, ours, gold, r->is_int, 0, n);
+        nch = 1;
+    } else {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int c = 0; c < nch; c++)
+            compare_range(&parts[c], ours, gold, r->is_int, (int64_t)c * chunk, c + 1 == nch ? n : (int64_t)(c + 1) * chunk);
     }
+    double dot = 0, na = 0, ng = 0, sum_abs = 0, sum_sq = 0;
+    for (int c = 0; c < nch; c++) {
+        const part *p = &parts[c];
+        dot += p->dot, na += p->na, ng += p->ng, sum_abs += p->sum_abs, sum_sq += p->sum_sq;
+        r->mismatches += p->mismatches, r->nan_ours += p->nan_ours, r->nan_gold += p->nan_gold;
+        r->nonfinite |= p->nonfinite;
+        if (r->first_nan_ours < 0) r->first_nan_ours = p->first_nan_ours;
+        if (r->first_nan_gold < 0) r->first_nan_gold = p->first_nan_gold;
+        if (p->max_abs > r->max_abs || (isnan(p->max_abs) && !isnan(r->max_abs))) r->max_abs = p->max_abs, r->worst = p->worst;
+        if (p->max_golden > r->max_golden) r->max_golden = p->max_golden;
+        if (p->rtol_needed > r->rtol_needed) r->rtol_needed = p->rtol_needed;
+    }
+    if (parts != &one) free(parts);
     r->max_rel = r->max_abs / (r->max_golden > 1.0 ? r->max_golden : 1.0);
     r->mean_abs = n ? sum_abs / (double)n : 0;
     r->rmse = n ? sqrt(sum_sq / (double)n) : 0;
