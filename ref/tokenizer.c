@@ -18,8 +18,9 @@ typedef struct {
 } tstr;
 
 typedef struct {
-    char *s;
-    int len, id, special, lstrip, rstrip;
+    char *s;   /* content, as tokenizer.json gives it (what decoding writes) */
+    char *pat; /* what is matched: the content, or for a normalized token its normalised form */
+    int len, plen, id, special, lstrip, rstrip, single_word, normalized;
 } added_token;
 
 #define CACHE_SLOTS 65536
@@ -39,14 +40,19 @@ typedef struct {
 struct q35_tokenizer {
     int size;               /* id space */
     tstr *tok;              /* id -> text: byte-level form for vocab entries, content for added */
-    unsigned char *added;   /* id -> 1 added, 2 added and special */
+    unsigned char *added;   /* id -> bit 0: added token; bit 1: dropped by skip_special */
+    int *add_ix;            /* id -> its entry in adds[] (an added id), else -1 */
     int *vocab_slots;       /* open addressing over tok[], -1 empty */
     size_t vocab_cap;
     merge_slot *merges;
     size_t merge_cap;
     added_token *adds;
     int nadds;
-    unsigned char add_first[256]; /* bytes that start an added token */
+    /* Hugging Face's two matching sets (indices into adds[]): raw[] (normalized false) is matched
+     * on the input text, norm[] (normalized true, as normalised) on the normalised pieces between
+     * the raw matches. */
+    int *raw, nraw, *norm, nnorm;
+    unsigned char raw_first[256], norm_first[256]; /* bytes that start a pattern of each set */
     int nfc;
     int marks;              /* the Qwen3.5 pattern: letters runs are [\p{L}\p{M}]+ */
     int byte_id[256];       /* id of each byte's single-character token */
@@ -108,11 +114,14 @@ void q35_tokenizer_free(q35_tokenizer *t) {
     for (int i = 0; i < t->size; i++) free(t->tok[i].s);
     free(t->tok);
     free(t->added);
+    free(t->add_ix);
     free(t->vocab_slots);
     free(t->merges);
     free(t->cache);
-    for (int i = 0; i < t->nadds; i++) free(t->adds[i].s);
+    for (int i = 0; i < t->nadds; i++) free(t->adds[i].s), free(t->adds[i].pat);
     free(t->adds);
+    free(t->raw);
+    free(t->norm);
     free(t);
 }
 
@@ -174,6 +183,39 @@ static int read_pretokenizer(q35_tokenizer *t, const cJSON *p, const char *path,
     if (!beh || strcmp(beh, "Isolated") != 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(split, "invert")))
         return q35_fail(err, errlen, "%s: pre_tokenizer Split must have behavior Isolated and invert false", path);
     return check_bytelevel(bl, "pre_tokenizer", path, err, errlen);
+}
+
+/* skip_special drops an id whose decoded text is the content of a special token: Hugging Face
+ * compares the strings, so a vocab entry spelt like one is dropped too, and a special token whose
+ * normalised form differs from its content is not. Sets bit 1 of added[] on those ids. */
+static int mark_skipped(q35_tokenizer *t) {
+    size_t cap = 16;
+    while (cap < (size_t)t->nadds * 2 + 2) cap *= 2;
+    int *set = malloc(cap * sizeof *set); /* special contents, open addressing over adds[] */
+    if (!set) return -1;
+    memset(set, 0xff, cap * sizeof *set);
+    for (int i = 0; i < t->nadds; i++) {
+        const added_token *sp = &t->adds[i];
+        if (!sp->special) continue;
+        size_t h = fnv(sp->s, sp->len) & (cap - 1);
+        while (set[h] >= 0) h = (h + 1) & (cap - 1);
+        set[h] = i;
+        int v = vocab_find(t, sp->s, sp->len);
+        if (v >= 0 && !(t->added[v] & 1)) t->added[v] |= 2;
+    }
+    for (int k = 0; k < t->nadds; k++) {
+        const added_token *a = &t->adds[k];
+        if (t->add_ix[a->id] != k) continue; /* a later entry took this id */
+        for (size_t h = fnv(a->pat, a->plen) & (cap - 1); set[h] >= 0; h = (h + 1) & (cap - 1)) {
+            const added_token *sp = &t->adds[set[h]];
+            if (sp->len == a->plen && memcmp(sp->s, a->pat, (size_t)a->plen) == 0) {
+                t->added[a->id] |= 2;
+                break;
+            }
+        }
+    }
+    free(set);
+    return 0;
 }
 
 q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen) {
@@ -243,14 +285,16 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
     t->cache = calloc(CACHE_SLOTS, sizeof *t->cache);
     t->tok = calloc((size_t)t->size + 1, sizeof *t->tok);
     t->added = calloc((size_t)t->size + 1, 1);
+    t->add_ix = malloc(((size_t)t->size + 1) * sizeof *t->add_ix);
     int nv = cJSON_GetArraySize(vocab);
     for (t->vocab_cap = 1024; t->vocab_cap < (size_t)nv * 2 + 2; t->vocab_cap *= 2) {}
     t->vocab_slots = malloc(t->vocab_cap * sizeof(int));
-    if (!t->tok || !t->added || !t->vocab_slots || !t->cache) {
+    if (!t->tok || !t->added || !t->add_ix || !t->vocab_slots || !t->cache) {
         q35_fail(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     memset(t->vocab_slots, 0xff, t->vocab_cap * sizeof(int));
+    memset(t->add_ix, 0xff, ((size_t)t->size + 1) * sizeof *t->add_ix);
     for (const cJSON *e = vocab->child; e; e = e->next) {
         int id = e->valueint;
         if (t->tok[id].s) {
@@ -313,29 +357,55 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
     /* added tokens */
     int na = cJSON_GetArraySize(adds);
     t->adds = calloc((size_t)na + 1, sizeof *t->adds);
-    if (!t->adds) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
+    t->raw = calloc((size_t)na + 1, sizeof *t->raw);
+    t->norm = calloc((size_t)na + 1, sizeof *t->norm);
+    if (!t->adds || !t->raw || !t->norm) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
     for (const cJSON *e = cJSON_IsArray(adds) ? adds->child : NULL; e; e = e->next) {
         added_token *a = &t->adds[t->nadds];
         const char *content = jstr(e, "content");
         a->id = cJSON_GetObjectItemCaseSensitive(e, "id")->valueint;
         a->len = (int)strlen(content);
         a->s = strdup(content);
+        t->nadds++; /* owned from here on (freed on failure) */
         a->special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "special"));
         a->lstrip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "lstrip"));
         a->rstrip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "rstrip"));
+        a->single_word = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "single_word"));
+        /* absent: Hugging Face's AddedToken default (special tokens are not normalized) */
+        const cJSON *nz = cJSON_GetObjectItemCaseSensitive(e, "normalized");
+        a->normalized = cJSON_IsBool(nz) ? cJSON_IsTrue(nz) : !a->special;
         if (!a->s || a->len == 0) { q35_fail(err, errlen, "%s: an added token is empty", path); goto fail; }
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "single_word"))) {
-            q35_fail(err, errlen, "%s: added token %.40s uses single_word, which q35 does not support", path, content);
-            goto fail;
+        if (a->normalized && t->nfc) { /* matched as the normaliser writes it */
+            utf8proc_uint8_t *p = NULL;
+            utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)content, a->len, &p, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            if (r <= 0) {
+                free(p);
+                q35_fail(err, errlen, "%s: added token %.40s cannot be normalised", path, content);
+                goto fail;
+            }
+            a->pat = (char *)p, a->plen = (int)r;
+        } else {
+            a->pat = strdup(content), a->plen = a->len;
         }
-        t->nadds++;
-        t->add_first[(unsigned char)a->s[0]] = 1;
-        t->added[a->id] = a->special ? 2 : 1;
+        if (!a->pat) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
+        t->added[a->id] = 1;
+        t->add_ix[a->id] = t->nadds - 1;
         if (!t->tok[a->id].s) {
             t->tok[a->id].s = strdup(content);
             t->tok[a->id].len = a->len;
         }
     }
+    if (mark_skipped(t) != 0) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
+    /* the matching sets: special tokens, then the others, each in file order (which of two equal
+     * patterns wins is the first here; Hugging Face 0.23 builds its matcher from a hash map, so
+     * there it is not fixed) */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < t->nadds; i++) {
+            const added_token *a = &t->adds[i];
+            if (a->special != (pass == 0)) continue;
+            if (a->normalized) t->norm[t->nnorm++] = i, t->norm_first[(unsigned char)a->pat[0]] = 1;
+            else t->raw[t->nraw++] = i, t->raw_first[(unsigned char)a->pat[0]] = 1;
+        }
     cJSON_Delete(root);
     return t;
 fail:
@@ -538,15 +608,9 @@ static int emit_piece(void *vctx, int a, int b) {
     return 0;
 }
 
-/* Normalises, pre-tokenizes and BPE-encodes a segment without added tokens. */
-static int encode_segment(q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen) {
+/* Pre-tokenizes and BPE-encodes already normalised text that holds no added token. */
+static int encode_plain(q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen) {
     if (len == 0) return 0;
-    unsigned char *norm = NULL;
-    if (t->nfc) {
-        utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)len, &norm, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-        if (r < 0) return q35_fail(err, errlen, "normalisation failed: %s", utf8proc_errmsg(r));
-        s = norm, len = (size_t)r;
-    }
     int32_t *cp = malloc((len + 1) * sizeof *cp);
     int *off = malloc((len + 1) * sizeof *off), n = 0, rc = 0;
     if (!cp || !off) rc = q35_fail(err, errlen, "out of memory");
@@ -561,7 +625,111 @@ static int encode_segment(q35_tokenizer *t, const unsigned char *s, size_t len, 
         piece_ctx p = { t, s, off, out };
         if (pretokenize(cp, n, t->marks, emit_piece, &p) != 0) rc = q35_fail(err, errlen, "out of memory");
     }
-    free(cp), free(off), free(norm);
+    free(cp), free(off);
+    return rc;
+}
+
+/* ---- added tokens, as Hugging Face's AddedVocabulary finds them ---- */
+
+/* \w of the Rust regex crate (Unicode): Alphabetic, marks, decimal digits, connector punctuation
+ * and Join_Control. Alphabetic is the letters, Nl, and Other_Alphabetic, which outside the marks
+ * adds only the circled and squared Latin letters (category So). */
+static int is_word(int32_t c) {
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC: return 1;
+    default:
+        return c == 0x200C || c == 0x200D || (c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) ||
+               (c >= 0x1F150 && c <= 0x1F169) || (c >= 0x1F170 && c <= 0x1F189);
+    }
+}
+
+/* The code point starting at s[i] (valid UTF-8, i < len); *n its length in bytes when n is given. */
+static int32_t cp_at(const unsigned char *s, size_t len, size_t i, size_t *n) {
+    utf8proc_int32_t c = -1;
+    utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+    if (n) *n = k > 0 ? (size_t)k : 1;
+    return c;
+}
+
+/* Start of the code point that ends at s[i] (i > 0). */
+static size_t cp_before(const unsigned char *s, size_t i) {
+    do i--;
+    while (i > 0 && (s[i] & 0xC0) == 0x80);
+    return i;
+}
+
+/* Leftmost-longest match of the set (an Aho-Corasick automaton's MatchKind::LeftmostLongest: the
+ * earliest start, then the longest pattern, then the first in the set) at or after pos. */
+static int find_added(const q35_tokenizer *t, const int *set, int nset, const unsigned char *first,
+                      const unsigned char *s, size_t len, size_t pos, size_t *at) {
+    for (size_t i = pos; i < len; i++) {
+        if (!first[s[i]]) continue;
+        int best = -1;
+        for (int k = 0; k < nset; k++) {
+            const added_token *a = &t->adds[set[k]];
+            if ((size_t)a->plen <= len - i && (best < 0 || a->plen > t->adds[best].plen) &&
+                memcmp(s + i, a->pat, (size_t)a->plen) == 0)
+                best = set[k];
+        }
+        if (best >= 0) {
+            *at = i;
+            return best;
+        }
+    }
+    return -1;
+}
+
+typedef int (*piece_fn)(q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen);
+
+/* Splits s on one matching set (normalized: the norm[] set, else raw[]) as Hugging Face's
+ * find_matches does: matches are found left to right, never overlapping, and a single_word match
+ * with a word character just before or after it (within s) is dropped, the search going on after
+ * it; lstrip takes the whitespace before a kept match (not past the previous kept one), rstrip the
+ * whitespace after it (the search still goes on at the match's own end). The text between kept
+ * matches goes to piece(), each kept match is its id. */
+static int split_added(q35_tokenizer *t, int normalized, const unsigned char *s, size_t len, piece_fn piece,
+                       idvec *out, char *err, size_t errlen) {
+    const int *set = normalized ? t->norm : t->raw;
+    int nset = normalized ? t->nnorm : t->nraw;
+    const unsigned char *first = normalized ? t->norm_first : t->raw_first;
+    size_t done = 0, pos = 0, at;
+    int k;
+    while (nset > 0 && pos < len && (k = find_added(t, set, nset, first, s, len, pos, &at)) >= 0) {
+        const added_token *a = &t->adds[k];
+        size_t start = at, stop = at + (size_t)a->plen;
+        pos = stop;
+        if (a->single_word &&
+            ((start > 0 && is_word(cp_at(s, len, cp_before(s, start), NULL))) ||
+             (stop < len && is_word(cp_at(s, len, stop, NULL)))))
+            continue;
+        if (a->lstrip) {
+            size_t b = start;
+            while (b > 0 && is_space(cp_at(s, len, cp_before(s, b), NULL))) b = cp_before(s, b);
+            start = b > done ? b : done;
+        }
+        for (size_t w; a->rstrip && stop < len && is_space(cp_at(s, len, stop, &w));) stop += w;
+        if (done < start && piece(t, s + done, start - done, out, err, errlen) != 0) return -1;
+        if (push(out, a->id) != 0) return q35_fail(err, errlen, "out of memory");
+        done = stop;
+    }
+    if (done < len) return piece(t, s + done, len - done, out, err, errlen);
+    return 0;
+}
+
+/* A piece of the input between the raw added tokens: normalised, then split on the normalized
+ * added tokens, the rest pre-tokenized and encoded. */
+static int encode_piece(q35_tokenizer *t, const unsigned char *s, size_t len, idvec *out, char *err, size_t errlen) {
+    if (len == 0) return 0;
+    unsigned char *norm = NULL;
+    if (t->nfc) {
+        utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)len, &norm, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (r < 0) return q35_fail(err, errlen, "normalisation failed: %s", utf8proc_errmsg(r));
+        s = norm, len = (size_t)r;
+    }
+    int rc = t->nnorm ? split_added(t, 1, s, len, encode_plain, out, err, errlen) : encode_plain(t, s, len, out, err, errlen);
+    free(norm);
     return rc;
 }
 
@@ -575,35 +743,12 @@ int q35_tokenize(q35_tokenizer *t, const char *text, size_t len, int **ids, int 
         i += (size_t)k;
     }
     idvec out = {0};
-    size_t seg = 0, i = 0;
-    while (i < len) {
-        /* the longest added token starting here (leftmost-longest, as Hugging Face matches them) */
-        int best = -1;
-        for (int a = 0; t->add_first[s[i]] && a < t->nadds; a++)
-            if ((size_t)t->adds[a].len <= len - i && memcmp(s + i, t->adds[a].s, (size_t)t->adds[a].len) == 0 &&
-                (best < 0 || t->adds[a].len > t->adds[best].len))
-                best = a;
-        if (best < 0) {
-            i++;
-            continue;
-        }
-        const added_token *a = &t->adds[best];
-        size_t seg_end = i, next = i + (size_t)a->len;
-        if (a->lstrip) /* swallow the whitespace before it */
-            while (seg_end > seg && (s[seg_end - 1] == ' ' || s[seg_end - 1] == '\t' || s[seg_end - 1] == '\n' || s[seg_end - 1] == '\r')) seg_end--;
-        if (a->rstrip)
-            while (next < len && (s[next] == ' ' || s[next] == '\t' || s[next] == '\n' || s[next] == '\r')) next++;
-        if (encode_segment(t, s + seg, seg_end - seg, &out, err, errlen) != 0 || push(&out, a->id) != 0) {
-            free(out.v);
-            return out.v ? -1 : q35_fail(err, errlen, "out of memory");
-        }
-        seg = i = next;
-    }
-    if (encode_segment(t, s + seg, len - seg, &out, err, errlen) != 0) {
+    if (split_added(t, 0, s, len, encode_piece, &out, err, errlen) != 0) {
         free(out.v);
         return -1;
     }
     *ids = out.v ? out.v : calloc(1, sizeof(int));
+    if (!*ids) return q35_fail(err, errlen, "out of memory");
     *n = out.n;
     return 0;
 }
@@ -650,7 +795,7 @@ char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_spe
             q35_fail(err, errlen, "token id %d (position %d) is not in the vocabulary", ids[i], i);
             return NULL;
         }
-        cap += (size_t)t->tok[ids[i]].len;
+        cap += (t->added[ids[i]] & 1) ? (size_t)t->adds[t->add_ix[ids[i]]].plen : (size_t)t->tok[ids[i]].len;
     }
     unsigned char *bytes = malloc(cap);
     char *out = malloc(cap * 3 + 1);
@@ -660,19 +805,23 @@ char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_spe
         return NULL;
     }
     size_t nb = 0, no = 0;
-    for (int i = 0; i < n; i++) {
-        const tstr *s = &t->tok[ids[i]];
-        if (t->added[ids[i]]) { /* added tokens are their text; flush the pending bytes first */
-            no += lossy_utf8(out + no, bytes, nb);
-            nb = 0;
-            if (!(skip_special && t->added[ids[i]] == 2)) memcpy(out + no, s->s, (size_t)s->len), no += (size_t)s->len;
-            continue;
-        }
+    for (int i = 0; i < n; i++) { /* Hugging Face's ByteLevel decoder, added tokens included */
+        if (skip_special && (t->added[ids[i]] & 2)) continue;
+        /* an added token decodes as its matched form: normalised for a normalized one, as
+         * Hugging Face's AddedVocabulary::simple_id_to_token gives it */
+        const added_token *a = (t->added[ids[i]] & 1) ? &t->adds[t->add_ix[ids[i]]] : NULL;
+        const tstr *s = a ? &(tstr){ a->pat, a->plen } : &t->tok[ids[i]];
+        size_t nb0 = nb;
         for (int k = 0; k < s->len;) { /* byte-level characters back to bytes */
             utf8proc_int32_t c;
             utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s->s + k, s->len - k, &c);
-            if (l <= 0) break;
-            if (c >= 0 && c < 512 && t->cp_byte[c] >= 0) bytes[nb++] = (unsigned char)t->cp_byte[c];
+            if (l <= 0 || c >= 512 || t->cp_byte[c] < 0) { /* not all byte-level: the text's own bytes */
+                nb = nb0;
+                memcpy(bytes + nb, s->s, (size_t)s->len);
+                nb += (size_t)s->len;
+                break;
+            }
+            bytes[nb++] = (unsigned char)t->cp_byte[c];
             k += (int)l;
         }
     }

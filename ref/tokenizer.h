@@ -1,9 +1,14 @@
 /* tokenizer.h - byte-level BPE from a Hugging Face tokenizer.json (the Qwen2/Qwen3/Qwen3.5 family).
  *
  * Components read: model BPE (vocab, merges as "a b" or ["a", "b"]), added_tokens (special and
- * not; lstrip/rstrip honoured), normalizer NFC (alone or in a Sequence), pre_tokenizer Sequence of
- * Split (the Qwen2/Qwen3 or the Qwen3.5 pattern, behaviour Isolated) and ByteLevel, decoder
- * ByteLevel. Anything else is an error naming the component: never a silent difference.
+ * not, with single_word, lstrip, rstrip and normalized honoured as Hugging Face's AddedVocabulary
+ * does: normalized=false tokens are split out of the raw text first, then each remaining piece is
+ * normalised and normalized=true tokens are matched, in their normalised form, on it; single_word
+ * rejects a match with a \w character, as the Rust regex crate defines it, next to it within that
+ * text), normalizer NFC (alone or in a Sequence), pre_tokenizer Sequence of Split (the Qwen2/Qwen3
+ * or the Qwen3.5 pattern, behaviour Isolated) and ByteLevel, decoder ByteLevel (added tokens
+ * included: one whose text is all byte-level characters decodes byte by byte, as Hugging Face's
+ * does). Anything else is an error naming the component: never a silent difference.
  *
  * The Split pattern runs as a scanner written for the Qwen patterns over utf8proc's Unicode
  * tables (q35_unicode_version() says which), since Debian's PCRE2 has older tables than
@@ -26,7 +31,8 @@ void q35_tokenizer_free(q35_tokenizer *t);
 int q35_tokenize(q35_tokenizer *t, const char *text, size_t len, int **ids, int *n, char *err, size_t errlen);
 
 /* Decodes ids to a new NUL-terminated string (*len bytes without the NUL when len is given);
- * skip_special drops special added tokens. Unknown ids are an error. */
+ * skip_special drops special added tokens (as Hugging Face: ids whose text is a special token's
+ * content). Unknown ids are an error. */
 char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len, char *err,
                      size_t errlen);
 

@@ -1,5 +1,6 @@
 /* test_tokenizer.c - every corpus line of the Hugging Face tokenizer goldens: ids and decoded text
- * identical (tests/data/tokenizer, from the Rust tokenizers library), and bad input. */
+ * identical (tests/data/tokenizer, from the Rust tokenizers library), the added-token flag goldens
+ * (tests/data/tokenizer/flags), and bad input. */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,55 +15,86 @@
 
 static char err[2048];
 
-/* Runs every line of a golden jsonl; returns the number of lines checked. */
-static int check_goldens(const char *tok_path, const char *ids_path) {
-    q35_tokenizer *t = q35_tokenizer_load(tok_path, err, sizeof err);
-    ck_assert_msg(t != NULL, "%s", err);
+/* Encodes a golden line's text and compares the ids with its ids_key list, and (when dec_key is
+ * given) the decoding of our ids, without and (skip_key) with skip_special, with those fields.
+ * Returns the number of fields that differ; the first few differences go to stderr while *shown < 5. */
+static int line_differs(q35_tokenizer *t, const cJSON *j, const char *ids_key, const char *dec_key, const char *skip_key,
+                        int *shown) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id"), *tx = cJSON_GetObjectItemCaseSensitive(j, "text");
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(j, ids_key);
+    ck_assert_msg(cJSON_IsString(id) && cJSON_IsString(tx) && cJSON_IsArray(want), "golden line lacks id, text or %s", ids_key);
+    int *ids, k, bad = 0;
+    ck_assert_msg(q35_tokenize(t, tx->valuestring, strlen(tx->valuestring), &ids, &k, err, sizeof err) == 0, "%s: %s",
+                  id->valuestring, err);
+    int same = k == cJSON_GetArraySize(want);
+    int at = 0;
+    for (const cJSON *w = want->child; same && w; w = w->next, at++) same = ids[at] == w->valueint;
+    if (!same) {
+        if ((*shown)++ < 5) {
+            fprintf(stderr, "%s: %s differ (%d vs %d tokens)\n  ours:", id->valuestring, ids_key, k, cJSON_GetArraySize(want));
+            for (int i = 0; i < k && i < 30; i++) fprintf(stderr, " %d", ids[i]);
+            fprintf(stderr, "\n  hf:  ");
+            at = 0;
+            for (const cJSON *w = want->child; w && at < 30; w = w->next, at++) fprintf(stderr, " %d", w->valueint);
+            fprintf(stderr, "\n");
+        }
+        bad++;
+    }
+    const char *dec_keys[2] = { dec_key, skip_key };
+    for (int skip = 0; skip < 2; skip++) {
+        if (!dec_keys[skip]) continue;
+        const cJSON *dec = cJSON_GetObjectItemCaseSensitive(j, dec_keys[skip]);
+        ck_assert_msg(cJSON_IsString(dec), "%s: no %s", id->valuestring, dec_keys[skip]);
+        char *d = q35_detokenize(t, ids, k, skip, NULL, err, sizeof err);
+        ck_assert_msg(d != NULL, "%s: %s", id->valuestring, err);
+        if (strcmp(d, dec->valuestring) != 0) {
+            if ((*shown)++ < 5) fprintf(stderr, "%s: %s differs\n  ours: %s\n  hf:   %s\n", id->valuestring, dec->string, d, dec->valuestring);
+            bad++;
+        }
+        free(d);
+    }
+    free(ids);
+    return bad;
+}
+
+/* Calls fn on every line of a jsonl file; returns the number of lines. */
+static int each_line(const char *path, void (*fn)(const cJSON *j, void *ctx), void *ctx) {
     size_t n;
-    char *text = q35_read_file(ids_path, 64u << 20, &n);
-    ck_assert_ptr_nonnull(text);
-    int lines = 0, bad = 0;
+    char *text = q35_read_file(path, 64u << 20, &n);
+    ck_assert_msg(text != NULL, "%s: cannot read", path);
+    int lines = 0;
     for (char *line = text, *nl; *line; line = nl + 1) {
         nl = strchr(line, '\n');
         if (!nl) nl = line + strlen(line) - 1;
         else *nl = 0;
         cJSON *j = cJSON_Parse(line);
-        ck_assert_msg(j != NULL, "bad golden line %d", lines);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id"), *tx = cJSON_GetObjectItemCaseSensitive(j, "text");
-        const cJSON *want = cJSON_GetObjectItemCaseSensitive(j, "ids"), *dec = cJSON_GetObjectItemCaseSensitive(j, "decoded");
-        int *ids, k;
-        ck_assert_msg(q35_tokenize(t, tx->valuestring, strlen(tx->valuestring), &ids, &k, err, sizeof err) == 0, "%s: %s",
-                      id->valuestring, err);
-        int same = k == cJSON_GetArraySize(want);
-        int at = 0;
-        for (const cJSON *w = want->child; same && w; w = w->next, at++) same = ids[at] == w->valueint;
-        if (!same) {
-            if (bad < 5) {
-                fprintf(stderr, "%s: ids differ (%d vs %d tokens)\n  ours:", id->valuestring, k, cJSON_GetArraySize(want));
-                for (int i = 0; i < k && i < 30; i++) fprintf(stderr, " %d", ids[i]);
-                fprintf(stderr, "\n  hf:  ");
-                at = 0;
-                for (const cJSON *w = want->child; w && at < 30; w = w->next, at++) fprintf(stderr, " %d", w->valueint);
-                fprintf(stderr, "\n");
-            }
-            bad++;
-        }
-        size_t dl;
-        char *d = q35_detokenize(t, ids, k, 0, &dl, err, sizeof err);
-        ck_assert_msg(d != NULL, "%s: %s", id->valuestring, err);
-        if (strcmp(d, dec->valuestring) != 0) {
-            if (bad < 5) fprintf(stderr, "%s: decoded text differs\n", id->valuestring);
-            bad++;
-        }
-        free(d);
-        free(ids);
+        ck_assert_msg(j != NULL, "%s: bad golden line %d", path, lines);
+        fn(j, ctx);
         cJSON_Delete(j);
         lines++;
         if (!*(nl + 1)) break;
     }
     free(text);
-    q35_tokenizer_free(t);
-    ck_assert_msg(bad == 0, "%s: %d of %d lines differ from Hugging Face", ids_path, bad, lines);
+    return lines;
+}
+
+struct golden_ctx {
+    q35_tokenizer *t;
+    int bad, shown;
+};
+
+static void golden_line(const cJSON *j, void *vctx) {
+    struct golden_ctx *c = vctx;
+    c->bad += line_differs(c->t, j, "ids", "decoded", NULL, &c->shown) != 0;
+}
+
+/* Runs every line of a golden jsonl; returns the number of lines checked. */
+static int check_goldens(const char *tok_path, const char *ids_path) {
+    struct golden_ctx c = { q35_tokenizer_load(tok_path, err, sizeof err), 0, 0 };
+    ck_assert_msg(c.t != NULL, "%s", err);
+    int lines = each_line(ids_path, golden_line, &c);
+    q35_tokenizer_free(c.t);
+    ck_assert_msg(c.bad == 0, "%s: %d of %d lines differ from Hugging Face", ids_path, c.bad, lines);
     return lines;
 }
 
@@ -109,6 +141,146 @@ START_TEST(special_tokens_and_errors) {
     free(d);
     q35_tokenizer_free(t);
     printf("Unicode tables: %s\n", q35_unicode_version());
+}
+END_TEST
+
+/* ---- added-token flags: single_word, normalized, lstrip, rstrip (see flags/make_flags.py) ---- */
+
+#define FLAGS DIR "flags/"
+
+struct flags_ctx {
+    q35_tokenizer *t, *plain; /* the variant, and the same with single_word and normalized cleared */
+    const unsigned char *flagged; /* id -> the added token has a flag set */
+    int size, bad, shown, flagged_lines, differ_lines;
+};
+
+static void flags_line(const cJSON *j, void *vctx) {
+    struct flags_ctx *c = vctx;
+    c->bad += line_differs(c->t, j, "ids", "decoded", "decoded_skip", &c->shown) != 0;
+    c->bad += line_differs(c->plain, j, "plain_ids", NULL, NULL, &c->shown) != 0;
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(j, "ids"), *plain = cJSON_GetObjectItemCaseSensitive(j, "plain_ids");
+    int flagged = 0, differ = cJSON_GetArraySize(ids) != cJSON_GetArraySize(plain);
+    const cJSON *p = plain->child;
+    for (const cJSON *w = ids->child; w; w = w->next, p = p ? p->next : NULL) {
+        flagged |= w->valueint >= 0 && w->valueint < c->size && c->flagged[w->valueint];
+        differ |= !p || p->valueint != w->valueint;
+    }
+    c->flagged_lines += flagged;
+    c->differ_lines += differ;
+}
+
+/* Loads a flags variant and its flags-cleared twin (written to dir); fills c. */
+static void flags_load(const char *name, const char *dir, struct flags_ctx *c, unsigned char *flagged, int size) {
+    char path[4200];
+    snprintf(path, sizeof path, FLAGS "%s_tokenizer.json", name);
+    c->t = q35_tokenizer_load(path, err, sizeof err);
+    ck_assert_msg(c->t != NULL, "%s", err);
+    size_t n;
+    char *text = q35_read_file(path, 64u << 20, &n);
+    ck_assert_ptr_nonnull(text);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    ck_assert_ptr_nonnull(root);
+    memset(flagged, 0, (size_t)size);
+    const char *flags[] = { "single_word", "normalized", "lstrip", "rstrip" };
+    for (cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "added_tokens")->child; a; a = a->next) {
+        int id = cJSON_GetObjectItemCaseSensitive(a, "id")->valueint;
+        ck_assert_int_lt(id, size);
+        for (int f = 0; f < 4; f++) flagged[id] |= cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, flags[f]));
+        cJSON_ReplaceItemInObjectCaseSensitive(a, "single_word", cJSON_CreateFalse());
+        cJSON_ReplaceItemInObjectCaseSensitive(a, "normalized", cJSON_CreateFalse());
+    }
+    char *plain = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    snprintf(path, sizeof path, "%s/%s_plain.json", dir, name);
+    tu_write_file(path, plain, strlen(plain));
+    free(plain);
+    c->plain = q35_tokenizer_load(path, err, sizeof err);
+    ck_assert_msg(c->plain != NULL, "%s", err);
+    c->flagged = flagged, c->size = size;
+}
+
+/* Every line of a variant identical to Hugging Face (ids, decoded, decoded with skip_special), and
+ * the flags-cleared twin identical to plain_ids. The counts make sure the goldens bite: want_lines
+ * lines, of which want_flagged match a token carrying a flag and want_differ have other ids than
+ * an implementation that ignores single_word and normalized gives. */
+static void check_flags(const char *name, int want_lines, int want_flagged, int want_differ) {
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    static unsigned char flagged[1 << 16];
+    struct flags_ctx c = {0};
+    flags_load(name, dir, &c, flagged, (int)sizeof flagged);
+    snprintf(path, sizeof path, FLAGS "%s_ids.jsonl", name);
+    int lines = each_line(path, flags_line, &c);
+    q35_tokenizer_free(c.t);
+    q35_tokenizer_free(c.plain);
+    tu_rm_rf(dir);
+    ck_assert_msg(c.bad == 0, "%s: %d of %d lines differ from Hugging Face", path, c.bad, lines);
+    printf("flags %s: %d lines identical to Hugging Face; %d match a flagged token, %d differ without the flags\n", name,
+           lines, c.flagged_lines, c.differ_lines);
+    ck_assert_int_eq(lines, want_lines);
+    ck_assert_int_eq(c.flagged_lines, want_flagged);
+    ck_assert_int_eq(c.differ_lines, want_differ);
+}
+
+START_TEST(flags_nfc) { check_flags("nfc", 2584, 1477, 655); }
+END_TEST
+
+START_TEST(flags_raw) { check_flags("raw", 2584, 1115, 279); }
+END_TEST
+
+START_TEST(flags_mixed) { check_flags("mixed", 2584, 1458, 808); }
+END_TEST
+
+struct bite_ctx {
+    q35_tokenizer *t;
+    int done;
+};
+
+/* On the first line where the flags matter: the line passes as it is, and fails when given the
+ * flags-ignoring ids, one wrong id, or a wrong decoded text. */
+static void bite_line(const cJSON *j, void *vctx) {
+    struct bite_ctx *c = vctx;
+    if (c->done || cJSON_Compare(cJSON_GetObjectItemCaseSensitive(j, "ids"), cJSON_GetObjectItemCaseSensitive(j, "plain_ids"), 1))
+        return;
+    int shown = 5; /* quiet */
+    ck_assert_int_eq(line_differs(c->t, j, "ids", "decoded", "decoded_skip", &shown), 0);
+    ck_assert_int_ge(line_differs(c->t, j, "plain_ids", NULL, NULL, &shown), 1);
+    cJSON *m = cJSON_Duplicate(j, 1);
+    cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, "ids"), 0);
+    cJSON_SetNumberValue(first, first->valueint + 1);
+    ck_assert_int_eq(line_differs(c->t, m, "ids", NULL, NULL, &shown), 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "decoded", cJSON_CreateString("not the decoded text"));
+    ck_assert_int_eq(line_differs(c->t, m, "ids", "decoded", NULL, &shown), 2);
+    cJSON_Delete(m);
+    c->done = 1;
+}
+
+START_TEST(flags_goldens_bite) {
+    struct bite_ctx c = { q35_tokenizer_load(FLAGS "nfc_tokenizer.json", err, sizeof err), 0 };
+    ck_assert_msg(c.t != NULL, "%s", err);
+    each_line(FLAGS "nfc_ids.jsonl", bite_line, &c);
+    ck_assert_int_eq(c.done, 1);
+    /* a few cases spelt out (nfc variant ids: vocab 3256, then the added tokens in order) */
+    struct { const char *text; int ids[4]; int n; } k[] = {
+        { "ring", { 3261 }, 1 },               /* single_word: alone it matches */
+        { "<|spn|>cafe\u0301", { 3257, 3260 }, 2 }, /* normalized: matched on the NFC piece, after the raw split */
+        { "<e\u0301n>", { 3259 }, 1 },         /* normalized: the NFC form "<\u00e9n>" */
+        { "\u212bx", { 3263 }, 1 },            /* ANGSTROM SIGN x, NFC U+00C5 x */
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        int *ids, n;
+        ck_assert_int_eq(q35_tokenize(c.t, k[i].text, strlen(k[i].text), &ids, &n, err, sizeof err), 0);
+        ck_assert_int_eq(n, k[i].n);
+        for (int a = 0; a < n; a++) ck_assert_int_eq(ids[a], k[i].ids[a]);
+        free(ids);
+    }
+    /* a single_word token inside a word is not matched: "string" is BPE text, no added id */
+    int *ids, n;
+    ck_assert_int_eq(q35_tokenize(c.t, "string", 6, &ids, &n, err, sizeof err), 0);
+    for (int a = 0; a < n; a++) ck_assert_int_lt(ids[a], 3256);
+    free(ids);
+    q35_tokenizer_free(c.t);
 }
 END_TEST
 
@@ -184,6 +356,10 @@ int main(void) {
     tcase_add_test(tc, special_tokens_and_errors);
     tcase_add_test(tc, bad_tokenizer_files);
     tcase_add_test(tc, cli_round_trip);
+    tcase_add_test(tc, flags_nfc);
+    tcase_add_test(tc, flags_raw);
+    tcase_add_test(tc, flags_mixed);
+    tcase_add_test(tc, flags_goldens_bite);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
