@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Make a text golden set with Hugging Face transformers' own Qwen3.5 (Qwen3_5ForCausalLM).
+"""Make a golden set with Hugging Face transformers' own Qwen3.5: text (Qwen3_5ForCausalLM), or
+vision-language with --vl-config.
 
 The set has the layout of golden/data/small_text (see golden/data/README.md): checkpoint_f32/,
 checkpoint_bf16/, golden.safetensors and manifest.json. transformers runs in float32, eager
@@ -7,29 +8,37 @@ attention, batch 1, on the CPU; every intermediate is captured with forward hook
 names, in the phases prefill (with its caches), decode0.. (greedy, on the caches), full, long and
 bf16w.
 
-Needs `pip install torch transformers safetensors`. Not used by `make check`.
+With --vl-config, a vision-language set in the small_vl layout (Qwen3_5ForConditionalGeneration and
+the PIL-based Qwen2-VL image processor; also needs Pillow). The hooks and names are those of
+q35_hooks.py beside this file, shared with hf_dump.py (a dump of any checkpoint).
+
+Needs `pip install torch transformers safetensors` (and pillow for --vl-config). Not used by `make check`.
 
 Examples:
   # a new set with other dimensions
-  python3 golden/hf_dump.py --config my_config.json --seed 5 --prompt-len 300 --long-len 200 --out golden/data/my_set
+  python3 golden/tools/make_set.py --config my_config.json --seed 5 --prompt-len 300 --long-len 200 --out golden/data/my_set
+  # a vision-language set: text before, between and after the images
+  python3 golden/tools/make_set.py --vl-config my_vl_config.json --seed 5 --image a.jpg --image b.png \\
+      --text-lens 4,3,5 --out golden/data/my_vl_set
   # re-run a shipped set's checkpoint and prompts (to compare transformers versions)
-  python3 golden/hf_dump.py --from-checkpoint golden/data/small_text/checkpoint_f32 \\
+  python3 golden/tools/make_set.py --from-checkpoint golden/data/small_text/checkpoint_f32 \\
       --prompt-ids-from golden/data/small_text/manifest.json --out /tmp/check
+  ./q35 compare /tmp/check/golden.safetensors golden/data/small_text/golden.safetensors
 """
 import argparse
 import hashlib
 import json
 import os
 import sys
-import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from q35_hooks import (Recorder, golden_dtypes, image_processor, image_token_counts, load_images,  # noqa: E402
+                       preproc_tensors, run_phases)
+import torch  # noqa: E402
+from safetensors.torch import load_file, save_file  # noqa: E402
 
-import transformers
-from transformers import Qwen3_5ForCausalLM, Qwen3_5TextConfig
+import transformers  # noqa: E402
+from transformers import Qwen3_5ForCausalLM, Qwen3_5TextConfig  # noqa: E402
 
 def released_name(hf_name):
     if hf_name.startswith("model."):
@@ -78,122 +87,6 @@ def init_weights(model, seed):
                 raise SystemExit(f"no init rule for {name} {tuple(p.shape)}")
             desc[name] = d
     return desc
-
-
-class Recorder:
-    """Forward hooks that store tensors under '<phase>.<golden name>'."""
-
-    def __init__(self, inner, visual=None):
-        self.store = {}
-        self.phase = None
-        self.handles = []
-
-        def out_hook(name, pick=None):
-            def h(mod, args, kwargs, out):
-                t = out if pick is None else pick(out)
-                self.put(name, t)
-            return h
-
-        def pre_hook(name, idx=0):
-            def h(mod, args, kwargs):
-                self.put(name, args[idx] if len(args) > idx else list(kwargs.values())[idx])
-            return h
-
-        def reg_out(mod, name, pick=None):
-            self.handles.append(mod.register_forward_hook(out_hook(name, pick), with_kwargs=True))
-
-        def reg_pre(mod, name, idx=0):
-            self.handles.append(mod.register_forward_pre_hook(pre_hook(name, idx), with_kwargs=True))
-
-        reg_out(inner.embed_tokens, "text.embed_tokens")
-
-        def rotary(mod, args, kwargs, out):
-            pos = kwargs.get("position_ids", args[1] if len(args) > 1 else None)
-            self.put("text.position_ids", pos)
-            self.put("text.rope_cos", out[0])
-            self.put("text.rope_sin", out[1])
-        self.handles.append(inner.rotary_emb.register_forward_hook(rotary, with_kwargs=True))
-        for i, layer in enumerate(inner.layers):
-            p = f"text.layers.{i}."
-
-            def layer_in(mod, args, kwargs, p=p):
-                x = args[0] if args else kwargs["hidden_states"]
-                self.put(p + "input", x)
-            self.handles.append(layer.register_forward_pre_hook(layer_in, with_kwargs=True))
-            reg_out(layer, p + "output", lambda o: o[0] if isinstance(o, tuple) else o)
-            reg_out(layer.input_layernorm, p + "input_norm")
-            reg_pre(layer.post_attention_layernorm, p + "post_attn_residual")
-            reg_out(layer.post_attention_layernorm, p + "post_attn_norm")
-            reg_out(layer.mlp, p + "mlp_out")
-            if hasattr(layer, "linear_attn"):
-                la = layer.linear_attn
-                reg_out(la, p + "attn_out", lambda o: o[0] if isinstance(o, tuple) else o)
-                q = p + "linear_attn."
-                for proj in ("in_proj_qkv", "in_proj_z", "in_proj_a", "in_proj_b"):
-                    reg_out(getattr(la, proj), q + proj)
-
-                def conv_raw(mod, args, kwargs, out, q=q, la=la):
-                    # the depthwise conv's output before SiLU, first L columns (what nn.Conv1d with
-                    # padding K-1 gives); only where the conv ran over the whole prompt (prefill)
-                    if self.phase is None or self.phase.startswith("decode"):
-                        return
-                    x = out.transpose(1, 2)
-                    L = x.shape[-1]
-                    y = F.conv1d(x, la.conv1d.weight, None, padding=la.conv1d.weight.shape[-1] - 1,
-                                 groups=x.shape[1])[..., :L]
-                    self.put(q + "conv1d_raw", y)
-                self.handles.append(la.in_proj_qkv.register_forward_hook(conv_raw, with_kwargs=True))
-
-                def norm_in(mod, args, kwargs, q=q):
-                    self.put(q + "core_attn_out", args[0])
-                    self.put(q + "z_rows", args[1] if len(args) > 1 else kwargs["gate"])
-                self.handles.append(la.norm.register_forward_pre_hook(norm_in, with_kwargs=True))
-                reg_out(la.norm, q + "gated_norm_out")
-            else:
-                sa = layer.self_attn
-                reg_out(sa, p + "attn_out", lambda o: o[0] if isinstance(o, tuple) else o)
-                q = p + "self_attn."
-                for proj in ("q_proj", "k_proj", "v_proj", "q_norm", "k_norm"):
-                    reg_out(getattr(sa, proj), q + proj)
-                reg_pre(sa.o_proj, q + "gated_attn")
-        reg_out(inner.norm, "text.final_norm")
-        if visual is not None:
-            reg_out(visual.patch_embed, "vision.patch_embed")
-
-            def blocks_in(mod, args, kwargs):
-                self.put("vision.blocks_input", args[0] if args else kwargs["hidden_states"])
-                cos, sin = kwargs["position_embeddings"]
-                self.put("vision.rope_cos", cos)
-                self.put("vision.rope_sin", sin)
-            self.handles.append(visual.blocks[0].register_forward_pre_hook(blocks_in, with_kwargs=True))
-            for j, blk in enumerate(visual.blocks):
-                p = f"vision.blocks.{j}."
-                reg_out(blk.norm1, p + "norm1")
-                reg_out(blk.attn, p + "attn_out", lambda o: o[0] if isinstance(o, tuple) else o)
-                reg_out(blk.norm2, p + "norm2")
-                reg_out(blk.mlp, p + "mlp_out")
-                reg_out(blk, p + "output", lambda o: o[0] if isinstance(o, tuple) else o)
-            reg_out(visual.merger.norm, "vision.merger_norm")
-            reg_out(visual.merger, "vision.merger_out")
-
-    def put(self, name, t):
-        if self.phase is None:
-            return
-        self.store[f"{self.phase}.{name}"] = t.detach().clone().contiguous()
-
-
-def cache_tensors(cache, cfg, phase):
-    out = {}
-    for i, lt in enumerate(cfg.layer_types):
-        p = f"{phase}.cache.layers.{i}."
-        layer = cache.layers[i]
-        if lt == "linear_attention":
-            out[p + "conv_state"] = cache.get_conv_state(i).detach().clone()
-            out[p + "recurrent_state"] = cache.get_recurrent_state(i).detach().clone().float()
-        else:
-            out[p + "key"] = layer.keys.detach().clone()
-            out[p + "value"] = layer.values.detach().clone()
-    return out
 
 
 def sha256(path):
@@ -248,9 +141,7 @@ def describe(name):
 
 def main_vl(a):
     """A vision-language set in the small_vl layout (Qwen3_5ForConditionalGeneration + its processor)."""
-    from transformers import Qwen2VLImageProcessor, Qwen3_5Config, Qwen3_5ForConditionalGeneration
-    from transformers.image_utils import load_image
-    from transformers.models.qwen3_5 import modeling_qwen3_5 as hf
+    from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
 
     cfg_dict = json.load(open(a.vl_config))
     cfg = Qwen3_5Config(**{k: v for k, v in cfg_dict.items() if k not in ("architectures", "transformers_version")})
@@ -262,13 +153,11 @@ def main_vl(a):
         model.lm_head.weight = model.model.language_model.embed_tokens.weight
     tc, vc = cfg.text_config, cfg.vision_config
     V = tc.vocab_size
-    proc = Qwen2VLImageProcessor(min_pixels=65536, max_pixels=16777216, patch_size=vc.patch_size,
-                                 temporal_patch_size=vc.temporal_patch_size, merge_size=vc.spatial_merge_size,
-                                 image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    pil = [load_image(os.path.abspath(f)) for f in a.image]  # exif_transpose + RGB, as for a path
+    proc = image_processor(vc)  # the released settings, PIL-based
+    pil = load_images(a.image)  # exif_transpose + RGB, as for a path
     pp = proc(images=pil, return_tensors="pt")
     pixel_values, grid = pp["pixel_values"], pp["image_grid_thw"]
-    ms = vc.spatial_merge_size
+    n_tok = image_token_counts(grid, vc.spatial_merge_size)
     g = torch.Generator().manual_seed(a.seed + 1)
     text_lens = [int(x) for x in a.text_lens.split(",")]
     if len(text_lens) != len(a.image) + 1:
@@ -283,8 +172,7 @@ def main_vl(a):
         return out
     prompt = text(text_lens[0])
     for k in range(len(a.image)):
-        n_tok = int(grid[k].prod()) // (ms * ms)
-        prompt += [cfg.vision_start_token_id] + [cfg.image_token_id] * n_tok + [cfg.vision_end_token_id] + text(text_lens[k + 1])
+        prompt += [cfg.vision_start_token_id] + [cfg.image_token_id] * n_tok[k] + [cfg.vision_end_token_id] + text(text_lens[k + 1])
 
     os.makedirs(a.out, exist_ok=True)
     images_meta = []
@@ -310,52 +198,13 @@ def main_vl(a):
         if not bf16:
             ck32 = {k: list(v.shape) for k, v in tensors.items()}
 
-    store = {}
-    for k, im in enumerate(pil):
-        store[f"preproc.image_{im.height}x{im.width}_rgb"] = torch.from_numpy(np.asarray(im.convert("RGB")).astype(np.int64))
-    store["preproc.pixel_values"] = pixel_values.float()
-    store["preproc.image_grid_thw"] = grid.to(torch.int64)
-    visual = model.model.visual
-    with torch.no_grad():
-        idx, w = hf.get_vision_interpolation_indices_and_weights(
-            grid, num_grid_per_side=visual.num_grid_per_side, mode=visual.interpolation_mode,
-            align_corners=visual.interpolation_align_corners, spatial_merge_size=ms)
-        store["preproc.vision.pos_embed_interp"] = (visual.pos_embed(idx) * w[:, :, None]).sum(1)
-        vpos = hf.get_vision_position_ids(grid, ms)
-        store["preproc.vision.rot_pos_emb"] = torch.cat(
-            [vpos[..., None].float()[:, 0] * visual.rotary_pos_emb.inv_freq, vpos[..., None].float()[:, 1] * visual.rotary_pos_emb.inv_freq], -1) \
-            if vpos.dim() == 2 and vpos.shape[1] == 2 else (vpos[..., None].float() * visual.rotary_pos_emb.inv_freq).flatten(1)
     ids = torch.tensor([prompt])
     mm = (ids == cfg.image_token_id).to(torch.int32)
-    pos, deltas = model.model.get_rope_index(ids, mm, image_grid_thw=grid, attention_mask=torch.ones_like(ids))
-    store["preproc.text.mrope_position_ids"] = pos[-3:].to(torch.int64)
-    store["preproc.text.mrope_deltas"] = deltas.reshape(1, 1).to(torch.int64)
-
-    rec = Recorder(model.model.language_model, visual)
-    rec.store = store
+    rec = Recorder.for_model(model)
+    store = rec.store
+    store.update(preproc_tensors(model, pil, pixel_values, grid, ids))
+    decoded, _ = run_phases(model, rec, prompt, a.decode_steps, pixel_values, grid)
     with torch.no_grad():
-        rec.phase = "prefill"
-        store["prefill.input_ids"] = ids.clone()
-        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixel_values, image_grid_thw=grid,
-                    mm_token_type_ids=mm, use_cache=True)
-        store["prefill.logits"] = out.logits.clone()
-        cache = out.past_key_values
-        store.update(cache_tensors(cache, tc, "prefill"))
-        decoded, last, mask = [], out.logits[0, -1], torch.ones_like(ids)
-        for s_ in range(a.decode_steps):
-            rec.phase = f"decode{s_}"
-            tok = int(torch.argmax(last))
-            decoded.append(tok)
-            step = torch.tensor([[tok]])
-            store[f"decode{s_}.input_ids"] = step.clone()
-            mask = torch.cat([mask, torch.ones_like(step)], 1)
-            # decode positions: n + rope delta on all three rows (given explicitly)
-            dpos = torch.full((pos.shape[0], 1, 1), len(prompt) + s_ + int(deltas.reshape(-1)[0]), dtype=torch.long)
-            out = model(input_ids=step, attention_mask=mask, past_key_values=cache, use_cache=True, position_ids=dpos,
-                        mm_token_type_ids=torch.zeros_like(step, dtype=torch.int32))
-            store[f"decode{s_}.logits"] = out.logits.clone()
-            cache, last = out.past_key_values, out.logits[0, -1]
-        rec.phase = None
         fids = torch.tensor([prompt + decoded])
         fmm = (fids == cfg.image_token_id).to(torch.int32)
         full = model(input_ids=fids, attention_mask=torch.ones_like(fids), pixel_values=pixel_values, image_grid_thw=grid,
@@ -369,14 +218,14 @@ def main_vl(a):
         mb.load_state_dict(sd, strict=False)
         store["bf16w.logits"] = mb(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixel_values,
                                    image_grid_thw=grid, mm_token_type_ids=mm, use_cache=False).logits.clone()
-    goldens = {k: (v.to(torch.int64) if not v.is_floating_point() else v.float()).contiguous() for k, v in store.items()}
+    goldens = golden_dtypes(store)
     gpath = os.path.join(a.out, "golden.safetensors")
     save_file(goldens, gpath)
     manifest = {
         "config_name": os.path.basename(os.path.normpath(a.out)), "golden_set": os.path.basename(os.path.normpath(a.out)),
         "model_class": "Qwen3_5ForConditionalGeneration", "transformers_version": transformers.__version__,
         "torch_version": torch.__version__, "seed": a.seed, "attn_implementation": "eager", "compute_dtype": "float32",
-        "batch_size": 1, "notes": "Made by golden/hf_dump.py; " + " ".join(sys.argv[1:]),
+        "batch_size": 1, "notes": "Made by golden/tools/make_set.py; " + " ".join(sys.argv[1:]),
         "prompt_ids": prompt, "decoded_ids": decoded, "images": images_meta,
         "image_processor": {"class": type(proc).__name__, "min_pixels": 65536, "max_pixels": 16777216},
         "config": cfg_dict, "checkpoint_tensors": ck32, "weight_init": weight_init,
@@ -436,34 +285,10 @@ def main():
     ck32 = save_checkpoint(model, cfg_dict, os.path.join(a.out, "checkpoint_f32"), bf16=False)
     save_checkpoint(model, cfg_dict, os.path.join(a.out, "checkpoint_bf16"), bf16=True)
 
-    rec = Recorder(model.model)
+    rec = Recorder.for_model(model)
     store = rec.store
-    timings = {}
-    with torch.no_grad():
-        t0 = time.time()
-        rec.phase = "prefill"
-        ids = torch.tensor([prompt])
-        store["prefill.input_ids"] = ids.clone()
-        out = model(input_ids=ids, use_cache=True)
-        store["prefill.logits"] = out.logits.clone()
-        cache = out.past_key_values
-        store.update(cache_tensors(cache, cfg, "prefill"))
-        timings["prefill"] = time.time() - t0
-        decoded = []
-        last = out.logits[0, -1]
-        for s in range(a.decode_steps):
-            t0 = time.time()
-            rec.phase = f"decode{s}"
-            tok = int(torch.argmax(last))
-            decoded.append(tok)
-            ids = torch.tensor([[tok]])
-            store[f"decode{s}.input_ids"] = ids.clone()
-            out = model(input_ids=ids, past_key_values=cache, use_cache=True)
-            store[f"decode{s}.logits"] = out.logits.clone()
-            cache = out.past_key_values
-            last = out.logits[0, -1]
-            timings[f"decode{s}"] = time.time() - t0
-        rec.phase = None  # logits only from here on
+    decoded, timings = run_phases(model, rec, prompt, a.decode_steps)
+    with torch.no_grad():  # logits only from here on
         full_ids = torch.tensor([prompt + decoded])
         full = model(input_ids=full_ids, use_cache=False).logits
         store["full.input_ids"], store["full.logits"] = full_ids, full.clone()
@@ -475,10 +300,7 @@ def main():
         load_released(mb, os.path.join(a.out, "checkpoint_bf16", "model.safetensors"))
         store["bf16w.logits"] = mb(input_ids=torch.tensor([prompt]), use_cache=False).logits.clone()
 
-    goldens = {}
-    for k, v in store.items():
-        v = v.detach().contiguous()
-        goldens[k] = v.to(torch.int64) if not v.is_floating_point() else v.float()
+    goldens = golden_dtypes(store)
     gpath = os.path.join(a.out, "golden.safetensors")
     save_file(goldens, gpath)
 
@@ -503,7 +325,7 @@ def main():
         "attn_implementation": "eager",
         "compute_dtype": "float32",
         "batch_size": 1,
-        "notes": "Made by golden/hf_dump.py; " + " ".join(sys.argv[1:]),
+        "notes": "Made by golden/tools/make_set.py; " + " ".join(sys.argv[1:]),
         "prompt_ids": prompt,
         "decoded_ids": decoded,
         "long_prompt_ids": long_prompt,
