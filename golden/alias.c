@@ -44,9 +44,25 @@ static int placeholders(const char *p, char names[8][32], int *n) {
     return 0;
 }
 
+/* A size: a positive number, or a declared param name (stored as -2 - its index). */
+static int parse_size(const q35_alias_map *m, const cJSON *j, int64_t *out, int allow_neg1) {
+    if (cJSON_IsNumber(j)) {
+        double v = j->valuedouble;
+        if (v != (double)(int64_t)v || v < (allow_neg1 ? -1 : 1) || v == 0) return -1;
+        *out = (int64_t)v;
+        return 0;
+    }
+    if (!cJSON_IsString(j)) return -1;
+    for (int k = 0; k < m->nparams; k++)
+        if (strcmp(m->param_name[k], j->valuestring) == 0) {
+            *out = -2 - k;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_xform(q35_alias_map *m, q35_xform *x, const cJSON *j, char *why, size_t wl) {
     memset(x, 0, sizeof *x);
-    x->groups_n = -1;
     if (!cJSON_IsObject(j) || !j->child || j->child->next) {
         snprintf(why, wl, "each transform is a one-key mapping (transpose, view or untile_heads)");
         return -1;
@@ -72,10 +88,15 @@ static int parse_xform(q35_alias_map *m, q35_xform *x, const cJSON *j, char *why
         } else {
             x->op = Q35_XF_VIEW;
             int neg = 0;
-            if (int_list(v, x->v, &x->n, 1) != 0) {
-                snprintf(why, wl, "view needs a list of sizes (one -1 allowed) or \"ours\"");
+            if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0 || cJSON_GetArraySize(v) > Q35_MAX_DIMS) {
+                snprintf(why, wl, "view needs a list of sizes (one -1 allowed, or param names) or \"ours\"");
                 return -1;
             }
+            for (const cJSON *e = v->child; e; e = e->next)
+                if (parse_size(m, e, &x->v[x->n++], 1) != 0) {
+                    snprintf(why, wl, "view sizes are positive numbers, -1 or declared params");
+                    return -1;
+                }
             for (int a = 0; a < x->n; a++) neg += x->v[a] == -1;
             if (neg > 1) {
                 snprintf(why, wl, "view allows one -1");
@@ -85,27 +106,26 @@ static int parse_xform(q35_alias_map *m, q35_xform *x, const cJSON *j, char *why
     } else if (strcmp(v->string, "untile_heads") == 0) {
         x->op = Q35_XF_UNTILE;
         const cJSON *ax = cJSON_GetObjectItemCaseSensitive(v, "axis"), *g = cJSON_GetObjectItemCaseSensitive(v, "groups");
-        if (!cJSON_IsObject(v) || !cJSON_IsNumber(ax) || ax->valuedouble < 0 || !(cJSON_IsNumber(g) || cJSON_IsString(g))) {
-            snprintf(why, wl, "untile_heads needs {axis: N, groups: NUMBER or PARAM}");
+        const cJSON *hs = cJSON_GetObjectItemCaseSensitive(v, "heads"), *sz = cJSON_GetObjectItemCaseSensitive(v, "head_size");
+        if (!cJSON_IsObject(v) || !cJSON_IsNumber(ax) || ax->valuedouble < 0 || ax->valuedouble >= Q35_MAX_DIMS) {
+            snprintf(why, wl, "untile_heads needs {axis: N, groups: NUMBER or PARAM[, heads: .., head_size: ..]}");
             return -1;
         }
         x->axis = (int)ax->valuedouble;
-        if (cJSON_IsNumber(g)) {
-            if (g->valuedouble < 1) {
-                snprintf(why, wl, "untile_heads groups must be >= 1");
-                return -1;
-            }
-            x->groups_n = (int64_t)g->valuedouble;
-        } else {
-            int k;
-            for (k = 0; k < m->nparams; k++)
-                if (strcmp(m->param_name[k], g->valuestring) == 0) break;
-            if (k == m->nparams) {
-                snprintf(why, wl, "untile_heads groups '%s' is not a number and not declared under params", g->valuestring);
-                return -1;
-            }
-            snprintf(x->groups, sizeof x->groups, "%s", g->valuestring);
+        if (!g || parse_size(m, g, &x->groups, 0) != 0) {
+            snprintf(why, wl, "untile_heads groups must be a number >= 1 or a param declared under params");
+            return -1;
         }
+        if (!hs != !sz || (hs && (parse_size(m, hs, &x->heads, 0) != 0 || parse_size(m, sz, &x->head_size, 0) != 0))) {
+            snprintf(why, wl, "untile_heads heads and head_size go together, numbers or declared params");
+            return -1;
+        }
+        for (const cJSON *f = v->child; f; f = f->next)
+            if (strcmp(f->string, "axis") && strcmp(f->string, "groups") && strcmp(f->string, "heads") &&
+                strcmp(f->string, "head_size")) {
+                snprintf(why, wl, "untile_heads: unknown key '%.40s'", f->string);
+                return -1;
+            }
     } else {
         snprintf(why, wl, "unknown transform '%s' (have: transpose, view, untile_heads)", v->string);
         return -1;
@@ -261,8 +281,8 @@ int q35_alias_resolve(q35_alias_map *m, const char *config, const char *const *o
     return 0;
 }
 
-int q35_alias_match(const q35_alias_map *m, const char *theirs, char *ours, size_t n) {
-    for (int i = 0; i < m->n; i++) {
+int q35_alias_match(const q35_alias_map *m, int from, const char *theirs, char *ours, size_t n) {
+    for (int i = from < 0 ? 0 : from; i < m->n; i++) {
         const char *p = m->a[i].theirs, *s = theirs;
         char names[8][32], vals[8][24];
         int nv = 0, ok = 1;
@@ -302,6 +322,16 @@ int q35_alias_match(const q35_alias_map *m, const char *theirs, char *ours, size
     return -1;
 }
 
+/* A size's value: the number, or its param's (-1 when unresolved). */
+static int64_t size_val(const q35_alias_map *m, int64_t v) { return v < -1 ? m->param_val[-2 - v] : v; }
+
+/* The name of the first unresolved param among sizes v[0..n), or NULL. */
+static const char *unresolved(const q35_alias_map *m, const int64_t *v, int n) {
+    for (int i = 0; i < n; i++)
+        if (v[i] < -1 && m->param_val[-2 - v[i]] < 1) return m->param_name[-2 - v[i]];
+    return NULL;
+}
+
 /* Row-major strides of shape (in elements). */
 static void strides(int64_t *st, const int64_t *shape, int nd) {
     int64_t s = 1;
@@ -327,11 +357,16 @@ int q35_alias_apply(const q35_alias_map *m, int idx, const q35_tensor *in, const
             } else {
                 int64_t known = 1;
                 int neg = -1;
+                const char *u = unresolved(m, f->v, f->n);
+                if (u) {
+                    free(*buf), *buf = NULL;
+                    return q35_fail(err, errlen, "%s: param %s is unknown: give --model CHECKPOINT or --param %s=N", m->path, u, u);
+                }
                 t.ndim = f->n;
                 for (int d = 0; d < f->n; d++) {
-                    t.shape[d] = f->v[d];
-                    if (f->v[d] < 0) neg = d;
-                    else known *= f->v[d];
+                    t.shape[d] = size_val(m, f->v[d]);
+                    if (t.shape[d] < 0) neg = d;
+                    else known *= t.shape[d];
                 }
                 if (neg >= 0) t.shape[neg] = known ? n / known : 0;
             }
@@ -372,24 +407,28 @@ int q35_alias_apply(const q35_alias_map *m, int idx, const q35_tensor *in, const
             }
         } else { /* untile_heads */
             int ax = f->axis;
-            int64_t G = f->groups_n;
-            for (int k = 0; G < 0 && k < m->nparams; k++)
-                if (strcmp(m->param_name[k], f->groups) == 0) G = m->param_val[k];
-            if (G < 1) {
+            int64_t sizes[3] = { f->groups, f->heads, f->head_size };
+            const char *u = unresolved(m, sizes, 3);
+            if (u) {
                 free(dst), free(*buf), *buf = NULL;
-                return q35_fail(err, errlen, "%s: param %s is unknown: give --model CHECKPOINT or --param %s=N", m->path,
-                                f->groups, f->groups);
+                return q35_fail(err, errlen, "%s: param %s is unknown: give --model CHECKPOINT or --param %s=N", m->path, u, u);
             }
-            if (ax >= out->ndim || out->shape[ax] % G != 0) {
+            int64_t G = size_val(m, f->groups), S = ax < out->ndim ? out->shape[ax] : 0;
+            int64_t H = f->heads ? size_val(m, f->heads) : S, hs = f->heads ? size_val(m, f->head_size) : 1;
+            if (ax >= out->ndim || H % G != 0 || H * hs > S) {
                 free(dst), free(*buf), *buf = NULL;
-                return q35_fail(err, errlen, "untile_heads axis %d of their %s (%s): not %lld groups of heads", ax, shape,
-                                a->theirs, (long long)G);
+                return q35_fail(err, errlen, "untile_heads axis %d of their %s (%s): not %lld heads%s in %lld groups", ax,
+                                shape, a->theirs, (long long)H, f->heads ? " at its end" : "", (long long)G);
             }
-            int64_t H = out->shape[ax], r = H / G, inner = ist[ax], outer = n / (H * inner);
+            int64_t r = H / G, pre = S - H * hs, inner = ist[ax], outer = n / (S * inner);
             for (int64_t o = 0; o < outer; o++)
-                for (int64_t h = 0; h < H; h++) {
-                    int64_t j = (h % r) * G + h / r;
-                    memcpy(dst + (size_t)((o * H + h) * inner) * es, src + (size_t)((o * H + j) * inner) * es,
+                for (int64_t sd = 0; sd < S; sd++) {
+                    int64_t ss = sd; /* the source entry of our entry sd */
+                    if (sd >= pre) {
+                        int64_t h = (sd - pre) / hs, e = (sd - pre) % hs, j = (h % r) * G + h / r;
+                        ss = pre + j * hs + e;
+                    }
+                    memcpy(dst + (size_t)((o * S + sd) * inner) * es, src + (size_t)((o * S + ss) * inner) * es,
                            (size_t)inner * es);
                 }
         }

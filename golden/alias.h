@@ -9,8 +9,12 @@
  * The first alias whose pattern matches a name wins. Transforms are applied to their tensor in
  * order; each only moves elements (any dtype), so values are compared exactly as they were stored:
  *   transpose: axes      numpy.transpose(t, axes)
- *   view: [d, ...]|ours  row-major reshape (one -1 allowed); "ours" = our tensor's shape
- *   untile_heads: {axis, groups}  heads on axis stored tiled (their j = i*G + k) -> grouped (our h = k*(H/G) + i) */
+ *   view: [d, ...]|ours  row-major reshape (one -1 allowed; a size may be a param name); "ours" = our shape
+ *   untile_heads: {axis, groups[, heads, head_size]}  heads on axis stored tiled (their j = i*G + k) ->
+ *                        grouped (our h = k*(H/G) + i); with heads and head_size only the last
+ *                        heads * head_size entries of the axis are heads (of head_size entries each),
+ *                        the entries before them stay (q and k channels before the v channels).
+ *                        groups, heads and head_size: numbers or param names. */
 #ifndef Q35_ALIAS_H
 #define Q35_ALIAS_H
 
@@ -20,13 +24,14 @@
 
 enum { Q35_XF_TRANSPOSE, Q35_XF_VIEW, Q35_XF_VIEW_OURS, Q35_XF_UNTILE };
 
+/* A size in a transform: a number, or (when < -1) the param numbered -2 - value. */
 typedef struct {
     int op;
-    int n;                        /* transpose: axes; view: dims */
+    int n;                        /* transpose: axes; view: dims (-1: inferred) */
     int64_t v[Q35_MAX_DIMS];
     int axis;                     /* untile_heads */
-    char groups[64];              /* untile_heads: a param name, or "" when groups_n is given */
-    int64_t groups_n;
+    int64_t groups;               /* untile_heads: key-head groups */
+    int64_t heads, head_size;     /* untile_heads on the tail of the axis only; 0: the whole axis */
 } q35_xform;
 
 typedef struct {
@@ -52,9 +57,11 @@ int q35_alias_load(q35_alias_map *m, const char *path, char *err, size_t errlen)
  * NAME=VALUE overrides. A param left unresolved is an error only when a transform uses it. */
 int q35_alias_resolve(q35_alias_map *m, const char *config, const char *const *overrides, int noverrides, char *err,
                       size_t errlen);
-/* The first alias matching their name: writes our name (no phase prefix) to ours, returns its
- * index; -1 when none matches. */
-int q35_alias_match(const q35_alias_map *m, const char *theirs, char *ours, size_t n);
+/* The first alias at index >= from matching their name: writes our name (no phase prefix) to
+ * ours, returns its index; -1 when none matches. (One name can stand for several of ours: llama.cpp
+ * calls both attention outputs attn_output-N; q35_compare_files takes the first alias whose
+ * tensor exists in our dump.) */
+int q35_alias_match(const q35_alias_map *m, int from, const char *theirs, char *ours, size_t n);
 /* Applies alias idx's transforms to in, given our tensor's shape (for view: ours). On success *buf
  * is a new buffer (free it; NULL when no transform) and *out views it (or in). -1 with err when a
  * shape does not fit (wrong axes, numel mismatch, heads not divisible by groups). */

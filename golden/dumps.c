@@ -80,12 +80,21 @@ int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, siz
         int idx = -1;
         if (o->names) {
             char ours[400];
-            if ((idx = q35_alias_match(&am, b.entries[i].name, ours, sizeof ours)) < 0) {
+            if ((idx = q35_alias_match(&am, 0, b.entries[i].name, ours, sizeof ours)) < 0) {
                 q35_row *w = q35_report_add(rep, b.entries[i].name, Q35_ROW_ONLY_THEIRS);
                 if (w) snprintf(w->note, sizeof w->note, "no alias in %s", o->names);
                 continue;
             }
             snprintf(name, sizeof name, "%s.%s", phase, ours);
+            /* a name that stands for several of ours: the first alias whose tensor we have */
+            for (int k = idx; k >= 0 && !q35_st_find(&a, name); k = q35_alias_match(&am, k + 1, b.entries[i].name, ours, sizeof ours)) {
+                char alt[512];
+                snprintf(alt, sizeof alt, "%s.%s", phase, ours);
+                if (q35_st_find(&a, alt)) {
+                    snprintf(name, sizeof name, "%s", alt);
+                    idx = k;
+                }
+            }
         } else {
             snprintf(name, sizeof name, "%s", b.entries[i].name);
         }

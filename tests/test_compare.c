@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alias.h"
 #include "logits.h"
+#include "npy.h"
 #include "policy.h"
 #include "q35.h"
 #include "testutil.h"
@@ -151,14 +153,14 @@ START_TEST(alias_match_and_transforms) {
     ck_assert_msg(q35_alias_load(&m, write_tmp("m.yaml", map_yaml), err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(m.n, 3);
     char ours[256];
-    ck_assert_int_eq(q35_alias_match(&m, "conv-12", ours, sizeof ours), 0);
+    ck_assert_int_eq(q35_alias_match(&m, 0, "conv-12", ours, sizeof ours), 0);
     ck_assert_str_eq(ours, "text.layers.12.linear_attn.conv");
-    ck_assert_int_eq(q35_alias_match(&m, "v-3#1", ours, sizeof ours), 1);
+    ck_assert_int_eq(q35_alias_match(&m, 0, "v-3#1", ours, sizeof ours), 1);
     ck_assert_str_eq(ours, "text.layers.3.v");
-    ck_assert_int_eq(q35_alias_match(&m, "v-3", ours, sizeof ours), -1);   /* first occurrence: not mapped */
-    ck_assert_int_eq(q35_alias_match(&m, "conv-", ours, sizeof ours), -1); /* {L} needs digits */
-    ck_assert_int_eq(q35_alias_match(&m, "conv-3x", ours, sizeof ours), -1);
-    ck_assert_int_eq(q35_alias_match(&m, "result_output", ours, sizeof ours), 2);
+    ck_assert_int_eq(q35_alias_match(&m, 0, "v-3", ours, sizeof ours), -1);   /* first occurrence: not mapped */
+    ck_assert_int_eq(q35_alias_match(&m, 0, "conv-", ours, sizeof ours), -1); /* {L} needs digits */
+    ck_assert_int_eq(q35_alias_match(&m, 0, "conv-3x", ours, sizeof ours), -1);
+    ck_assert_int_eq(q35_alias_match(&m, 0, "result_output", ours, sizeof ours), 2);
     ck_assert_str_eq(ours, "logits");
 
     /* transpose [L=3][C=2] -> [C][L] */
@@ -214,7 +216,7 @@ START_TEST(alias_match_and_transforms) {
         { "format: q35-aliases/1\naliases:\n  - theirs: a\n    ours: b\n    transform: [ {flip: 1} ]\n", "unknown transform 'flip'" },
         { "format: q35-aliases/1\naliases:\n  - theirs: a\n    ours: b\n    transform: [ {transpose: [0, 0]} ]\n", "permutation" },
         { "format: q35-aliases/1\naliases:\n  - theirs: a\n    ours: b\n    transform: [ {view: [-1, -1]} ]\n", "one -1" },
-        { "format: q35-aliases/1\naliases:\n  - theirs: a\n    ours: b\n    transform: [ {untile_heads: {axis: 0, groups: g}} ]\n", "not declared" },
+        { "format: q35-aliases/1\naliases:\n  - theirs: a\n    ours: b\n    transform: [ {untile_heads: {axis: 0, groups: g}} ]\n", "declared under params" },
         { "format: q35-aliases/1\naliases:\n  - theirs: a\n    ours: b\n    extra: 1\n", "unknown key 'extra'" },
         { "format: q35-aliases/1\nalias: []\n", "unknown key 'alias'" },
     };
@@ -485,6 +487,122 @@ START_TEST(verify_report) {
 }
 END_TEST
 
+/* Another implementation's dump: llama.cpp's names and layouts (tests/data/aliases/llama_kv_equal,
+ * written from the kv_equal goldens by make_llama_layout.py) through golden/aliases/llama.cpp.yaml
+ * against q35's own forward; then one of their tensors perturbed is named as the first divergence;
+ * Hugging Face module paths through hf.yaml; bad inputs exit 2. */
+START_TEST(alias_maps_end_to_end) {
+    char args[8192], ids[1024] = "";
+    q35_st g;
+    ck_assert_int_eq(q35_st_open(&g, "golden/data/kv_equal/golden.safetensors", err, sizeof err), 0);
+    const q35_st_entry *e = q35_st_find(&g, "prefill.input_ids");
+    for (int64_t i = 0; i < q35_numel(&e->t); i++)
+        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%lld", i ? "," : "", (long long)q35_get_f64(&e->t, i));
+    q35_st_close(&g);
+    snprintf(args, sizeof args, "forward golden/data/kv_equal/checkpoint_f32 --ids %s --dump %s/ours.safetensors", ids, dir);
+    ck_assert_int_eq(q35(args), 0);
+
+    snprintf(args, sizeof args, "compare %s/ours.safetensors tests/data/aliases/llama_kv_equal --names golden/aliases/llama.cpp.yaml "
+                                "--model golden/data/kv_equal/checkpoint_f32 --json %s/l.json", dir, dir);
+    ck_assert_int_eq(q35(args), 0);
+    char *text = slurp("l.json");
+    cJSON *j = cJSON_Parse(text);
+    check_schema(j);
+    const cJSON *sum = cJSON_GetObjectItem(j, "summary");
+    ck_assert_int_eq(cJSON_GetObjectItem(sum, "compared")->valueint, 62); /* every file of theirs */
+    ck_assert_int_eq(cJSON_GetObjectItem(sum, "only_theirs")->valueint, 0);
+    int renamed = 0, untiled = 0;
+    for (const cJSON *t = cJSON_GetObjectItem(j, "tensors")->child; t; t = t->next) {
+        const cJSON *th = cJSON_GetObjectItem(t, "theirs");
+        renamed += cJSON_IsString(th);
+        if (cJSON_IsString(th) && !strcmp(th->valuestring, "final_output-1")) {
+            untiled = 1;
+            ck_assert_str_eq(cJSON_GetObjectItem(t, "name")->valuestring, "prefill.text.layers.1.linear_attn.gated_norm_out");
+        }
+        if (cJSON_IsString(th) && !strcmp(th->valuestring, "attn_output-3")) /* one name, two of ours: the one we have */
+            ck_assert_str_eq(cJSON_GetObjectItem(t, "name")->valuestring, "prefill.text.layers.3.attn_out");
+    }
+    ck_assert_int_eq(renamed, 62);
+    ck_assert(untiled);
+    cJSON_Delete(j);
+    free(text);
+
+    /* their gated norm output of layer 1 off by 0.05 in one element: that tensor is the first divergence */
+    char tdir[1200], src[1400], dst[1400];
+    snprintf(tdir, sizeof tdir, "%s/theirs", dir);
+    snprintf(args, sizeof args, "cp -r tests/data/aliases/llama_kv_equal %s", tdir);
+    ck_assert_int_eq(system(args), 0);
+    q35_st t;
+    ck_assert_msg(q35_npy_dir_open(&t, tdir, err, sizeof err) == 0, "%s", err);
+    const q35_st_entry *fo = q35_st_find(&t, "final_output-1");
+    ck_assert_ptr_nonnull(fo);
+    int64_t n = q35_numel(&fo->t);
+    float *x = malloc((size_t)n * sizeof *x);
+    q35_read_f32(x, &fo->t, 0, n);
+    x[5] += 0.05f;
+    q35_tensor pt = fo->t;
+    pt.data = x;
+    snprintf(dst, sizeof dst, "%s/final_output-1.npy", tdir);
+    ck_assert_msg(q35_npy_write(dst, &pt, err, sizeof err) == 0, "%s", err);
+    free(x);
+    q35_st_close(&t);
+    snprintf(args, sizeof args, "compare %s/ours.safetensors %s --names golden/aliases/llama.cpp.yaml "
+                                "--model golden/data/kv_equal/checkpoint_f32 --json %s/p.json", dir, tdir, dir);
+    ck_assert_int_eq(q35(args), 1);
+    text = slurp("p.json");
+    j = cJSON_Parse(text);
+    const cJSON *fd = cJSON_GetObjectItem(j, "first_divergence");
+    ck_assert_str_eq(cJSON_GetObjectItem(fd, "name")->valuestring, "prefill.text.layers.1.linear_attn.gated_norm_out");
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "summary"), "failed")->valueint, 1);
+    cJSON_Delete(j);
+    free(text);
+
+    /* the map needs the key-head count: without --model or --param it says so; --param works */
+    snprintf(args, sizeof args, "compare %s/ours.safetensors tests/data/aliases/llama_kv_equal --names golden/aliases/llama.cpp.yaml",
+             dir);
+    ck_assert_int_eq(q35(args), 2);
+    text = slurp("out.txt");
+    ck_assert_msg(strstr(text, "--param"), "%s", text);
+    free(text);
+    snprintf(args, sizeof args, "compare %s/ours.safetensors tests/data/aliases/llama_kv_equal --names golden/aliases/llama.cpp.yaml "
+                                "--param key_heads=2 --param value_heads=4 --param value_head_dim=16", dir);
+    ck_assert_int_eq(q35(args), 0);
+    /* a wrong key-head count moves heads to the wrong places: caught */
+    snprintf(args, sizeof args, "compare %s/ours.safetensors tests/data/aliases/llama_kv_equal --names golden/aliases/llama.cpp.yaml "
+                                "--model golden/data/kv_equal/checkpoint_f32 --param key_heads=1", dir);
+    ck_assert_int_eq(q35(args), 1);
+
+    /* Hugging Face module paths */
+    snprintf(args, sizeof args, "compare %s/ours.safetensors tests/data/aliases/hf_kv_equal --names golden/aliases/hf.yaml --json %s/h.json",
+             dir, dir);
+    ck_assert_int_eq(q35(args), 0);
+    text = slurp("h.json");
+    j = cJSON_Parse(text);
+    ck_assert_int_ge(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "summary"), "compared")->valueint, 45);
+    cJSON_Delete(j);
+    free(text);
+
+    /* malformed inputs: a truncated .npy, a bad map */
+    snprintf(src, sizeof src, "%s/l_out-0.npy", tdir);
+    FILE *f = fopen(src, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), 200), 0);
+    fclose(f);
+    snprintf(args, sizeof args, "compare %s/ours.safetensors %s --names golden/aliases/llama.cpp.yaml --model golden/data/kv_equal/checkpoint_f32",
+             dir, tdir);
+    ck_assert_int_eq(q35(args), 2);
+    text = slurp("out.txt");
+    ck_assert_msg(strstr(text, "l_out-0.npy") && strstr(text, "truncated"), "%s", text);
+    free(text);
+    write_tmp("bad_map.yaml", "format: q35-aliases/1\naliases:\n  - theirs: x\n    ours: y\n    transform: [ {rotate: 1} ]\n");
+    snprintf(args, sizeof args, "compare %s/ours.safetensors tests/data/aliases/hf_kv_equal --names %s/bad_map.yaml", dir, dir);
+    ck_assert_int_eq(q35(args), 2);
+    text = slurp("out.txt");
+    ck_assert_msg(strstr(text, "unknown transform 'rotate'"), "%s", text);
+    free(text);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("compare");
     TCase *tc = tcase_create("tools");
@@ -496,6 +614,7 @@ int main(void) {
     tcase_add_test(tc, logits_metrics);
     tcase_add_test(tc, reports_through_the_cli);
     tcase_add_test(tc, verify_report);
+    tcase_add_test(tc, alias_maps_end_to_end);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
