@@ -104,3 +104,32 @@ int q35_expand_image_tokens(int **out, int *nout, const int *ids, int n, int ima
     *nout = len;
     return 0;
 }
+
+char *q35_expand_video_text(const char *text, char *const *placeholders, int nvideos, char *err, size_t errlen) {
+    static const char pad[] = "<|video_pad|>";
+    size_t len = strlen(text), extra = 0;
+    int found = 0;
+    for (const char *p = strstr(text, pad); p; p = strstr(p + sizeof pad - 1, pad)) {
+        if (found < nvideos) extra += strlen(placeholders[found]);
+        found++;
+    }
+    if (found != nvideos) {
+        q35_fail(err, errlen, "%d videos given but the prompt holds %d <|video_pad|> placeholders", nvideos, found);
+        return NULL;
+    }
+    char *out = malloc(len + extra + 1), *o = out;
+    if (!out) {
+        q35_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    const char *p = text;
+    for (int k = 0; k < nvideos; k++) {
+        const char *q = strstr(p, pad);
+        memcpy(o, p, (size_t)(q - p)), o += q - p;
+        size_t pl = strlen(placeholders[k]);
+        memcpy(o, placeholders[k], pl), o += pl;
+        p = q + sizeof pad - 1;
+    }
+    strcpy(o, p);
+    return out;
+}

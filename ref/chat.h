@@ -20,6 +20,11 @@ char *q35_chat_template_load(const char *path, const char **source, char *err, s
  * err (template errors, or "raise_exception: ..." from the template itself). */
 char *q35_chat_render(const char *template_text, const cJSON *messages, const cJSON *flags, char *err, size_t errlen);
 
+/* Replaces the k-th "<|video_pad|>" of the rendered text with placeholders[k] (video.h's
+ * q35_video_placeholder: per temporal group a timestamp and its run of pads), as the processor does
+ * before tokenizing. A new string; NULL with err when the text holds another number of videos. */
+char *q35_expand_video_text(const char *text, char *const *placeholders, int nvideos, char *err, size_t errlen);
+
 /* Expands the k-th run of image_token_id in ids (a single placeholder, or a run already of the
  * right length) to counts[k] tokens. *out is a new array. -1 with err when runs and counts differ. */
 int q35_expand_image_tokens(int **out, int *nout, const int *ids, int n, int image_token_id, const int *counts,

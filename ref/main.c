@@ -11,6 +11,7 @@
 #include "ops.h"
 #include "q35.h"
 #include "chat.h"
+#include "video.h"
 #include "tokenizer.h"
 #include "util.h"
 #include "logits.h"
@@ -750,17 +751,28 @@ static const char *usage_chat =
     "  --tools TOOLS.json       a JSON list of tool schemas\n"
     "  --image FILE             an image of the conversation, in order: its <|image_pad|> is expanded\n"
     "                           to the image's number of merged patches (repeat per image)\n"
+    "  --video DIR              a video of the conversation, in order, as a directory of its frames\n"
+    "                           (PNG/JPEG, name order): its <|video_pad|> becomes, per pair of sampled\n"
+    "                           frames, \"<T seconds>\" + <|vision_start|> + pads + <|vision_end|>, in\n"
+    "                           the text (timestamps are text) and the ids (repeat per video)\n"
+    "  --video-fps F            frames per second of the --video frames (default 24, Hugging Face's\n"
+    "                           assumption when a video's rate is unknown)\n"
     "  --template FILE          a chat template instead of MODEL's (chat_template.jinja, else\n"
     "                           tokenizer_config.json, else a built-in copy of Qwen3.5's)\n"
     "  --tokenizer FILE         a tokenizer.json instead of MODEL's\n";
 
 /* Renders and tokenizes one conversation; returns a new JSON object (text + ids, or error). */
 static cJSON *chat_one(const char *tpl, q35_tokenizer *tok, const cJSON *messages, const cJSON *flags,
-                       const int *counts, int nimg, int image_id) {
+                       const int *counts, int nimg, int image_id, char *const *videos, int nvid) {
     char err[ERRLEN];
     cJSON *o = cJSON_CreateObject();
     char *text = q35_chat_render(tpl, messages, flags, err, sizeof err);
     int *ids = NULL, n = 0, *full = NULL, nfull = 0;
+    if (text && nvid) {
+        char *x = q35_expand_video_text(text, videos, nvid, err, sizeof err);
+        free(text);
+        text = x;
+    }
     if (!text) {
         const char *e = strncmp(err, "raise_exception: ", 17) == 0 ? err + 17 : err;
         cJSON_AddStringToObject(o, "error", e);
@@ -785,9 +797,10 @@ static int cmd_chat_format(int argc, char **argv) {
         return argc < 1 ? 2 : 0;
     }
     const char *model = argv[0], *conv = NULL, *jsonl = NULL, *tools = NULL, *tplf = NULL, *tokf = NULL;
-    int think = -1, gen = 1, vid = 0, nimg = 0, rc = 1;
-    char **images = calloc((size_t)argc, sizeof *images);
-    if (!images) return die("out of memory");
+    int think = -1, gen = 1, vid = 0, nimg = 0, nvid = 0, rc = 1;
+    double video_fps = 0;
+    char **images = calloc((size_t)argc, sizeof *images), **videos = calloc((size_t)argc, sizeof *videos);
+    if (!images || !videos) return free(images), free(videos), die("out of memory");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--think")) think = 1;
@@ -800,9 +813,13 @@ static int cmd_chat_format(int argc, char **argv) {
         else if (v && !strcmp(a, "--template")) tplf = v, i++;
         else if (v && !strcmp(a, "--tokenizer")) tokf = v, i++;
         else if (v && !strcmp(a, "--image")) images[nimg++] = (char *)v, i++;
-        else { fprintf(stderr, "q35 chat-format: bad option %s\n%s", a, usage_chat); free(images); return 2; }
+        else if (v && !strcmp(a, "--video")) videos[nvid++] = (char *)v, i++;
+        else if (v && !strcmp(a, "--video-fps") && (video_fps = atof(v)) > 0) i++;
+        else { fprintf(stderr, "q35 chat-format: bad option %s\n%s", a, usage_chat); free(images), free(videos); return 2; }
     }
-    if (!conv == !jsonl) { fprintf(stderr, "q35 chat-format: give --messages or --jsonl\n%s", usage_chat); free(images); return 2; }
+    if (!conv == !jsonl) { fprintf(stderr, "q35 chat-format: give --messages or --jsonl\n%s", usage_chat); free(images), free(videos); return 2; }
+    char **vtext = calloc((size_t)nvid + 1, sizeof *vtext); /* each video's placeholder text */
+    if (!vtext) return free(images), free(videos), die("out of memory");
     char err[ERRLEN];
     const char *src;
     char *tpl = q35_chat_template_load(tplf ? tplf : model, &src, err, sizeof err), *text = NULL;
@@ -822,6 +839,20 @@ static int cmd_chat_format(int argc, char **argv) {
         q35_image_batch_free(&b);
         if (!counts) { snprintf(err, sizeof err, "out of memory"); goto out; }
     }
+    if (nvid) {
+        q35_video_config vc;
+        if (q35_video_config_load(&vc, model, err, sizeof err) != 0) goto out;
+        if (video_fps <= 0) fprintf(stderr, "q35: --video-fps not given: the frames are taken as 24 per second\n");
+        for (int k = 0; k < nvid; k++) {
+            q35_video_plan vp;
+            if (q35_video_plan_dir(&vp, &vc, videos[k], video_fps, err, sizeof err) != 0) goto out;
+            vtext[k] = q35_video_placeholder(&vp);
+            fprintf(stderr, "q35: %s: %d frames sampled, %d temporal groups of %d tokens (%dx%d patches)\n", videos[k], vp.n,
+                    vp.grid[0], vp.tokens_per_group, vp.grid[1], vp.grid[2]);
+            q35_video_plan_free(&vp);
+            if (!vtext[k]) { snprintf(err, sizeof err, "out of memory"); goto out; }
+        }
+    }
     if (jsonl) {
         FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
         if (!f) { snprintf(err, sizeof err, "%s: cannot open", jsonl); goto out; }
@@ -833,7 +864,7 @@ static int cmd_chat_format(int argc, char **argv) {
             if (!cJSON_IsArray(msgs)) {
                 o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "error", "line is not a JSON object with a \"messages\" list");
-            } else o = chat_one(tpl, tok, msgs, cJSON_GetObjectItemCaseSensitive(j, "flags"), counts, nimg, image_id);
+            } else o = chat_one(tpl, tok, msgs, cJSON_GetObjectItemCaseSensitive(j, "flags"), counts, nimg, image_id, vtext, nvid);
             char *s = cJSON_PrintUnformatted(o);
             if (s) puts(s);
             free(s);
@@ -861,7 +892,7 @@ static int cmd_chat_format(int argc, char **argv) {
         if (!cJSON_IsArray(tj)) { cJSON_Delete(tj); snprintf(err, sizeof err, "%s: not a JSON list of tools", tools); goto out; }
         cJSON_AddItemToObject(flags, "tools", tj);
     }
-    cJSON *o = chat_one(tpl, tok, msgs, flags, counts, nimg, image_id);
+    cJSON *o = chat_one(tpl, tok, msgs, flags, counts, nimg, image_id, vtext, nvid);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
     if (cJSON_IsString(e)) {
         snprintf(err, sizeof err, "%s", e->valuestring);
@@ -880,6 +911,9 @@ out:
     free(text);
     free(counts);
     free(images);
+    for (int k = 0; k < nvid; k++) free(vtext[k]);
+    free(vtext);
+    free(videos);
     cJSON_Delete(root);
     cJSON_Delete(flags);
     q35_tokenizer_free(tok);

@@ -29,5 +29,6 @@
 #include "report.h"
 #include "sha256.h"
 #include "verify.h"
+#include "video.h"
 
 #endif

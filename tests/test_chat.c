@@ -189,6 +189,88 @@ START_TEST(cli_chat_format_with_image) {
 }
 END_TEST
 
+/* Video placeholders against Hugging Face's Qwen3-VL processor (tests/data/chat/video_goldens.jsonl,
+ * made by make_video.py): sampled frames, grid and the placeholder text of each case; then the whole
+ * chat-format path with a directory of frames, text and ids. */
+START_TEST(video_placeholders) {
+    char *text = q35_read_file("tests/data/chat/video_goldens.jsonl", 16u << 20, NULL);
+    ck_assert_ptr_nonnull(text);
+    q35_video_config vc;
+    ck_assert_int_eq(q35_video_config_load(&vc, "tests/data/chat", err, sizeof err), 0);
+    int cases = 0, cli = 0;
+    for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(l);
+        ck_assert_ptr_nonnull(j);
+        if (cJSON_GetObjectItem(j, "cli")) {
+            const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
+            char dir[1024], cmd[4096], conv[1200];
+            snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+            snprintf(conv, sizeof conv, "%s/conv.json", dir);
+            char *m = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "messages"));
+            tu_write_file(conv, m, strlen(m));
+            free(m);
+            snprintf(cmd, sizeof cmd, "%s chat-format tests/data/chat --messages %s --no-think --template "
+                     "tests/data/chat/chat_template.jinja --tokenizer tests/data/tokenizer/qwen35_style_tokenizer.json "
+                     "--video tests/data/chat/video_frames --video-fps 3 2>/dev/null", bin, conv);
+            FILE *p = popen(cmd, "r");
+            static char buf[1 << 20];
+            size_t n = fread(buf, 1, sizeof buf - 1, p);
+            buf[n] = 0;
+            ck_assert_int_eq(pclose(p), 0);
+            cJSON *o = cJSON_Parse(buf);
+            ck_assert_ptr_nonnull(o);
+            ck_assert_str_eq(cJSON_GetObjectItem(o, "text")->valuestring, cJSON_GetObjectItem(j, "text")->valuestring);
+            const cJSON *ids = cJSON_GetObjectItem(o, "ids"), *want = cJSON_GetObjectItem(j, "ids");
+            ck_assert_int_eq(cJSON_GetArraySize(ids), cJSON_GetArraySize(want));
+            for (int i = 0; i < cJSON_GetArraySize(want); i++)
+                ck_assert_int_eq(cJSON_GetArrayItem(ids, i)->valueint, cJSON_GetArrayItem(want, i)->valueint);
+            cJSON_Delete(o);
+            /* two videos given, one placeholder: an error naming both counts */
+            snprintf(cmd, sizeof cmd, "%s chat-format tests/data/chat --messages %s --template tests/data/chat/chat_template.jinja "
+                     "--tokenizer tests/data/tokenizer/qwen35_style_tokenizer.json --video tests/data/chat/video_frames "
+                     "--video tests/data/chat/video_frames --video-fps 3 > %s/out.txt 2>&1", bin, conv, dir);
+            ck_assert_int_ne(system(cmd), 0);
+            snprintf(conv, sizeof conv, "%s/out.txt", dir);
+            char *out = q35_read_file(conv, 1u << 20, NULL);
+            ck_assert_msg(out && strstr(out, "2 videos given but the prompt holds 1"), "%s", out ? out : "");
+            free(out);
+            tu_rm_rf(dir);
+            cli++;
+        } else {
+            q35_video_plan p;
+            int rc = q35_video_plan_make(&p, &vc, cJSON_GetObjectItem(j, "frames")->valueint,
+                                         cJSON_GetObjectItem(j, "fps")->valuedouble, cJSON_GetObjectItem(j, "height")->valueint,
+                                         cJSON_GetObjectItem(j, "width")->valueint, err, sizeof err);
+            ck_assert_msg(rc == 0, "%s", err);
+            const cJSON *idx = cJSON_GetObjectItem(j, "indices"), *grid = cJSON_GetObjectItem(j, "grid");
+            ck_assert_int_eq(p.n, cJSON_GetArraySize(idx));
+            for (int i = 0; i < p.n; i++) ck_assert_int_eq(p.indices[i], cJSON_GetArrayItem(idx, i)->valueint);
+            for (int i = 0; i < 3; i++) ck_assert_int_eq(p.grid[i], cJSON_GetArrayItem(grid, i)->valueint);
+            char *ph = q35_video_placeholder(&p);
+            ck_assert_str_eq(ph, cJSON_GetObjectItem(j, "placeholder")->valuestring);
+            free(ph);
+            q35_video_plan_free(&p);
+        }
+        cases++;
+        cJSON_Delete(j);
+    }
+    free(text);
+    ck_assert_int_eq(cases, 11);
+    ck_assert_int_eq(cli, 1);
+    /* bad input */
+    q35_video_plan p;
+    ck_assert_int_eq(q35_video_plan_make(&p, &vc, 0, 24, 10, 10, err, sizeof err), -1);
+    ck_assert_int_eq(q35_video_plan_make(&p, &vc, 1, 24, 10, 10, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "at least 2"), "%s", err);
+    ck_assert_int_eq(q35_video_plan_make(&p, &vc, 10, 24, 10, 5000, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "aspect ratio"), "%s", err);
+    ck_assert_int_eq(q35_video_plan_dir(&p, &vc, "tests/data/nope", 3, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "tests/data/nope"), "%s", err);
+    ck_assert_int_eq(q35_video_plan_dir(&p, &vc, "tests/data/chat", 3, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "no frames"), "%s", err);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("chat");
     TCase *tc = tcase_create("template");
@@ -198,6 +280,7 @@ int main(void) {
     tcase_add_test(tc, builtin_templates_are_the_files);
     tcase_add_test(tc, image_placeholders);
     tcase_add_test(tc, cli_chat_format_with_image);
+    tcase_add_test(tc, video_placeholders);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
