@@ -91,6 +91,10 @@ END_TEST
 START_TEST(golden_text_hv2) { verify_set("golden/data/text_hv2"); }
 END_TEST
 
+/* key head dim = value head dim, value heads = 2 x key heads (the alias-map tests' set) */
+START_TEST(golden_kv_equal) { verify_set("golden/data/kv_equal"); }
+END_TEST
+
 /* vision, preprocessing, image tokens in the LM, multimodal positions: every small_vl golden */
 START_TEST(golden_small_vl) { verify_set("golden/data/small_vl"); }
 END_TEST
@@ -302,6 +306,7 @@ int main(void) {
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, golden_small_text);
+    tcase_add_test(tc, golden_kv_equal);
     tcase_add_test(tc, golden_text_hv2);
     tcase_add_test(tc, golden_small_vl);
     tcase_add_test(tc, golden_vl_multi);
