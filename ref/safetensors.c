@@ -164,7 +164,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
         }
         q35_dtype dt;
         if (parse_dtype(jd->valuestring, &dt) != 0) {
-            q35_fail(err, errlen, "%s: tensor %s has dtype %.32s, which q35 does not read (F32, BF16, F16, I64)", path, name,
+            q35_fail(err, errlen, "%s: tensor %s has dtype %.32s, which q35 does not read (F32, BF16, F16, I64, F64, I32)", path, name,
                  jd->valuestring);
             goto out;
         }
@@ -210,6 +210,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
                      (unsigned long long)b, q35_dtype_size(dt));
             goto out;
         }
+        if (strncmp(name, Q35_ST_PAD, strlen(Q35_ST_PAD)) == 0) continue; /* a writer's alignment filler */
         e->name = strdup(name);
         if (!e->name) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
         e->t.data = data + b;
@@ -402,7 +403,7 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
     if (w->fp) return q35_fail(err, errlen, "%s: header already written", w->path);
     /* the header is built by hand so that keys keep the declared order */
     size_t cap = 256 + (w->metadata_json ? strlen(w->metadata_json) : 0), len = 0;
-    for (int i = 0; i < w->n; i++) cap += strlen(w->tensors[i].name) * 6 + 64 + 24 * (size_t)(w->tensors[i].ndim + 2);
+    for (int i = 0; i < w->n; i++) cap += strlen(w->tensors[i].name) * 6 + 160 + 24 * (size_t)(w->tensors[i].ndim + 2);
     char *h = malloc(cap + 8);
     if (!h) return q35_fail(err, errlen, "%s: out of memory", w->path);
     len += (size_t)snprintf(h + len, cap - len, "{");
@@ -410,6 +411,12 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
     size_t off = 0;
     for (int i = 0; i < w->n; i++) {
         const q35_stw_tensor *t = &w->tensors[i];
+        size_t es = q35_dtype_size(t->dtype), start = (off + es - 1) / es * es;
+        if (start > off) /* an alignment gap: a filler tensor covers it, since the format allows no holes */
+            len += (size_t)snprintf(h + len, cap - len, "%s\"" Q35_ST_PAD "%d\":{\"dtype\":\"F16\",\"shape\":[%zu],"
+                                    "\"data_offsets\":[%zu,%zu]}", len > 1 ? "," : "", i, (start - off) / 2, off, start);
+        off = start;
+        w->tensors[i].offset = off;
         cJSON *js = cJSON_CreateString(t->name); /* JSON-escape the name */
         char *qn = js ? cJSON_PrintUnformatted(js) : NULL;
         cJSON_Delete(js);
@@ -419,9 +426,6 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
         free(qn);
         for (int d = 0; d < t->ndim; d++)
             len += (size_t)snprintf(h + len, cap - len, d ? ",%lld" : "%lld", (long long)t->shape[d]);
-        size_t es = q35_dtype_size(t->dtype);
-        off = (off + es - 1) / es * es;
-        w->tensors[i].offset = off;
         len += (size_t)snprintf(h + len, cap - len, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
         off += t->nbytes;
     }

@@ -53,7 +53,10 @@ void q35_st_close(q35_st *st);
  * A writer is declared tensor by tensor (name, dtype, shape), then the header is written and the
  * data of each tensor follows in the order declared, in as many q35_stw_write calls as wanted.
  * So files larger than memory can be streamed. Each tensor starts at an offset aligned to its
- * element size (the writer inserts the zero padding), as the reader requires. */
+ * element size, as the reader requires; where that leaves a gap (an I64 after an odd number of
+ * F32 values), a filler F16 tensor of zeros named Q35_ST_PAD<i> covers it, since the format allows
+ * no holes: the file stays readable by every safetensors reader, and q35's reader skips fillers. */
+#define Q35_ST_PAD "__q35_pad_"
 typedef struct {
     char *name;
     q35_dtype dtype;

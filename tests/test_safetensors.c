@@ -452,7 +452,7 @@ START_TEST(entries_sorted_and_found) {
 END_TEST
 
 /* The header keeps the declared order and pads so that the data starts at a multiple of 8; each
- * tensor starts aligned to its element size (6 bytes of BF16, 2 zero bytes, then the I64). */
+ * tensor starts aligned to its element size (6 bytes of BF16, a 2-byte filler tensor, then the I64). */
 START_TEST(writer_layout) {
     char path[4200];
     snprintf(path, sizeof path, "%s/layout.safetensors", dir);
@@ -483,10 +483,17 @@ START_TEST(writer_layout) {
     hdr[hl] = 0;
     ck_assert_msg(strstr(hdr, "zeta") < strstr(hdr, "alpha"), "declared order lost: %s", hdr);
     ck_assert_msg(strstr(hdr, "\"data_offsets\":[0,6]") && strstr(hdr, "\"data_offsets\":[8,16]"), "%s", hdr);
+    /* the gap is covered by a filler tensor: no holes, as the format requires */
+    ck_assert_msg(strstr(hdr, "\"__q35_pad_1\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[6,8]}"), "%s", hdr);
     ck_assert_mem_eq(buf + 8 + hl, d, 6);
     ck_assert_uint_eq(buf[8 + hl + 6], 0);
     ck_assert_uint_eq(buf[8 + hl + 7], 0);
     ck_assert_mem_eq(buf + 8 + hl + 8, d + 6, 8);
+    q35_st st; /* q35's reader skips the filler */
+    ck_assert_msg(q35_st_open(&st, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(st.n, 2);
+    ck_assert_ptr_null(q35_st_find(&st, "__q35_pad_1"));
+    q35_st_close(&st);
     snprintf(path, sizeof path, "%s/layout.safetensors.tmp", dir);
     ck_assert_ptr_null(fopen(path, "rb")); /* renamed away */
 }

@@ -292,15 +292,19 @@ _ST_DTYPE = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
 def write_ordered(tensors, path, metadata=None):
     """A safetensors file with the tensors in the dict's order, header and data (`q35 compare` takes
     the first file's data order as execution order; safetensors' own save_file sorts by name). A
-    tensor is aligned to its element size as q35's reader requires; were an int64 tensor to follow
-    an odd number of float32 values, the gap is zero bytes, as in q35's own dumps."""
+    tensor is aligned to its element size as q35's reader requires; where that leaves a gap (an
+    int64 tensor after an odd number of float32 values) a zero F16 filler tensor "__q35_pad_<i>"
+    covers it, as q35's own writer does (the format allows no holes; q35's reader skips fillers)."""
     header, off, spans = {}, 0, []
     if metadata:
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    for name, t in tensors.items():
+    for i, (name, t) in enumerate(tensors.items()):
         code = _ST_DTYPE[t.dtype][0]
         es = t.element_size()
-        off = (off + es - 1) // es * es
+        start = (off + es - 1) // es * es
+        if start > off:
+            header["__q35_pad_%d" % i] = {"dtype": "F16", "shape": [(start - off) // 2], "data_offsets": [off, start]}
+        off = start
         n = t.numel() * es
         header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [off, off + n]}
         spans.append((off, t))
