@@ -129,34 +129,7 @@ static int vl_load(q35_image_batch *vi, const cJSON *manifest, const char *dir, 
     for (int k = 0; k < n; k++) free(files[k]);
     free(files);
     if (rc != 0) return -1;
-    q35_trace_f32(&tr, "pixel_values", vi->pixels, 2, vi->npatch, vi->row);
-    int64_t *gt = malloc((size_t)n * 3 * sizeof *gt);
-    float *buf = malloc((size_t)vi->npatch * m->cfg.vision.hidden_size * sizeof(float));
-    int64_t *pos = prompt ? malloc((size_t)3 * L * sizeof *pos) : NULL, delta;
-    if (!gt || !buf || (prompt && !pos)) rc = q35_fail(err, errlen, "out of memory");
-    if (rc == 0) {
-        for (int k = 0; k < n * 3; k++) gt[k] = vi->grids[k / 3][k % 3];
-        q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = gt };
-        q35_trace_tensor(&tr, "image_grid_thw", &t);
-        int hd = m->cfg.vision.hidden_size / m->cfg.vision.num_heads;
-        if (q35_vision_pos_embed(buf, m, (const int (*)[3])vi->grids, n) == 0)
-            q35_trace_f32(&tr, "vision.pos_embed_interp", buf, 2, vi->npatch, m->cfg.vision.hidden_size);
-        if (q35_vision_rope_angles(buf, m, (const int (*)[3])vi->grids, n) == 0)
-            q35_trace_f32(&tr, "vision.rot_pos_emb", buf, 2, vi->npatch, hd / 2);
-    }
-    if (rc == 0 && prompt) {
-        rc = q35_mrope_positions(pos, &delta, prompt, L, &m->cfg, (const int (*)[3])vi->grids, n, err, errlen);
-        if (rc == 0) {
-            q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, L }, .data = pos };
-            q35_trace_tensor(&tr, "text.mrope_position_ids", &pt);
-            q35_tensor dt = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, 1 }, .data = &delta };
-            q35_trace_tensor(&tr, "text.mrope_deltas", &dt);
-        }
-    }
-    free(gt);
-    free(buf);
-    free(pos);
-    return rc;
+    return q35_vision_trace_inputs(&tr, m, vi, prompt, L, err, errlen);
 }
 
 typedef struct {

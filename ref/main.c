@@ -317,7 +317,6 @@ static int cmd_forward(int argc, char **argv) {
         if (q35_preproc_load(&pc, m.dir, err, sizeof err) != 0) goto out;
         if (q35_image_batch_load(&pi, &pc, (const char *const *)images, nimg, exif, NULL, NULL, err, sizeof err) != 0) goto out;
         snprintf(tr.prefix, sizeof tr.prefix, "preproc.");
-        q35_trace_f32(&tr, "pixel_values", pi.pixels, 2, pi.npatch, pi.row);
         int *full = NULL, nfull = 0;
         int *counts = calloc((size_t)pi.n, sizeof *counts);
         if (!counts) { snprintf(err, sizeof err, "out of memory"); goto out; }
@@ -328,6 +327,7 @@ static int cmd_forward(int argc, char **argv) {
         free(ids);
         ids = full, n = nfull;
         printf("images: %d, %d image tokens; prompt of %d tokens\n", pi.n, rows, n);
+        if (q35_vision_trace_inputs(&tr, &m, &pi, ids, n, err, sizeof err) != 0) goto out; /* preproc.* */
     } else if (m.cfg.vision.present) {
         for (int i = 0; i < n; i++)
             if (ids[i] == m.cfg.image_token_id) {

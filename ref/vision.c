@@ -126,10 +126,8 @@ int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const
         q35_fail(err, errlen, "out of memory for %d image patches", N);
         goto done;
     }
-    TRACE("pos_embed_interp", pos, N, D);
     ops->add(x, x, pos, N * D);
     TRACE("blocks_input", x, N, D);
-    TRACE("rot_pos_emb", ang, N, hd / 2);
     for (int r = 0; r < N; r++) /* cat(emb, emb): rotate_half over the whole head */
         for (int i = 0; i < hd / 2; i++) {
             float a = ang[(size_t)r * (hd / 2) + i];
@@ -219,6 +217,39 @@ int q35_prefill_with_images(q35_text_state *s, const q35_ops *ops, const q35_ima
         if (rc == 0) s->rope_delta = delta;
     }
     free(merged);
+    free(pos);
+    return rc;
+}
+
+int q35_vision_trace_inputs(const q35_trace *tr, const q35_model *m, const q35_image_batch *b, const int *ids, int L,
+                            char *err, size_t errlen) {
+    if (!q35_tracing(tr)) return 0;
+    int n = b->n, D = m->cfg.vision.hidden_size, hd = D / m->cfg.vision.num_heads, rc = 0;
+    q35_trace_f32(tr, "pixel_values", b->pixels, 2, b->npatch, b->row);
+    int64_t *gt = malloc((size_t)(n ? n : 1) * 3 * sizeof *gt);
+    float *buf = malloc((size_t)(b->npatch ? b->npatch : 1) * D * sizeof(float));
+    int64_t *pos = ids ? malloc((size_t)3 * (L ? L : 1) * sizeof *pos) : NULL, delta;
+    if (!gt || !buf || (ids && !pos)) rc = q35_fail(err, errlen, "out of memory");
+    if (rc == 0) {
+        for (int k = 0; k < n * 3; k++) gt[k] = b->grids[k / 3][k % 3];
+        q35_tensor t = { .dtype = Q35_I64, .ndim = 2, .shape = { n, 3 }, .data = gt };
+        q35_trace_tensor(tr, "image_grid_thw", &t);
+        if (q35_vision_pos_embed(buf, m, (const int (*)[3])b->grids, n) == 0)
+            q35_trace_f32(tr, "vision.pos_embed_interp", buf, 2, b->npatch, D);
+        if (q35_vision_rope_angles(buf, m, (const int (*)[3])b->grids, n) == 0)
+            q35_trace_f32(tr, "vision.rot_pos_emb", buf, 2, b->npatch, hd / 2);
+    }
+    if (rc == 0 && ids) {
+        rc = q35_mrope_positions(pos, &delta, ids, L, &m->cfg, (const int (*)[3])b->grids, n, err, errlen);
+        if (rc == 0) {
+            q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, L }, .data = pos };
+            q35_trace_tensor(tr, "text.mrope_position_ids", &pt);
+            q35_tensor dt = { .dtype = Q35_I64, .ndim = 2, .shape = { 1, 1 }, .data = &delta };
+            q35_trace_tensor(tr, "text.mrope_deltas", &dt);
+        }
+    }
+    free(gt);
+    free(buf);
     free(pos);
     return rc;
 }

@@ -26,6 +26,13 @@ int q35_vision_pos_embed(float *out, const q35_model *m, const int (*grids)[3], 
 int q35_vision_rope_angles(float *out, const q35_model *m, const int (*grids)[3], int n);
 
 /* The number of merged tokens of each image of b into counts[b->n]; returns their sum. */
+/* Traces what preprocessing gives the model for batch b (the golden "preproc." tensors, the
+ * caller sets the prefix): pixel_values, image_grid_thw, vision.pos_embed_interp and
+ * vision.rot_pos_emb, and with the prompt ids (ids, L; NULL to skip) the multimodal positions
+ * text.mrope_position_ids and text.mrope_deltas. -1 with err when the ids and images disagree. */
+int q35_vision_trace_inputs(const q35_trace *tr, const q35_model *m, const q35_image_batch *b, const int *ids, int L,
+                            char *err, size_t errlen);
+
 int q35_vision_token_counts(int *counts, const q35_vision_config *v, const q35_image_batch *b);
 
 /* Runs the tower. pixels [N, C*T*p*p] (N = sum t*h*w, from q35_preprocess), grids [n][3].
