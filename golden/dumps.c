@@ -157,7 +157,17 @@ int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, siz
         m->used = 1;
         q35_tensor t = m->e->t;
         void *buf = NULL;
-        if (m->alias >= 0 && q35_alias_apply(&am, m->alias, &m->e->t, &e->t, &buf, &t, err, errlen) != 0) goto done;
+        char xerr[400];
+        if (m->alias >= 0 && q35_alias_apply(&am, m->alias, &m->e->t, &e->t, &buf, &t, xerr, sizeof xerr) != 0) {
+            /* a layout that does not fit: this tensor fails, the others are still compared */
+            q35_row *w = q35_report_add(rep, e->name, Q35_ROW_FAIL);
+            if (!w) goto oom;
+            q35_shape_str(w->shape, sizeof w->shape, &e->t);
+            q35_shape_str(w->shape_theirs, sizeof w->shape_theirs, &m->e->t);
+            if (!(w->theirs = strdup(m->e->name))) rep->oom = 1;
+            snprintf(w->note, sizeof w->note, "transform: %.180s", xerr);
+            continue;
+        }
         q35_row *w = q35_report_compare(rep, o->policy, e->name, m->e->name, &e->t, &t);
         free(buf);
         if (!w) goto oom;

@@ -28,9 +28,10 @@ int q35_dump_open(q35_st *st, const char *path, char *err, size_t errlen);
  * map, when given), in ours' execution order (the order the dump was written), adding one row
  * each to rep, then one row per tensor found on one side only. Logits in top-k form on either
  * side (NAME.topk_ids + NAME.topk_logprobs, logits.h) are compared as one row NAME.topk. Adds the
- * provenance lines (files, map, policy). Returns 0 when every compared tensor passes, 1 when one
- * fails, -1 with err when a dump or the map cannot be read, a transform does not fit, or the two
- * share no tensor. */
+ * provenance lines (files, map, policy). A tensor whose shape differs, or whose alias transform
+ * does not fit, is a failing row with the reason in its note. Returns 0 when every compared tensor
+ * passes, 1 when one fails, -1 with err when a dump or the map cannot be read or the two share no
+ * tensor. */
 int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, size_t errlen);
 
 #endif
