@@ -19,27 +19,6 @@
 #define ALIGN 64                  /* numpy's ARRAY_ALIGN: the data starts at a multiple of it */
 #define GROWTH_AXIS_MAX_DIGITS 21 /* numpy's spare spaces after the dict */
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF (as safetensors.c). */
-static int valid_utf8(const unsigned char *s) {
-    while (*s) {
-        unsigned c = *s;
-        int n;
-        unsigned min;
-        if (c < 0x80) { s++; continue; }
-        if ((c & 0xe0) == 0xc0) n = 1, min = 0x80, c &= 0x1f;
-        else if ((c & 0xf0) == 0xe0) n = 2, min = 0x800, c &= 0x0f;
-        else if ((c & 0xf8) == 0xf0) n = 3, min = 0x10000, c &= 0x07;
-        else return 0;
-        for (int i = 1; i <= n; i++) {
-            if ((s[i] & 0xc0) != 0x80) return 0;
-            c = (c << 6) | (s[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-        s += n + 1;
-    }
-    return 1;
-}
-
 /* s[0..n) for a message: printable ASCII kept, every other byte as \xNN, at most max bytes of
  * input (then "..."); as much as fits in out, always NUL-terminated. */
 static const char *printable(char *out, size_t outlen, const char *s, size_t n, size_t max) {
@@ -344,7 +323,7 @@ static int list_dir(const char *dir, listed **out, int *nout, char *err, size_t 
         const char *nm = de->d_name;
         if (!ends_npy(nm)) continue;
         size_t len = strlen(nm);
-        if (!valid_utf8((const unsigned char *)nm)) {
+        if (!q35_valid_utf8(nm)) {
             q35_fail(err, errlen, "%s/%s: file name is not valid UTF-8 (tensor names must be)", dir, printable(buf, sizeof buf, nm, len, 300));
             goto out;
         }

@@ -14,27 +14,6 @@
 
 #define MAX_HEADER (100u << 20) /* the format's own limit on the JSON header (100 MB) */
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static int valid_utf8(const unsigned char *s) {
-    while (*s) {
-        unsigned c = *s;
-        int n;
-        unsigned min;
-        if (c < 0x80) { s++; continue; }
-        if ((c & 0xe0) == 0xc0) n = 1, min = 0x80, c &= 0x1f;
-        else if ((c & 0xf0) == 0xe0) n = 2, min = 0x800, c &= 0x0f;
-        else if ((c & 0xf8) == 0xf0) n = 3, min = 0x10000, c &= 0x07;
-        else return 0;
-        for (int i = 1; i <= n; i++) {
-            if ((s[i] & 0xc0) != 0x80) return 0;
-            c = (c << 6) | (s[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-        s += n + 1;
-    }
-    return 1;
-}
-
 /* A \u0000 escape (after an even run of backslashes): cJSON would end the string there. */
 static int has_nul_escape(const char *s, size_t n) {
     for (size_t i = 0; i + 6 <= n; i++) {
@@ -151,7 +130,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
             if (!cJSON_IsObject(t)) { q35_fail(err, errlen, "%s: __metadata__ is not an object", path); goto out; }
             continue;
         }
-        if (!valid_utf8((const unsigned char *)name)) {
+        if (!q35_valid_utf8(name)) {
             q35_fail(err, errlen, "%s: a tensor name is not valid UTF-8", path);
             goto out;
         }
@@ -363,7 +342,7 @@ int q35_stw_add(q35_stw *w, const char *name, q35_dtype dtype, int ndim, const i
                 size_t errlen) {
     if (w->fp) return q35_fail(err, errlen, "%s: tensor %s declared after the header was written", w->path, name);
     if (ndim < 0 || ndim > Q35_MAX_DIMS) return q35_fail(err, errlen, "%s: tensor %s: bad ndim %d", w->path, name, ndim);
-    if (!valid_utf8((const unsigned char *)name)) return q35_fail(err, errlen, "%s: tensor name is not valid UTF-8", w->path);
+    if (!q35_valid_utf8(name)) return q35_fail(err, errlen, "%s: tensor name is not valid UTF-8", w->path);
     /* a reader takes this key for the metadata and would drop the tensor */
     if (strcmp(name, "__metadata__") == 0) return q35_fail(err, errlen, "%s: __metadata__ is not a tensor name", w->path);
     for (int i = 0; i < w->n; i++)

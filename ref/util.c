@@ -54,3 +54,24 @@ char *q35_read_file(const char *path, size_t max_bytes, size_t *n) {
     if (n) *n = len;
     return buf;
 }
+
+int q35_valid_utf8(const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        unsigned c = *s;
+        int n;
+        unsigned min;
+        if (c < 0x80) { s++; continue; }
+        if ((c & 0xe0) == 0xc0) n = 1, min = 0x80, c &= 0x1f;
+        else if ((c & 0xf0) == 0xe0) n = 2, min = 0x800, c &= 0x0f;
+        else if ((c & 0xf8) == 0xf0) n = 3, min = 0x10000, c &= 0x07;
+        else return 0;
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80) return 0;
+            c = (c << 6) | (s[i] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+        s += n + 1;
+    }
+    return 1;
+}
