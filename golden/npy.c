@@ -233,25 +233,9 @@ static int open_npy(q35_st *st, q35_st_entry *e, const char *fname, char *err, s
     q35_st_file *f = &st->files[st->nfiles - 1];
     const char *path = f->path;
     char msg[1024];
-    /* O_NONBLOCK: a FIFO swapped in after the listing must fail below, not hang in open() */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return q35_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return q35_fail(err, errlen, "%s: not a regular file", path);
-    }
-    f->size = (size_t)sb.st_size;
-    if (f->size < MAGIC_LEN + 2) {
-        close(fd);
-        return q35_fail(err, errlen, "%s: not a .npy file: %zu bytes, shorter than the magic and version", path, f->size);
-    }
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        return q35_fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
-    }
+    /* a FIFO swapped in after the listing fails at once */
+    if (q35_st_map_file(f, path, MAGIC_LEN + 2, "not a .npy file", "shorter than the magic and version", err, errlen) != 0)
+        return -1;
     const unsigned char *p = f->map;
     if (memcmp(p, MAGIC, MAGIC_LEN) != 0) return q35_fail(err, errlen, "%s: not a .npy file (wrong magic, \\x93NUMPY expected)", path);
     unsigned major = p[6], minor = p[7];

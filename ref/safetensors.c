@@ -77,25 +77,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
     f->path = strdup(path);
     if (!f->path) return q35_fail(err, errlen, "%s: out of memory", path);
     st->nfiles++;
-    /* O_NONBLOCK: a FIFO given as a checkpoint must fail below, not hang in open() */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return q35_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return q35_fail(err, errlen, "%s: not a regular file", path);
-    }
-    f->size = (size_t)sb.st_size;
-    if (f->size < 8) {
-        close(fd);
-        return q35_fail(err, errlen, "%s: truncated: %zu bytes, shorter than the 8-byte header length", path, f->size);
-    }
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        return q35_fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
-    }
+    if (q35_st_map_file(f, path, 8, "truncated", "shorter than the 8-byte header length", err, errlen) != 0) return -1;
     const unsigned char *p = f->map;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
@@ -271,6 +253,30 @@ static int open_index(q35_st *st, int *cap, const char *dir, const char *index, 
 out:
     cJSON_Delete(root);
     return rc;
+}
+
+int q35_st_map_file(q35_st_file *f, const char *path, size_t min_size, const char *kind, const char *short_why, char *err,
+                    size_t errlen) {
+    /* O_NONBLOCK: a FIFO given as a file must fail below, not hang in open() */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return q35_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return q35_fail(err, errlen, "%s: not a regular file", path);
+    }
+    f->size = (size_t)sb.st_size;
+    if (f->size < min_size) {
+        close(fd);
+        return q35_fail(err, errlen, "%s: %s: %zu bytes, %s", path, kind, f->size, short_why);
+    }
+    f->map = f->size ? mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (f->map == MAP_FAILED) {
+        f->map = NULL;
+        return q35_fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
+    }
+    return 0;
 }
 
 int q35_st_open(q35_st *st, const char *path, char *err, size_t errlen) {

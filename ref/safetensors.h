@@ -43,6 +43,11 @@ typedef struct {
  * (also across shards), names valid UTF-8. On error st is left empty (safe to close). */
 int q35_st_open(q35_st *st, const char *path, char *err, size_t errlen);
 
+/* Maps path read-only into f (size and map; path not set): a regular file (a FIFO fails at once,
+ * never hangs) of at least min_size bytes, else "PATH: KIND: N bytes, SHORT_WHY". */
+int q35_st_map_file(q35_st_file *f, const char *path, size_t min_size, const char *kind, const char *short_why, char *err,
+                    size_t errlen);
+
 /* The entry named name, or NULL. */
 const q35_st_entry *q35_st_find(const q35_st *st, const char *name);
 
