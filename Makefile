@@ -94,12 +94,17 @@ check-hf: q35
 	done
 	@echo "make check-hf: transformers matches every shipped golden set"
 
-# A first look: what a checkpoint holds, a golden set verified, a forward with a dump.
+# A first look: what a checkpoint holds, a golden set verified, a forward with a dump, a compare
+# through an alias map.
 demo: deps
 	@$(MAKE) --no-print-directory q35
 	./q35 info golden/data/small_text/checkpoint_f32
 	./q35 verify golden/data/small_text --failures-only
 	./q35 forward golden/data/small_text/checkpoint_bf16 --ids 5,17,300 --decode-ids 9,12 --dump $(BUILD)/demo_dump.safetensors
+	@echo "== another implementation's tensors (llama.cpp names and layouts, .npy) against q35's own:"
+	./q35 forward golden/data/kv_equal/checkpoint_f32 --ids 363,143,82,377,73,426,239,63,348,220,274,253,192,385,29,441 --dump $(BUILD)/demo_kv.safetensors
+	./q35 compare $(BUILD)/demo_kv.safetensors tests/data/aliases/llama_kv_equal --names golden/aliases/llama.cpp.yaml \
+	  --model golden/data/kv_equal/checkpoint_f32 --failures-only
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
