@@ -153,6 +153,10 @@ int q35_report_finish(q35_report *r) {
     return (r->failed || r->missing || r->oom) ? 1 : 0;
 }
 
+const char *q35_report_verdict(const q35_report *r) {
+    return r->failed || r->missing || r->oom ? "fail" : r->unsupported ? "incomplete" : "pass";
+}
+
 void q35_name_layer(char *buf, size_t n, const char *name) {
     const char *t = strstr(name, "text.layers."), *v = strstr(name, "vision.blocks.");
     if (t) snprintf(buf, n, "text layer %d", atoi(t + 12));
@@ -172,9 +176,11 @@ void q35_report_print(const q35_report *r, FILE *out, int color, int failures_on
     const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "", *yellow = color ? "\033[33m" : "",
                *off = color ? "\033[0m" : "";
     for (int i = 0; i < r->nprov; i++) fprintf(out, "%-16s %s\n", r->prov[i][0], r->prov[i][1]);
-    int bad = r->failed || r->missing;
+    const char *v = q35_report_verdict(r);
+    int bad = strcmp(v, "pass") != 0;
     fprintf(out, "verdict: %s%s%s (%d compared: %d passed, %d failed; %d missing, %d unsupported)\n", bad ? red : green,
-            bad ? "FAIL" : "PASS", off, r->compared, r->passed, r->failed, r->missing, r->unsupported);
+            !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : "INCOMPLETE", off, r->compared, r->passed, r->failed,
+            r->missing, r->unsupported);
     if (r->first_fail >= 0) {
         const q35_row *w = &r->rows[r->first_fail];
         char layer[64];
@@ -306,7 +312,7 @@ int q35_report_write_json(const q35_report *r, const char *path, char *err, size
     if (!o) return q35_fail(err, errlen, "out of memory");
     cJSON_AddItemToObject(o, "schema", cJSON_CreateString("q35-report/1"));
     cJSON_AddItemToObject(o, "kind", cJSON_CreateString(r->kind));
-    cJSON_AddItemToObject(o, "verdict", cJSON_CreateString(r->failed || r->missing ? "fail" : "pass"));
+    cJSON_AddItemToObject(o, "verdict", cJSON_CreateString(q35_report_verdict(r)));
     cJSON *pv = cJSON_CreateObject();
     for (int i = 0; i < r->nprov; i++) cJSON_AddItemToObject(pv, r->prov[i][0], cJSON_CreateString(r->prov[i][1]));
     cJSON_AddItemToObject(o, "provenance", pv);
@@ -404,11 +410,13 @@ static void md_row(sbuf *b, const q35_row *w) {
 
 int q35_report_write_markdown(const q35_report *r, const char *path, char *err, size_t errlen) {
     sbuf b = {0};
+    const char *v = q35_report_verdict(r);
+    const char *V = !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : "INCOMPLETE";
     int bad = r->failed || r->missing;
-    sb_printf(&b, "# q35 %s report: %s\n\n", r->kind, bad ? "FAIL" : "PASS");
+    sb_printf(&b, "# q35 %s report: %s\n\n", r->kind, V);
     sb_printf(&b, "**Verdict: %s.** %d tensors compared: %d passed, %d failed; %d goldens not produced, %d need parts "
                   "q35 lacks; %d only in ours, %d only in theirs.\n\n",
-              bad ? "FAIL" : "PASS", r->compared, r->passed, r->failed, r->missing, r->unsupported, r->only_ours,
+              V, r->compared, r->passed, r->failed, r->missing, r->unsupported, r->only_ours,
               r->only_theirs);
     if (r->first_fail >= 0) {
         const q35_row *w = &r->rows[r->first_fail];

@@ -2,7 +2,7 @@
  * under a tolerance policy; printed as a table, written as JSON or as a Markdown conformance report.
  *
  * JSON schema "q35-report/1" (documented in README.md, checked by tests/test_compare.c):
- *   { "schema": "q35-report/1", "kind": "compare" | "verify", "verdict": "pass" | "fail",
+ *   { "schema": "q35-report/1", "kind": "compare" | "verify", "verdict": "pass" | "fail" | "incomplete",
  *     "provenance": { key: string, ... },
  *     "summary": { "compared", "passed", "failed", "missing", "unsupported", "only_ours", "only_theirs",
  *                  "worst": { "name", "max_rel" } | null },
@@ -70,6 +70,9 @@ q35_row *q35_report_compare_topk(q35_report *r, const q35_policy *p, const char 
                                  const q35_logit_src *gold);
 /* Counts, first failure and worst row; returns 0 when nothing failed or went missing, else 1. */
 int q35_report_finish(q35_report *r);
+/* "pass", "fail" (a row failed or a golden was not produced) or "incomplete" (nothing failed, but
+ * some goldens need parts q35 lacks: not a pass). */
+const char *q35_report_verdict(const q35_report *r);
 
 /* The layer a canonical name belongs to ("text layer 7", "vision block 2") into buf, or "" . */
 void q35_name_layer(char *buf, size_t n, const char *name);

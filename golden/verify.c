@@ -396,7 +396,7 @@ int q35_verify(const q35_verify_opts *o, q35_report *rep, char *err, size_t errl
         snprintf(err, errlen, "out of memory for the report");
         goto done;
     }
-    rc = (rep->failed || rep->missing) ? 1 : rep->unsupported ? 2 : 0;
+    rc = (rep->failed || rep->missing || rep->unsupported) ? 1 : 0;
 done:
     for (int k = 0; phases && k < nphases; k++) free(phases[k].goldens);
     free(phases);

@@ -32,9 +32,9 @@ void q35_verify_defaults(q35_verify_opts *o);
 
 /* Runs the set, adding one row per golden tensor to rep in execution order (and provenance:
  * golden set, manifest SHA-256, transformers version, model, backend, threads, q35 version).
- * Returns 0 when every golden tensor was produced and passed, 1 when any failed or was not
- * produced, 2 when all that ran passed but some goldens need parts not implemented yet
- * (rows "unsupported"), and -1 with err when the set or model cannot be read.
+ * Returns 0 when every golden tensor was produced and passed, 1 when any failed, was not
+ * produced, or needs parts not implemented yet (rows "unsupported": never a pass), and -1 with
+ * err when the set or model cannot be read.
  * With teacher_force, every decoder layer's input (text.layers.N.input), the final norm's input,
  * every vision block's input and the merger's input are replaced by the golden tensors before the
  * layer runs, so each row shows the error that layer itself adds; caches then hold the state the

@@ -518,15 +518,14 @@ static const char *usage_verify =
     REPORT_USAGE
     "With --json or --markdown the model's files are hashed (SHA-256) for the provenance.\n"
     "\n"
-    "exit status: 0 every golden produced and within the bars; 1 a tensor failed or was not\n"
-    "produced; 2 everything that ran passed but some goldens need parts not implemented yet\n"
-    "(counted as 'unsupported', never as passed); 3 usage error, or the set or model could not\n"
-    "be read.\n";
+    "exit status: 0 every golden produced and within the bars; 1 a tensor failed, was not\n"
+    "produced, or needs parts not implemented yet (verdict INCOMPLETE: counted as 'unsupported',\n"
+    "never as passed); 2 usage error, or the set or model could not be read.\n";
 
 static int cmd_verify(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 1) {
         fputs(usage_verify, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 3 : 0;
+        return argc < 1 ? 2 : 0;
     }
     q35_verify_opts o;
     q35_verify_defaults(&o);
@@ -538,15 +537,15 @@ static int cmd_verify(int argc, char **argv) {
         int t = report_option(&ro, argc, argv, &i);
         if (t == 1) continue;
         const char *v = i + 1 < argc ? argv[++i] : NULL;
-        if (t < 0 || !v) { fprintf(stderr, "q35 verify: %s needs a value\n", a); return 3; }
+        if (t < 0 || !v) { fprintf(stderr, "q35 verify: %s needs a value\n", a); return 2; }
         if (strcmp(a, "--model") == 0) o.model_dir = v;
         else if (strcmp(a, "--backend") == 0) {
-            if (!(o.ops = backend(v))) { fprintf(stderr, "q35 verify: unknown backend '%s' (have: ref)\n", v); return 3; }
-        } else { fprintf(stderr, "q35 verify: unknown option %s\n%s", a, usage_verify); return 3; }
+            if (!(o.ops = backend(v))) { fprintf(stderr, "q35 verify: unknown backend '%s' (have: ref)\n", v); return 2; }
+        } else { fprintf(stderr, "q35 verify: unknown option %s\n%s", a, usage_verify); return 2; }
     }
     char err[ERRLEN];
     q35_policy pol;
-    if (load_policy(&pol, &ro, err, sizeof err) != 0) { fprintf(stderr, "q35: %s\n", err); return 3; }
+    if (load_policy(&pol, &ro, err, sizeof err) != 0) { fprintf(stderr, "q35: %s\n", err); return 2; }
     o.policy = &pol;
     o.hash_model = ro.json || ro.markdown;
     o.progress = stderr;
@@ -557,7 +556,7 @@ static int cmd_verify(int argc, char **argv) {
     if (rc < 0) fprintf(stderr, "q35: %s\n", err);
     q35_report_free(&rep);
     q35_policy_free(&pol);
-    return rc < 0 ? 3 : rc;
+    return rc < 0 ? 2 : rc;
 }
 
 /* ---- mkmodel ---- */
