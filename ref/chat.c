@@ -133,3 +133,42 @@ char *q35_expand_video_text(const char *text, char *const *placeholders, int nvi
     strcpy(o, p);
     return out;
 }
+
+/* Marks the numbers of the tree under j, in document order, from the flags in kinds. */
+static void mark_floats(cJSON *j, const unsigned char *kinds, size_t n, size_t *k) {
+    for (; j; j = j->next) {
+        if (cJSON_IsNumber(j) && *k < n && kinds[(*k)++]) j->type |= Q35_JSON_FLOAT;
+        if (j->child) mark_floats(j->child, kinds, n, k);
+    }
+}
+
+cJSON *q35_chat_parse_json(const char *text) {
+    cJSON *root = cJSON_Parse(text);
+    if (!root) return NULL;
+    /* each number token of the text, in order: 1 when written with '.', 'e' or 'E' */
+    size_t cap = 64, n = 0;
+    unsigned char *kinds = malloc(cap);
+    for (const char *p = text; kinds && *p;) {
+        if (*p == '"') { /* skip a string, escapes included */
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (*p) p++;
+        } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            unsigned char is_float = 0;
+            while (*p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))
+                is_float |= *p == '.' || *p == 'e' || *p == 'E', p++;
+            if (n == cap) {
+                unsigned char *nk = realloc(kinds, cap *= 2);
+                if (!nk) break;
+                kinds = nk;
+            }
+            kinds[n++] = is_float;
+        } else {
+            p++;
+        }
+    }
+    size_t k = 0;
+    if (kinds) mark_floats(root, kinds, n, &k);
+    free(kinds);
+    return root;
+}

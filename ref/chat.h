@@ -20,6 +20,14 @@ char *q35_chat_template_load(const char *path, const char **source, char *err, s
  * err (template errors, or "raise_exception: ..." from the template itself). */
 char *q35_chat_render(const char *template_text, const cJSON *messages, const cJSON *flags, char *err, size_t errlen);
 
+/* A cJSON number node written with a fraction or an exponent ("2.0", "1e3") carries this bit in
+ * its type, so that templates print it as Python would (2.0, not 2); cJSON ignores the bit. */
+#define Q35_JSON_FLOAT (1 << 14)
+
+/* cJSON_Parse that also marks every number written as a float with Q35_JSON_FLOAT (messages,
+ * tools and flags for q35_chat_render go through it). NULL when text is not JSON. */
+cJSON *q35_chat_parse_json(const char *text);
+
 /* Replaces the k-th "<|video_pad|>" of the rendered text with placeholders[k] (video.h's
  * q35_video_placeholder: per temporal group a timestamp and its run of pads), as the processor does
  * before tokenizing. A new string; NULL with err when the text holds another number of videos. */

@@ -2,6 +2,8 @@
  * Every allocation of a render lives in one arena, freed at the end. */
 #include "jinja.h"
 
+#include "chat.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <setjmp.h>
@@ -129,7 +131,8 @@ static val from_json(ctx_t *c, const cJSON *j) {
     if (cJSON_IsBool(j)) return vbool(cJSON_IsTrue(j));
     if (cJSON_IsNumber(j)) {
         double d = j->valuedouble;
-        if (d == floor(d) && fabs(d) < 9e15) return vint((long long)d); /* JSON 2.0 reads as 2: cJSON keeps no text */
+        /* an integer unless written as a float (q35_chat_parse_json marks those: 2.0 stays 2.0) */
+        if (!(j->type & Q35_JSON_FLOAT) && d == floor(d) && fabs(d) < 9e15) return vint((long long)d);
         val v = mk(V_FLOAT);
         v.f = d;
         return v;
@@ -199,16 +202,43 @@ static void json_str(ctx_t *c, sbuf *b, const char *s, size_t n) {
 }
 
 /* Python's repr of a float, the shortest round-tripping form. */
+/* Python's repr of a float: the shortest digits that read back to f, fixed notation for decimal
+ * exponents -4..15 (with ".0" when whole), else d.ddde+XX. */
 static void py_float(ctx_t *c, sbuf *b, double f) {
-    char tmp[40];
+    char m[48], out[64];
     if (isinf(f)) { sb_put(c, b, f > 0 ? "Infinity" : "-Infinity", f > 0 ? 8 : 9); return; }
     if (isnan(f)) { sb_put(c, b, "NaN", 3); return; }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*g", p, f);
-        if (strtod(tmp, NULL) == f) break;
+    for (int p = 0; p <= 16; p++) { /* p + 1 significant digits */
+        snprintf(m, sizeof m, "%.*e", p, f);
+        if (strtod(m, NULL) == f) break;
     }
-    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
-    sb_put(c, b, tmp, strlen(tmp));
+    char digits[24];
+    int nd = 0, neg = m[0] == '-';
+    const char *q = m + neg;
+    for (; *q && *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9') digits[nd++] = *q;
+    while (nd > 1 && digits[nd - 1] == '0') nd--; /* %.*e may pad */
+    digits[nd] = 0;
+    int e = atoi(q + 1), u = 0;
+    if (neg) out[u++] = '-';
+    if (e >= -4 && e < 16) {
+        if (e < 0) {
+            u += snprintf(out + u, sizeof out - (size_t)u, "0.");
+            for (int i = 0; i < -e - 1; i++) out[u++] = '0';
+            u += snprintf(out + u, sizeof out - (size_t)u, "%s", digits);
+        } else {
+            for (int i = 0; i <= e; i++) out[u++] = i < nd ? digits[i] : '0';
+            out[u++] = '.';
+            if (nd > e + 1) u += snprintf(out + u, sizeof out - (size_t)u, "%s", digits + e + 1);
+            else out[u++] = '0';
+        }
+        out[u] = 0;
+    } else {
+        out[u++] = digits[0];
+        if (nd > 1) u += snprintf(out + u, sizeof out - (size_t)u, ".%s", digits + 1);
+        snprintf(out + u, sizeof out - (size_t)u, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    }
+    sb_put(c, b, out, strlen(out));
 }
 
 /* json.dumps(v, ensure_ascii=False): separators ", " and ": " */

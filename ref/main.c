@@ -858,7 +858,7 @@ static int cmd_chat_format(int argc, char **argv) {
         char *line = NULL;
         size_t cap = 0;
         while (getline(&line, &cap, f) > 0) {
-            cJSON *j = cJSON_Parse(line), *o;
+            cJSON *j = q35_chat_parse_json(line), *o;
             const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
             if (!cJSON_IsArray(msgs)) {
                 o = cJSON_CreateObject();
@@ -876,7 +876,7 @@ static int cmd_chat_format(int argc, char **argv) {
         goto out;
     }
     text = q35_read_file(conv, 64u << 20, NULL);
-    root = text ? cJSON_Parse(text) : NULL;
+    root = text ? q35_chat_parse_json(text) : NULL;
     if (!root) { snprintf(err, sizeof err, "%s: cannot read as JSON", conv); goto out; }
     cJSON *msgs = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "messages");
     const cJSON *given = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "flags") : NULL;
@@ -886,7 +886,7 @@ static int cmd_chat_format(int argc, char **argv) {
     if (vid) cJSON_AddBoolToObject(flags, "add_vision_id", 1);
     if (tools) {
         char *tt = q35_read_file(tools, 64u << 20, NULL);
-        cJSON *tj = tt ? cJSON_Parse(tt) : NULL;
+        cJSON *tj = tt ? q35_chat_parse_json(tt) : NULL;
         free(tt);
         if (!cJSON_IsArray(tj)) { cJSON_Delete(tj); snprintf(err, sizeof err, "%s: not a JSON list of tools", tools); goto out; }
         cJSON_AddItemToObject(flags, "tools", tj);
