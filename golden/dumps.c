@@ -141,9 +141,13 @@ int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, siz
                     q35_report_add(rep, row, Q35_ROW_ONLY_OURS);
                     continue;
                 }
+                char lse[600];
+                snprintf(lse, sizeof lse, "%s.lse", base);
+                mapped *tz = find_mapped(mv, nm, lse);
                 if (full) full->used = 1;
                 if (ti) ti->used = 1;
                 if (tl) tl->used = 1;
+                if (tz) tz->used = 1;
                 if (full) sg.ids = sg.lp = NULL; /* the full logits when theirs has them */
                 if (!q35_report_compare_topk(rep, o->policy, row, &so, &sg)) goto oom;
                 continue;

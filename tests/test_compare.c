@@ -430,6 +430,20 @@ START_TEST(reports_through_the_cli) {
     cJSON_Delete(j);
     free(text);
 
+    /* full against top-k in either order: the logits row takes all three compact tensors */
+    for (int order = 0; order < 2; order++) {
+        snprintf(args, sizeof args, "compare %s/%s.safetensors %s/%s.safetensors --json %s/ft.json", dir, order ? "topk" : "full",
+                 dir, order ? "full" : "topk", dir);
+        ck_assert_int_eq(q35(args), 0);
+        text = slurp("ft.json");
+        j = cJSON_Parse(text);
+        const cJSON *sm = cJSON_GetObjectItem(j, "summary");
+        ck_assert_int_eq(cJSON_GetObjectItem(sm, "only_ours")->valueint, 0);
+        ck_assert_int_eq(cJSON_GetObjectItem(sm, "only_theirs")->valueint, 0);
+        cJSON_Delete(j);
+        free(text);
+    }
+
     /* a policy that fails everything: exit 1, the first divergence named at the top */
     write_tmp("strict.yaml", "format: q35-tolerances/1\nrules:\n  - match: \"layers\\\\.2\\\\.\"\n    max_rel: 0\n    name: zero\n");
     snprintf(args, sizeof args, "compare %s/full.safetensors golden/data/small_text/golden.safetensors --policy %s/strict.yaml "
