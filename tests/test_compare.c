@@ -367,15 +367,24 @@ static void check_schema(const cJSON *j) {
     }
 }
 
+/* A golden set's prompt ids as "A,B,C" for --ids. */
+static void prompt_ids(char *ids, size_t n, const char *set) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden.safetensors", set);
+    q35_st g;
+    ck_assert_msg(q35_st_open(&g, path, err, sizeof err) == 0, "%s", err);
+    const q35_st_entry *e = q35_st_find(&g, "prefill.input_ids");
+    ck_assert_ptr_nonnull(e);
+    ids[0] = 0;
+    for (int64_t i = 0; i < q35_numel(&e->t); i++)
+        snprintf(ids + strlen(ids), n - strlen(ids), "%s%lld", i ? "," : "", (long long)q35_get_f64(&e->t, i));
+    q35_st_close(&g);
+}
+
 /* forward --dump, --logits topk:K, compare against the golden, JSON and Markdown reports. */
 START_TEST(reports_through_the_cli) {
-    char args[8192], ids[2048] = "";
-    q35_st g;
-    ck_assert_int_eq(q35_st_open(&g, "golden/data/small_text/golden.safetensors", err, sizeof err), 0);
-    const q35_st_entry *e = q35_st_find(&g, "prefill.input_ids");
-    for (int64_t i = 0; i < q35_numel(&e->t); i++)
-        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%lld", i ? "," : "", (long long)q35_get_f64(&e->t, i));
-    q35_st_close(&g);
+    char args[8192], ids[2048];
+    prompt_ids(ids, sizeof ids, "golden/data/small_text");
 
     snprintf(args, sizeof args, "forward golden/data/small_text/checkpoint_f32 --ids %s --dump %s/full.safetensors", ids, dir);
     ck_assert_int_eq(q35(args), 0);
@@ -506,13 +515,8 @@ END_TEST
  * against q35's own forward; then one of their tensors perturbed is named as the first divergence;
  * Hugging Face module paths through hf.yaml; bad inputs exit 2. */
 START_TEST(alias_maps_end_to_end) {
-    char args[8192], ids[1024] = "";
-    q35_st g;
-    ck_assert_int_eq(q35_st_open(&g, "golden/data/kv_equal/golden.safetensors", err, sizeof err), 0);
-    const q35_st_entry *e = q35_st_find(&g, "prefill.input_ids");
-    for (int64_t i = 0; i < q35_numel(&e->t); i++)
-        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%lld", i ? "," : "", (long long)q35_get_f64(&e->t, i));
-    q35_st_close(&g);
+    char args[8192], ids[2048];
+    prompt_ids(ids, sizeof ids, "golden/data/kv_equal");
     snprintf(args, sizeof args, "forward golden/data/kv_equal/checkpoint_f32 --ids %s --dump %s/ours.safetensors", ids, dir);
     ck_assert_int_eq(q35(args), 0);
 
