@@ -194,19 +194,15 @@ static void print_top(const char *phase, const float *logits, int V, int k) {
     free(sel);
 }
 
-/* --logits topk:K: a hook in front of the store that keeps logits in compact form. */
+/* forward's hook: progress on a terminal (a layer of the reference on a real size takes seconds),
+ * and, with --dump, the store; with --logits topk:K logits are stored in compact form. */
 typedef struct {
-    q35_trace_store *st;
-    int k;
-} topk_hook;
+    q35_trace_store *st;    /* NULL: no dump */
+    int k;                  /* compact logits width, 0: full */
+    int progress, layers, blocks;
+} forward_hook;
 
-static void topk_store_hook(void *ctx, const char *name, const q35_tensor *t) {
-    topk_hook *h = ctx;
-    size_t len = strlen(name);
-    if (len < 6 || strcmp(name + len - 6, "logits") != 0 || t->dtype != Q35_F32 || t->ndim < 1) {
-        q35_trace_store_hook(h->st, name, t);
-        return;
-    }
+static void store_logits_topk(forward_hook *h, const char *name, const q35_tensor *t) {
     int V = (int)t->shape[t->ndim - 1], rows = (int)(q35_numel(t) / V), k = h->k < V ? h->k : V;
     int64_t *ids = malloc((size_t)rows * k * sizeof *ids);
     float *lp = malloc((size_t)rows * k * sizeof *lp), *lse = malloc((size_t)rows * sizeof *lse);
@@ -224,6 +220,22 @@ static void topk_store_hook(void *ctx, const char *name, const q35_tensor *t) {
         snprintf(n2, sizeof n2, "%s.lse", name), q35_trace_store_hook(h->st, n2, &te);
     }
     free(ids), free(lp), free(lse);
+}
+
+static void forward_hook_fn(void *ctx, const char *name, const q35_tensor *t) {
+    forward_hook *h = ctx;
+    size_t len = strlen(name);
+    if (h->progress && len > 7 && strcmp(name + len - 7, ".output") == 0) {
+        const char *l = strstr(name, "text.layers."), *b = strstr(name, "vision.blocks.");
+        if (l) fprintf(stderr, "\r%.*s layer %d/%d ", (int)(strchr(name, '.') - name), name, atoi(l + 12) + 1, h->layers);
+        else if (b) fprintf(stderr, "\r%.*s vision block %d/%d ", (int)(strchr(name, '.') - name), name, atoi(b + 14) + 1, h->blocks);
+        if (l && atoi(l + 12) + 1 == h->layers) fprintf(stderr, "\r%40s\r", "");
+    }
+    if (!h->st) return;
+    if (h->k && len >= 6 && strcmp(name + len - 6, "logits") == 0 && t->dtype == Q35_F32 && t->ndim >= 1)
+        store_logits_topk(h, name, t);
+    else
+        q35_trace_store_hook(h->st, name, t);
 }
 
 static int cmd_forward(int argc, char **argv) {
@@ -307,9 +319,9 @@ static int cmd_forward(int argc, char **argv) {
     }
     if (m.warnings) fprintf(stderr, "q35: warning: %s\n", m.warnings);
     int V = m.cfg.text.vocab_size;
-    topk_hook th = { .st = &st, .k = logit_k };
-    q35_trace tr = { .on_tensor = !dump ? NULL : logit_k ? topk_store_hook : q35_trace_store_hook,
-                     .ctx = logit_k ? (void *)&th : (void *)&st };
+    forward_hook fh = { .st = dump ? &st : NULL, .k = logit_k, .progress = isatty(2), .layers = m.cfg.text.num_layers,
+                        .blocks = m.cfg.vision.depth };
+    q35_trace tr = { .on_tensor = (dump || fh.progress) ? forward_hook_fn : NULL, .ctx = &fh };
     if (q35_text_state_init(&s, &m, err, sizeof err) != 0) goto out;
     if (nimg) {
         if (!m.cfg.vision.present) { snprintf(err, sizeof err, "%s: --image given, but the model has no vision tower", dir); goto out; }
