@@ -33,12 +33,16 @@ static const char *usage_main =
     "                                 next tokens;\n"
     "                                 --dump FILE writes every intermediate tensor\n"
     "  verify GOLDEN_DIR              run a golden set's phases and compare every tensor\n"
-    "  compare A B                    compare two dumps tensor by tensor; the first divergence\n"
+    "                                 (--teacher-force: each layer on its golden input; --report F.md)\n"
+    "  compare A B                    compare two dumps (safetensors or .npy directories, another\n"
+    "                                 implementation's names through --names MAP.yaml) tensor by\n"
+    "                                 tensor; the first divergence; --json / --markdown reports\n"
     "  preprocess IMAGE... --out F    pixel_values + image_grid_thw as Hugging Face's processor makes them\n"
     "  mkmodel --preset P --out DIR   write a random-weight checkpoint of a real size\n"
     "  tokenize DIR TEXT              token ids as Hugging Face's tokenizer gives them (--jsonl for batches)\n"
     "  detokenize DIR ID...           text of token ids\n"
-    "  chat-format DIR --messages F   the prompt text and ids of a conversation (chat template)\n"
+    "  chat-format DIR --messages F   the prompt text and ids of a conversation (chat template,\n"
+    "                                 --image files, --video frame directories)\n"
     "  --version                      version and the Unicode tables in use\n";
 
 static int die(const char *msg) {
@@ -1000,7 +1004,7 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0) {
-        printf("q35 (Unicode tables %s, utf8proc %s)\n", q35_unicode_version(), utf8proc_version());
+        printf("q35 %s (Unicode tables %s, utf8proc %s)\n", Q35_VERSION, q35_unicode_version(), utf8proc_version());
         return 0;
     }
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
