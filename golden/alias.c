@@ -246,12 +246,7 @@ int q35_alias_resolve(q35_alias_map *m, const char *config, const char *const *o
         struct stat sb;
         if (stat(config, &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(p, sizeof p, "%s/config.json", config);
         else snprintf(p, sizeof p, "%s", config);
-        char *text = q35_read_file(p, 16u << 20, NULL);
-        if (!text || !(cfg = cJSON_Parse(text))) {
-            free(text);
-            return q35_fail(err, errlen, "%s: cannot read a JSON config", p);
-        }
-        free(text);
+        if (!(cfg = q35_read_json_object(p, 16u << 20, 0, err, errlen))) return -1;
     }
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(cfg, "text_config");
     for (int i = 0; i < m->nparams; i++) {

@@ -127,8 +127,3 @@ int q35_cmp_pass(const q35_cmp *r, double tol, double min_cos) {
     if (r->is_int) return r->mismatches == 0;
     return r->max_rel <= tol && r->cosine >= min_cos && !isnan(r->max_abs);
 }
-
-double q35_cmp_tol(const char *name, double tol, double tol_logits) {
-    size_t len = strlen(name);
-    return len >= 6 && strcmp(name + len - 6, "logits") == 0 ? tol_logits : tol;
-}

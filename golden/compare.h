@@ -38,7 +38,4 @@ int64_t q35_allclose_bad(const q35_tensor *ours, const q35_tensor *gold, double 
 /* Pass/fail under tolerances: shape_ok, no mismatches, finite, max_rel <= tol, cosine >= min_cos. */
 int q35_cmp_pass(const q35_cmp *r, double tol, double min_cos);
 
-/* The max_rel bar for a tensor name: tol_logits for names ending in "logits", else tol. */
-double q35_cmp_tol(const char *name, double tol, double tol_logits);
-
 #endif

@@ -86,14 +86,11 @@ int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, siz
                 continue;
             }
             snprintf(name, sizeof name, "%s.%s", phase, ours);
-            /* a name that stands for several of ours: the first alias whose tensor we have */
-            for (int k = idx; k >= 0 && !q35_st_find(&a, name); k = q35_alias_match(&am, k + 1, b.entries[i].name, ours, sizeof ours)) {
-                char alt[512];
+            /* a name that stands for several of ours: the first alias whose tensor we have (else the first) */
+            char alt[512];
+            for (int k = idx; !q35_st_find(&a, name) && (k = q35_alias_match(&am, k + 1, b.entries[i].name, ours, sizeof ours)) >= 0;) {
                 snprintf(alt, sizeof alt, "%s.%s", phase, ours);
-                if (q35_st_find(&a, alt)) {
-                    snprintf(name, sizeof name, "%s", alt);
-                    idx = k;
-                }
+                if (q35_st_find(&a, alt)) snprintf(name, sizeof name, "%s", alt), idx = k;
             }
         } else {
             snprintf(name, sizeof name, "%s", b.entries[i].name);

@@ -417,14 +417,8 @@ int q35_preproc_load(q35_preproc_config *p, const char *dir, char *err, size_t e
     q35_preproc_defaults(p);
     char path[4096];
     snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
-    char *text = q35_read_file(path, 1u << 20, NULL);
-    if (!text) return errno == ENOENT ? 0 : q35_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return q35_fail(err, errlen, "%s: not a JSON object", path);
-    }
+    cJSON *j = q35_read_json_object(path, 1u << 20, 1, err, errlen);
+    if (!j) return err[0] ? -1 : 0; /* no file: the released settings */
     const cJSON *v, *size = cJSON_GetObjectItemCaseSensitive(j, "size");
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(size, "shortest_edge"))) p->min_pixels = (long)v->valuedouble;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(size, "longest_edge"))) p->max_pixels = (long)v->valuedouble;

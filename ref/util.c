@@ -1,4 +1,4 @@
-/* util.c - error formatting and whole-file reads. */
+/* util.c - error formatting, whole-file and JSON-object reads, UTF-8 checks. */
 #include "util.h"
 
 #include <errno.h>
@@ -74,4 +74,21 @@ int q35_valid_utf8(const char *str) {
         s += n + 1;
     }
     return 1;
+}
+
+cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, char *err, size_t errlen) {
+    if (errlen) err[0] = 0;
+    char *text = q35_read_file(path, max_bytes, NULL);
+    if (!text) {
+        if (!(optional && (errno == ENOENT || errno == ENOTDIR))) q35_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        q35_fail(err, errlen, "%s: not a JSON object", path);
+        return NULL;
+    }
+    return j;
 }

@@ -1,7 +1,9 @@
-/* util.h - the chores every reader shares: formatting an error, reading a small file, checking UTF-8. */
+/* util.h - the chores every reader shares: formatting an error, reading a small file or JSON
+ * object, checking UTF-8. */
 #ifndef Q35_UTIL_H
 #define Q35_UTIL_H
 
+#include <cJSON.h>
 #include <stddef.h>
 
 /* snprintf(err, errlen, fmt, ...) and return -1, so that `return q35_fail(...)` reports and fails. */
@@ -10,6 +12,11 @@ int q35_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 /* The whole file at path, NUL-terminated, in a new buffer (free it); its length in *n when n is
  * not NULL. NULL with errno set when it cannot be read or exceeds max_bytes. */
 char *q35_read_file(const char *path, size_t max_bytes, size_t *n);
+
+/* The JSON object in the file at path (cJSON_Delete it), at most max_bytes. A file that does not
+ * exist gives NULL with err set to "" when optional (the caller keeps its defaults); otherwise NULL
+ * with err naming the file: unreadable, not JSON, or not a JSON object. */
+cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, char *err, size_t errlen);
 
 /* 1 when the NUL-terminated s is strict UTF-8: no overlongs, no surrogates, nothing above
  * U+10FFFF (what safetensors and file names must be). */

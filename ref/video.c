@@ -17,14 +17,8 @@ int q35_video_config_load(q35_video_config *c, const char *dir, char *err, size_
                              .fps = 2, .min_frames = 4, .max_frames = 768 };
     char path[4200];
     snprintf(path, sizeof path, "%s/video_preprocessor_config.json", dir);
-    char *text = q35_read_file(path, 1u << 20, NULL);
-    if (!text) return errno == ENOENT || errno == ENOTDIR ? 0 : q35_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return q35_fail(err, errlen, "%s: not a JSON object", path);
-    }
+    cJSON *j = q35_read_json_object(path, 1u << 20, 1, err, errlen);
+    if (!j) return err[0] ? -1 : 0; /* no file: the defaults */
     const cJSON *v, *size = cJSON_GetObjectItemCaseSensitive(j, "size");
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(size, "shortest_edge"))) c->min_pixels = (long)v->valuedouble;
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(size, "longest_edge"))) c->max_pixels = (long)v->valuedouble;

@@ -12,6 +12,7 @@
 #include "policy.h"
 #include "q35.h"
 #include "testutil.h"
+#include "util.h"
 #include "yamljson.h"
 
 static char err[2048];
@@ -318,18 +319,12 @@ static int q35(const char *args) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* The file name in the test directory, whole. */
 static char *slurp(const char *name) {
     char p[1200];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    ck_assert_msg(f != NULL, "%s missing", p);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
+    char *s = q35_read_file(p, 64u << 20, NULL);
+    ck_assert_msg(s != NULL, "%s missing", p);
     return s;
 }
 
