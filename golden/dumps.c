@@ -45,11 +45,6 @@ static mapped *find_mapped(mapped *v, int n, const char *name) {
     return bsearch(&key, v, (size_t)n, sizeof *v, cmp_mapped);
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, size_t errlen) {
     q35_st a = {0}, b = {0};
     q35_alias_map am = {0};
@@ -114,10 +109,10 @@ int q35_compare_files(const q35_compare_opts *o, q35_report *rep, char *err, siz
         const q35_st_entry *e = order[i];
         char base[512];
         /* logits in top-k form: one row NAME.topk from NAME.topk_ids (+ NAME.topk_logprobs) */
-        int ours_topk = ends_with(e->name, ".topk_ids");
-        if (ends_with(e->name, ".topk_logprobs") || ends_with(e->name, ".logits.lse")) continue;
+        int ours_topk = q35_ends_with(e->name, ".topk_ids");
+        if (q35_ends_with(e->name, ".topk_logprobs") || q35_ends_with(e->name, ".logits.lse")) continue;
         snprintf(base, sizeof base, "%.*s", (int)(strlen(e->name) - (ours_topk ? 9 : 0)), e->name);
-        if (ours_topk || ends_with(e->name, "logits")) {
+        if (ours_topk || q35_ends_with(e->name, "logits")) {
             char ids[600], lps[600];
             snprintf(ids, sizeof ids, "%s.topk_ids", base);
             snprintf(lps, sizeof lps, "%s.topk_logprobs", base);

@@ -65,11 +65,6 @@ q35_row *q35_report_add(q35_report *r, const char *name, q35_row_status st) {
     return w;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static void set_rule(q35_row *w, const q35_tol_rule *rule) {
     snprintf(w->rule, sizeof w->rule, "%s", rule ? rule->name : "(none)");
     if (rule) q35_rule_describe(w->bars, sizeof w->bars, rule);
@@ -93,7 +88,7 @@ q35_row *q35_report_compare(q35_report *r, const q35_policy *p, const char *name
         return w;
     }
     if (rule && (rule->atol >= 0 || rule->rtol >= 0)) w->allclose_bad = q35_allclose_bad(ours, gold, rule->atol, rule->rtol);
-    if (ends_with(name, "logits") && !w->c.is_int && ours->ndim >= 1) {
+    if (q35_ends_with(name, "logits") && !w->c.is_int && ours->ndim >= 1) {
         q35_logit_src so = { .full = ours }, sg = { .full = gold };
         char e[200];
         if (q35_compare_logits(&w->lg, &so, &sg, e, sizeof e) == 0) w->has_logits = 1;
@@ -190,7 +185,8 @@ void q35_report_print(const q35_report *r, FILE *out, int color, int failures_on
             int j = compared_before(r, r->first_fail, k);
             if (j >= 0) fprintf(out, "  before it: %-4s %s\n", status_name[r->rows[j].status], r->rows[j].name);
         }
-        if (compared_before(r, r->first_fail, 1) >= 0 && r->rows[compared_before(r, r->first_fail, 1)].status == Q35_ROW_OK)
+        int prev = compared_before(r, r->first_fail, 1);
+        if (prev >= 0 && r->rows[prev].status == Q35_ROW_OK)
             fprintf(out, "  (the tensor just before it passes: the error starts here)\n");
     }
     fprintf(out, "%-6s %-58s %-16s %10s %10s %12s %10s  %s\n", "status", "name", "shape", "max_abs", "max_rel", "cosine",

@@ -228,15 +228,14 @@ static void store_logits_topk(forward_hook *h, const char *name, const q35_tenso
 
 static void forward_hook_fn(void *ctx, const char *name, const q35_tensor *t) {
     forward_hook *h = ctx;
-    size_t len = strlen(name);
-    if (h->progress && len > 7 && strcmp(name + len - 7, ".output") == 0) {
+    if (h->progress && q35_ends_with(name, ".output")) {
         const char *l = strstr(name, "text.layers."), *b = strstr(name, "vision.blocks.");
         if (l) fprintf(stderr, "\r%.*s layer %d/%d ", (int)(strchr(name, '.') - name), name, atoi(l + 12) + 1, h->layers);
         else if (b) fprintf(stderr, "\r%.*s vision block %d/%d ", (int)(strchr(name, '.') - name), name, atoi(b + 14) + 1, h->blocks);
         if (l && atoi(l + 12) + 1 == h->layers) fprintf(stderr, "\r%40s\r", "");
     }
     if (!h->st) return;
-    if (h->k && len >= 6 && strcmp(name + len - 6, "logits") == 0 && t->dtype == Q35_F32 && t->ndim >= 1)
+    if (h->k && q35_ends_with(name, "logits") && t->dtype == Q35_F32 && t->ndim >= 1)
         store_logits_topk(h, name, t);
     else
         q35_trace_store_hook(h->st, name, t);

@@ -92,3 +92,8 @@ cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, ch
     }
     return j;
 }
+
+int q35_ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}

@@ -13,6 +13,9 @@ int q35_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
  * not NULL. NULL with errno set when it cannot be read or exceeds max_bytes. */
 char *q35_read_file(const char *path, size_t max_bytes, size_t *n);
 
+/* 1 when s ends with suffix. */
+int q35_ends_with(const char *s, const char *suffix);
+
 /* The JSON object in the file at path (cJSON_Delete it), at most max_bytes. A file that does not
  * exist gives NULL with err set to "" when optional (the caller keeps its defaults); otherwise NULL
  * with err naming the file: unreadable, not JSON, or not a JSON object. */
