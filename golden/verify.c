@@ -23,7 +23,7 @@
 
 void q35_verify_defaults(q35_verify_opts *o) {
     memset(o, 0, sizeof *o);
-    o->ops = &q35_ops_ref;
+    o->ops = q35_backend(Q35_DEFAULT_BACKEND);
 }
 
 static int is_dir(const char *p) {
@@ -296,7 +296,8 @@ int q35_verify(const q35_verify_opts *o, q35_report *rep, char *err, size_t errl
             model_hash(&m, hex);
             q35_report_prov(rep, "model sha256", "%s (config.json and weight files)", hex[0] ? hex : "unreadable");
         }
-        q35_report_prov(rep, "backend", "%s, %d threads", o->ops->name, omp_get_max_threads());
+        q35_report_prov(rep, "backend", "%s (%s), %d threads", o->ops->name, o->ops->kernels(),
+                        strcmp(o->ops->name, "ref") == 0 ? 1 : q35_get_threads());
         q35_report_prov(rep, "q35", "%s", Q35_VERSION);
         q35_report_prov(rep, "policy", "%s", policy->source[0] ? policy->source : "defaults");
         q35_report_prov(rep, "teacher forcing", "%s", o->teacher_force ? "on: each layer fed its golden input" : "off");

@@ -15,13 +15,16 @@
 
 typedef struct q35_ops {
     const char *name;
+    /* What the kernels are on this machine ("scalar fp32", "avx512-bf16", ...): fixed after the
+     * first call. */
+    const char *(*kernels)(void);
 
     /* y[T,H] = E[ids[t], :] ; E [V,H] */
     void (*embed)(float *y, const q35_tensor *E, const int *ids, int T, int H);
 
     /* Zero-centred RMSNorm over rows of n: y[r,:] = x[r,:] / sqrt(mean(x[r,:]^2) + eps) * (1 + w)
-     * x,y [R,n], w [n]. In place allowed. */
-    void (*rmsnorm)(float *y, const float *x, const q35_tensor *w, int R, int n, float eps);
+     * x,y: R rows of n, row r at offset r*ld (ld >= n) in both; w [n]. In place allowed. */
+    void (*rmsnorm)(float *y, const float *x, const q35_tensor *w, int R, int n, int ld, float eps);
 
     /* y[T,out] = x[T,in] W^T ; W [out,in] (PyTorch Linear layout), no bias. */
     void (*linear)(float *y, const float *x, const q35_tensor *W, int T, int in, int out);
@@ -36,8 +39,10 @@ typedef struct q35_ops {
     /* y[n] = x[n] * sigmoid(x[n]). In place allowed. */
     void (*silu)(float *y, const float *x, int n);
 
-    /* L2 normalisation of each row of n: x[r,:] *= scale / sqrt(sum(x[r,:]^2) + eps). In place. */
-    void (*l2norm)(float *x, int R, int n, float eps, float scale);
+    /* L2 normalisation of each head vector of n, in place:
+     *   x[t,h,:] *= scale / sqrt(sum(x[t,h,:]^2) + eps),  element i of (t,h) at x[t*ld + h*n + i]
+     * T tokens (row stride ld >= nh*n), nh heads per token. */
+    void (*l2norm)(float *x, int T, int nh, int n, int ld, float eps, float scale);
 
     /* Gated DeltaNet gates, per token t and value head h:
      *   g[t,h] = -exp(A_log[h]) * softplus(a[t,h] + dt_bias[h])   (softplus linear above 20)
@@ -51,10 +56,15 @@ typedef struct q35_ops {
      *   S_h <- S_h * exp(g[t,h]);  d = beta[t,h] * (v[t,h,:] - S_h^T k[t,kh,:]);
      *   S_h <- S_h + k[t,kh,:] (x) d;  o[t,h,:] = S_h^T q[t,kh,:]
      * o [T,Hv,Dv]; S [Hv,Dk,Dv] (float32, updated in place); q,k rows of stride ld_qk (already
-     * L2-normalised, q scaled by 1/sqrt(Dk)), v rows of stride ld_v: q[t*ld_qk + kh*Dk + i]. */
+     * L2-normalised, q scaled by 1/sqrt(Dk)), v rows of stride ld_v: q[t*ld_qk + kh*Dk + i].
+     * A backend may compute it in the equivalent chunked form (spec section 3.4).
+     * scratch: at least delta_scratch(Dk, Dv) floats. */
     void (*delta_rule)(float *o, float *S, const float *q, const float *k, const float *v,
                        int ld_qk, int ld_v, const float *g, const float *beta,
-                       int T, int Hk, int Hv, int Dk, int Dv);
+                       int T, int Hk, int Hv, int Dk, int Dv, float *scratch);
+
+    /* Floats of scratch delta_rule needs for heads of Dk x Dv, with the backend's current threads. */
+    size_t (*delta_scratch)(int Dk, int Dv);
 
     /* Gated RMSNorm with a plain weight, per row of n:
      *   y[r,:] = x[r,:] / sqrt(mean(x[r,:]^2) + eps) * w * silu(z[r,:])
@@ -64,17 +74,27 @@ typedef struct q35_ops {
 
     /* Rotary embedding (rotate_half / NeoX pairing) on the first R dims of each head, in place:
      * for i < R/2: (x_i, x_{i+R/2}) <- (x_i c_i - x_{i+R/2} s_i, x_{i+R/2} c_i + x_i s_i),
-     * with c = cos[t, i], s = sin[t, i]. x [T, nh, D] (row stride nh*D); cos, sin [T, R]
-     * (cat(f, f) layout; only the first R/2 of each row are read). */
-    void (*rope)(float *x, const float *cos, const float *sin, int T, int nh, int D, int R);
+     * with c = cos[t, i], s = sin[t, i]. Head h of token t at x[t*ld + h*D] (ld >= nh*D);
+     * cos, sin [T, R] (cat(f, f) layout; only the first R/2 of each row are read). */
+    void (*rope)(float *x, const float *cos, const float *sin, int T, int nh, int D, int ld, int R);
 
     /* Causal attention of T new queries over a cache of n_past + T keys, GQA:
      *   head h uses kv head h / (Hq/Hkv); scores = q.k * scale; key j visible to query t iff
      *   j <= n_past + t; softmax; o = sum p v.
      * o [T,Hq,D]; q [T,Hq,D] (row stride ld_q); K, V [Hkv, cap, D] (cache, first n_past+T rows
-     * filled); scratch: at least n_past+T floats. */
+     * filled); scratch: at least attn_scratch(n_past + T, D) floats (the backend's own need for
+     * its current thread count: threads never share scratch). */
     void (*attention)(float *o, const float *q, int ld_q, const float *K, const float *V, int cap,
                       int n_past, int T, int Hq, int Hkv, int D, float scale, float *scratch);
+
+    /* Floats of scratch that attention and attention_full need for n_keys keys of head dim D,
+     * with the number of threads the backend runs now (q35_set_threads). */
+    size_t (*attn_scratch)(int n_keys, int D);
+
+    /* A block of rows copied between strided buffers: y[r*ldy + i] = x[r*ldx + i], r < R, i < n.
+     * Splits q from its gate, appends keys and values to the cache, splits the vision qkv.
+     * y and x do not overlap. */
+    void (*copy_rows)(float *y, int ldy, const float *x, int ldx, int R, int n);
 
     /* y[n] = x[n] * sigmoid(gate[n]). In place allowed (y == x). */
     void (*sigmoid_mul)(float *y, const float *x, const float *gate, int n);
@@ -101,12 +121,25 @@ typedef struct q35_ops {
     void (*gelu_erf)(float *y, const float *x, int n);
 
     /* Bidirectional attention of T rows over the same T rows, per head, no mask:
-     * o [T,H,D]; q, k, v [T,H,D]; scratch: at least T floats. */
+     * o [T,H,D]; q, k, v [T,H,D]; scratch: at least attn_scratch(T, D) floats. */
     void (*attention_full)(float *o, const float *q, const float *k, const float *v, int T, int H, int D,
                            float scale, float *scratch);
 } q35_ops;
 
 /* The scalar FP32 reference (ops_ref.c). */
 extern const q35_ops q35_ops_ref;
+/* OpenMP + SIMD, kernels chosen at run time by CPU features (fast/). */
+extern const q35_ops q35_ops_fast;
+
+/* The registered backends by name ("ref", "fast"), NULL when unknown. */
+const q35_ops *q35_backend(const char *name);
+/* "ref, fast": the names q35_backend knows, for messages. */
+const char *q35_backend_names(void);
+/* The backend the command line uses when none is named. */
+#define Q35_DEFAULT_BACKEND "fast"
+/* Threads the parallel backends use from now on (n >= 1; 0 = every core). The reference is
+ * single-threaded whatever this says. Results do not depend on it, bit for bit. */
+void q35_set_threads(int n);
+int q35_get_threads(void);
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "ops.h"
 
+static const char *ref_kernels(void) { return "scalar fp32"; }
+
 static float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* PyTorch's softplus with beta 1 and threshold 20: linear above the threshold. */
@@ -18,10 +20,10 @@ static void ref_embed(float *y, const q35_tensor *E, const int *ids, int T, int 
     for (int t = 0; t < T; t++) q35_read_f32(y + (size_t)t * H, E, (int64_t)ids[t] * H, H);
 }
 
-static void ref_rmsnorm(float *y, const float *x, const q35_tensor *w, int R, int n, float eps) {
+static void ref_rmsnorm(float *y, const float *x, const q35_tensor *w, int R, int n, int ld, float eps) {
     for (int r = 0; r < R; r++) {
-        const float *xr = x + (size_t)r * n;
-        float *yr = y + (size_t)r * n;
+        const float *xr = x + (size_t)r * ld;
+        float *yr = y + (size_t)r * ld;
         float ss = 0.0f;
         for (int i = 0; i < n; i++) ss += xr[i] * xr[i];
         float inv = 1.0f / sqrtf(ss / (float)n + eps);
@@ -68,9 +70,9 @@ static void ref_silu(float *y, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] = x[i] * sigmoidf_(x[i]);
 }
 
-static void ref_l2norm(float *x, int R, int n, float eps, float scale) {
-    for (int r = 0; r < R; r++) {
-        float *xr = x + (size_t)r * n;
+static void ref_l2norm(float *x, int T, int nh, int n, int ld, float eps, float scale) {
+    for (int r = 0; r < T * nh; r++) {
+        float *xr = x + (size_t)(r / nh) * ld + (size_t)(r % nh) * n;
         float ss = 0.0f;
         for (int i = 0; i < n; i++) ss += xr[i] * xr[i];
         float inv = 1.0f / sqrtf(ss + eps);
@@ -91,7 +93,8 @@ static void ref_gdn_gates(float *g, float *beta, const float *a, const float *b,
 
 static void ref_delta_rule(float *o, float *S, const float *q, const float *k, const float *v,
                            int ld_qk, int ld_v, const float *g, const float *beta,
-                           int T, int Hk, int Hv, int Dk, int Dv) {
+                           int T, int Hk, int Hv, int Dk, int Dv, float *scratch) {
+    (void)scratch; /* the token loop needs none */
     int rep = Hv / Hk;
     for (int t = 0; t < T; t++) {
         for (int h = 0; h < Hv; h++) {
@@ -131,11 +134,11 @@ static void ref_gated_rmsnorm(float *y, const float *x, const float *z, const q3
     }
 }
 
-static void ref_rope(float *x, const float *cos, const float *sin, int T, int nh, int D, int R) {
+static void ref_rope(float *x, const float *cos, const float *sin, int T, int nh, int D, int ld, int R) {
     int half = R / 2;
     for (int t = 0; t < T; t++)
         for (int h = 0; h < nh; h++) {
-            float *xh = x + ((size_t)t * nh + h) * D;
+            float *xh = x + (size_t)t * ld + (size_t)h * D;
             const float *c = cos + (size_t)t * R, *s = sin + (size_t)t * R;
             for (int i = 0; i < half; i++) {
                 float a = xh[i], b = xh[i + half];
@@ -172,6 +175,21 @@ static void ref_attention(float *o, const float *q, int ld_q, const float *K, co
         for (int h = 0; h < Hq; h++) /* causal: keys 0..n_past+t of kv head h / group */
             attend(o + ((size_t)t * Hq + h) * D, q + (size_t)t * ld_q + (size_t)h * D, K + (size_t)(h / group) * cap * D,
                    V + (size_t)(h / group) * cap * D, (size_t)D, n_past + t + 1, D, scale, p);
+}
+
+/* One thread, one score row: nk floats. */
+static size_t ref_attn_scratch(int n_keys, int D) {
+    (void)D;
+    return (size_t)(n_keys > 0 ? n_keys : 1);
+}
+
+static size_t ref_delta_scratch(int Dk, int Dv) {
+    (void)Dk, (void)Dv;
+    return 0;
+}
+
+static void ref_copy_rows(float *y, int ldy, const float *x, int ldx, int R, int n) {
+    for (int r = 0; r < R; r++) memcpy(y + (size_t)r * ldy, x + (size_t)r * ldx, (size_t)n * sizeof(float));
 }
 
 static void ref_sigmoid_mul(float *y, const float *x, const float *gate, int n) {
@@ -225,6 +243,7 @@ static void ref_attention_full(float *o, const float *q, const float *k, const f
 
 const q35_ops q35_ops_ref = {
     .name = "ref",
+    .kernels = ref_kernels,
     .embed = ref_embed,
     .rmsnorm = ref_rmsnorm,
     .linear = ref_linear,
@@ -236,6 +255,9 @@ const q35_ops q35_ops_ref = {
     .gated_rmsnorm = ref_gated_rmsnorm,
     .rope = ref_rope,
     .attention = ref_attention,
+    .attn_scratch = ref_attn_scratch,
+    .delta_scratch = ref_delta_scratch,
+    .copy_rows = ref_copy_rows,
     .sigmoid_mul = ref_sigmoid_mul,
     .swiglu = ref_swiglu,
     .add = ref_add,

@@ -20,13 +20,37 @@ static void free_ptrs(float **p, int n) {
     free(p);
 }
 
+/* The run-state buffers with their widths per token, for allocation and freeing alike. */
+typedef struct { float **p; size_t w; } run_buf;
+
+static size_t run_bufs(q35_text_state *s, run_buf *b) {
+    const q35_text_config *c = &s->m->cfg.text;
+    size_t H = c->hidden_size, I = c->intermediate_size, R = c->rotary_dim, C = q35_lin_conv_dim(c);
+    size_t Vd = q35_lin_value_dim(c), Hv = c->lin_num_v_heads;
+    size_t qd = (size_t)c->num_heads * c->head_dim, kvd = (size_t)c->num_kv_heads * c->head_dim;
+    run_buf all[] = {
+        { &s->x, H },          { &s->xn, H },          { &s->mix, H },         { &s->mlp_gate, I },
+        { &s->mlp_up, I },     { &s->rope_cos, R },    { &s->rope_sin, R },    { &s->lin_qkv, C },
+        { &s->lin_conv, C },   { &s->lin_z, Vd },      { &s->lin_a, Hv },      { &s->lin_b, Hv },
+        { &s->lin_g, Hv },     { &s->lin_beta, Hv },   { &s->lin_core, Vd },   { &s->lin_normed, Vd },
+        { &s->att_qg, 2 * qd }, { &s->att_q, qd },     { &s->att_gate, qd },   { &s->att_k, kvd },
+        { &s->att_v, kvd },    { &s->att_o, qd },
+    };
+    size_t n = sizeof all / sizeof all[0];
+    if (b) memcpy(b, all, sizeof all);
+    return n;
+}
+
 static void free_scratch(q35_text_state *s) {
-    float **bufs[] = { &s->x, &s->xn, &s->mix, &s->mlp_g, &s->mlp_u, &s->cosb, &s->sinb, &s->scores,
-                       &s->a1, &s->a2, &s->a3, &s->a4, &s->a5, &s->a6, &s->a7 };
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
-        free(*bufs[i]);
-        *bufs[i] = NULL;
+    run_buf b[32];
+    size_t n = run_bufs(s, b);
+    for (size_t i = 0; i < n; i++) {
+        free(*b[i].p);
+        *b[i].p = NULL;
     }
+    free(s->scratch);
+    s->scratch = NULL;
+    s->scratch_n = 0;
     s->max_T = 0;
 }
 
@@ -62,34 +86,33 @@ static int grow_kv(q35_text_state *s, int need) {
             *caches[j] = n;
         }
     }
-    float *sc = realloc(s->scores, (size_t)cap * sizeof(float));
-    if (!sc) return -1;
-    s->scores = sc;
     s->cap = cap;
     return 0;
 }
 
-/* Scratch buffers for T tokens. */
-static int grow_scratch(q35_text_state *s, int T) {
+/* Run-state buffers for T tokens. */
+static int grow_run_state(q35_text_state *s, int T) {
     if (T <= s->max_T) return 0;
-    const q35_text_config *c = &s->m->cfg.text;
-    size_t H = c->hidden_size, C = q35_lin_conv_dim(c), Vd = q35_lin_value_dim(c), Hv = c->lin_num_v_heads;
-    size_t qd = (size_t)c->num_heads * c->head_dim, kvd = (size_t)c->num_kv_heads * c->head_dim;
-    /* a1..a7 serve both mixers: the widest of each use */
-    size_t w1 = MAXF(C, 2 * qd), w2 = MAXF(Vd, qd), w3 = MAXF(Hv, kvd), w4 = MAXF(Hv, kvd);
-    size_t w5 = MAXF(C, qd), w6 = MAXF(Vd, qd), w7 = MAXF(Vd, MAXF(H, 2 * Hv));
-    struct { float **p; size_t w; } want[] = {
-        { &s->x, H }, { &s->xn, H }, { &s->mix, H }, { &s->mlp_g, (size_t)c->intermediate_size },
-        { &s->mlp_u, (size_t)c->intermediate_size }, { &s->cosb, (size_t)c->rotary_dim },
-        { &s->sinb, (size_t)c->rotary_dim }, { &s->a1, w1 }, { &s->a2, w2 }, { &s->a3, w3 },
-        { &s->a4, w4 }, { &s->a5, w5 }, { &s->a6, w6 }, { &s->a7, w7 },
-    };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        float *p = realloc(*want[i].p, (size_t)T * MAXF(want[i].w, 1) * sizeof(float));
+    run_buf b[32];
+    size_t n = run_bufs(s, b);
+    for (size_t i = 0; i < n; i++) {
+        float *p = realloc(*b[i].p, (size_t)T * MAXF(b[i].w, 1) * sizeof(float));
         if (!p) return -1;
-        *want[i].p = p;
+        *b[i].p = p;
     }
     s->max_T = T;
+    return 0;
+}
+
+/* The backend's per-thread scratch for attention over n_keys keys and for the delta rule. */
+static int grow_op_scratch(q35_text_state *s, const q35_ops *ops, int n_keys) {
+    const q35_text_config *c = &s->m->cfg.text;
+    size_t need = MAXF(ops->attn_scratch(n_keys, c->head_dim), ops->delta_scratch(c->lin_k_dim, c->lin_v_dim));
+    if (need <= s->scratch_n) return 0;
+    float *p = realloc(s->scratch, MAXF(need, 1) * sizeof(float));
+    if (!p) return -1;
+    s->scratch = p;
+    s->scratch_n = need;
     return 0;
 }
 
@@ -135,7 +158,8 @@ static void gated_deltanet(q35_text_state *s, const q35_ops *ops, int li, const 
     const q35_layer_weights *w = &s->m->layers[li];
     int H = c->hidden_size, C = q35_lin_conv_dim(c), Kd = q35_lin_key_dim(c), Vd = q35_lin_value_dim(c);
     int Hk = c->lin_num_k_heads, Hv = c->lin_num_v_heads, Dk = c->lin_k_dim, Dv = c->lin_v_dim;
-    float *qkv = s->a1, *z = s->a2, *a = s->a3, *b = s->a4, *mixed = s->a5, *o = s->a6, *y = s->a7;
+    float *qkv = s->lin_qkv, *z = s->lin_z, *a = s->lin_a, *b = s->lin_b, *mixed = s->lin_conv;
+    float *o = s->lin_core, *y = s->lin_normed;
     char name[128];
 #define TRACE(suffix, ...) \
     (snprintf(name, sizeof name, "text.layers.%d.linear_attn." suffix, li), q35_trace_f32(tr, name, __VA_ARGS__))
@@ -163,14 +187,11 @@ static void gated_deltanet(q35_text_state *s, const q35_ops *ops, int li, const 
 
     /* q and k are L2-normalised per head; q is then scaled by 1/sqrt(Dk) */
     float qscale = (float)(1.0 / sqrt((double)Dk));
-    for (int t = 0; t < T; t++) {
-        ops->l2norm(mixed + (size_t)t * C, Hk, Dk, 1e-6f, qscale);
-        ops->l2norm(mixed + (size_t)t * C + Kd, Hk, Dk, 1e-6f, 1.0f);
-    }
-    /* gates: decay g and beta, written over the a and b projections' neighbours */
-    float *g = y, *beta = y + (size_t)T * Hv;
-    ops->gdn_gates(g, beta, a, b, &w->A_log, &w->dt_bias, T, Hv);
-    ops->delta_rule(o, s->S[li], mixed, mixed + Kd, mixed + 2 * Kd, C, C, g, beta, T, Hk, Hv, Dk, Dv);
+    ops->l2norm(mixed, T, Hk, Dk, C, 1e-6f, qscale);
+    ops->l2norm(mixed + Kd, T, Hk, Dk, C, 1e-6f, 1.0f);
+    ops->gdn_gates(s->lin_g, s->lin_beta, a, b, &w->A_log, &w->dt_bias, T, Hv);
+    ops->delta_rule(o, s->S[li], mixed, mixed + Kd, mixed + 2 * Kd, C, C, s->lin_g, s->lin_beta, T, Hk, Hv, Dk, Dv,
+                    s->scratch);
     TRACE("core_attn_out", o, 2, T * Hv, Dv);
     TRACE("z_rows", z, 2, T * Hv, Dv);
     ops->gated_rmsnorm(y, o, z, &w->lin_norm, T * Hv, Dv, (float)c->rms_norm_eps);
@@ -185,7 +206,7 @@ static void gated_attention(q35_text_state *s, const q35_ops *ops, int li, const
     const q35_text_config *c = &s->m->cfg.text;
     const q35_layer_weights *w = &s->m->layers[li];
     int H = c->hidden_size, Hq = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim, R = c->rotary_dim;
-    float *qg = s->a1, *q = s->a2, *k = s->a3, *v = s->a4, *gate = s->a5, *o = s->a6;
+    float *qg = s->att_qg, *q = s->att_q, *k = s->att_k, *v = s->att_v, *gate = s->att_gate, *o = s->att_o;
     char name[128];
 #define TRACE(suffix, ...) \
     (snprintf(name, sizeof name, "text.layers.%d.self_attn." suffix, li), q35_trace_f32(tr, name, __VA_ARGS__))
@@ -198,28 +219,23 @@ static void gated_attention(q35_text_state *s, const q35_ops *ops, int li, const
     TRACE("v_proj", v, 3, 1, T, Hkv * D);
 
     /* q_proj rows are per head [query (D) | gate (D)]: split them */
-    for (int t = 0; t < T; t++)
-        for (int h = 0; h < Hq; h++) {
-            const float *src = qg + ((size_t)t * Hq + h) * 2 * D;
-            memcpy(q + ((size_t)t * Hq + h) * D, src, (size_t)D * sizeof(float));
-            memcpy(gate + ((size_t)t * Hq + h) * D, src + D, (size_t)D * sizeof(float));
-        }
-    ops->rmsnorm(q, q, &w->q_norm, T * Hq, D, (float)c->rms_norm_eps);
+    ops->copy_rows(q, D, qg, 2 * D, T * Hq, D);
+    ops->copy_rows(gate, D, qg + D, 2 * D, T * Hq, D);
+    ops->rmsnorm(q, q, &w->q_norm, T * Hq, D, D, (float)c->rms_norm_eps);
     TRACE("q_norm", q, 4, 1, T, Hq, D);
-    ops->rmsnorm(k, k, &w->k_norm, T * Hkv, D, (float)c->rms_norm_eps);
+    ops->rmsnorm(k, k, &w->k_norm, T * Hkv, D, D, (float)c->rms_norm_eps);
     TRACE("k_norm", k, 4, 1, T, Hkv, D);
-    ops->rope(q, s->cosb, s->sinb, T, Hq, D, R);
-    ops->rope(k, s->cosb, s->sinb, T, Hkv, D, R);
+    ops->rope(q, s->rope_cos, s->rope_sin, T, Hq, D, Hq * D, R);
+    ops->rope(k, s->rope_cos, s->rope_sin, T, Hkv, D, Hkv * D, R);
 
     /* append to the cache, laid out [Hkv, cap, D] */
-    for (int t = 0; t < T; t++)
-        for (int h = 0; h < Hkv; h++) {
-            size_t dst = ((size_t)h * s->cap + s->n_past + t) * D, src = ((size_t)t * Hkv + h) * D;
-            memcpy(s->K[li] + dst, k + src, (size_t)D * sizeof(float));
-            memcpy(s->V[li] + dst, v + src, (size_t)D * sizeof(float));
-        }
+    for (int h = 0; h < Hkv; h++) {
+        size_t dst = ((size_t)h * s->cap + s->n_past) * D;
+        ops->copy_rows(s->K[li] + dst, D, k + (size_t)h * D, Hkv * D, T, D);
+        ops->copy_rows(s->V[li] + dst, D, v + (size_t)h * D, Hkv * D, T, D);
+    }
     ops->attention(o, q, Hq * D, s->K[li], s->V[li], s->cap, s->n_past, T, Hq, Hkv, D,
-                   (float)(1.0 / sqrt((double)D)), s->scores);
+                   (float)(1.0 / sqrt((double)D)), s->scratch);
     ops->sigmoid_mul(o, o, gate, T * Hq * D);
     TRACE("gated_attn", o, 3, 1, T, Hq * D);
     ops->linear(out, o, &w->o_proj, T, Hq * D, H);
@@ -254,7 +270,7 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
                  n_img, s->img_n - s->img_used);
         return -1;
     }
-    if (grow_scratch(s, T) != 0 || grow_kv(s, s->n_past + T) != 0) {
+    if (grow_run_state(s, T) != 0 || grow_kv(s, s->n_past + T) != 0 || grow_op_scratch(s, ops, s->n_past + T) != 0) {
         snprintf(err, errlen, "out of memory for %d tokens", T);
         return -1;
     }
@@ -280,9 +296,9 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
         q35_tensor pt = { .dtype = Q35_I64, .ndim = 3, .shape = { 3, 1, T }, .data = pos };
         q35_trace_tensor(tr, "text.position_ids", &pt);
     }
-    q35_text_rope_tables(s->cosb, s->sinb, pos, T, c);
-    q35_trace_f32(tr, "text.rope_cos", s->cosb, 3, 1, T, c->rotary_dim);
-    q35_trace_f32(tr, "text.rope_sin", s->sinb, 3, 1, T, c->rotary_dim);
+    q35_text_rope_tables(s->rope_cos, s->rope_sin, pos, T, c);
+    q35_trace_f32(tr, "text.rope_cos", s->rope_cos, 3, 1, T, c->rotary_dim);
+    q35_trace_f32(tr, "text.rope_sin", s->rope_sin, 3, 1, T, c->rotary_dim);
     free(own_pos);
 
     char name[128];
@@ -293,19 +309,19 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
         snprintf(name, sizeof name, "text.layers.%d.input", li);
         q35_trace_force(tr, name, x, (int64_t)T * H); /* teacher forcing: the golden input */
         TRACE("input", x);
-        ops->rmsnorm(xn, x, &w->input_norm, T, H, eps);
+        ops->rmsnorm(xn, x, &w->input_norm, T, H, H, eps);
         TRACE("input_norm", xn);
         if (c->is_full[li]) gated_attention(s, ops, li, xn, mix, T, tr);
         else gated_deltanet(s, ops, li, xn, mix, T, tr);
         TRACE("attn_out", mix);
         ops->add(x, x, mix, T * H);
         TRACE("post_attn_residual", x);
-        ops->rmsnorm(xn, x, &w->post_norm, T, H, eps);
+        ops->rmsnorm(xn, x, &w->post_norm, T, H, H, eps);
         TRACE("post_attn_norm", xn);
-        ops->linear(s->mlp_g, xn, &w->gate_proj, T, H, I);
-        ops->linear(s->mlp_u, xn, &w->up_proj, T, H, I);
-        ops->swiglu(s->mlp_g, s->mlp_g, s->mlp_u, T * I);
-        ops->linear(mix, s->mlp_g, &w->down_proj, T, I, H);
+        ops->linear(s->mlp_gate, xn, &w->gate_proj, T, H, I);
+        ops->linear(s->mlp_up, xn, &w->up_proj, T, H, I);
+        ops->swiglu(s->mlp_gate, s->mlp_gate, s->mlp_up, T * I);
+        ops->linear(mix, s->mlp_gate, &w->down_proj, T, I, H);
         TRACE("mlp_out", mix);
         ops->add(x, x, mix, T * H);
         TRACE("output", x);
@@ -313,7 +329,7 @@ int q35_text_forward(q35_text_state *s, const q35_ops *ops, const int *ids, int 
 #undef TRACE
     snprintf(name, sizeof name, "text.layers.%d.output", c->num_layers - 1);
     q35_trace_force(tr, name, x, (int64_t)T * H);
-    ops->rmsnorm(xn, x, &m->final_norm, T, H, eps);
+    ops->rmsnorm(xn, x, &m->final_norm, T, H, H, eps);
     q35_trace_f32(tr, "text.final_norm", xn, 3, 1, T, H);
     if (logits) {
         int rows = logit_rows >= T ? T : 1;

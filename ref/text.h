@@ -23,10 +23,26 @@ typedef struct {
     float **conv;          /* per layer: [C, K] window of pre-conv inputs, NULL on full layers */
     float **S;             /* per layer: [Hv, Dk, Dv] delta-rule state, NULL on full layers */
     float **K, **V;        /* per layer: [Hkv, cap, Dh], NULL on linear layers */
-    /* scratch for up to max_T tokens */
+    /* run state for up to max_T tokens: [T, width] each, named after what it holds */
     int max_T;
-    float *x, *xn, *mix, *mlp_g, *mlp_u, *cosb, *sinb, *scores;
-    float *a1, *a2, *a3, *a4, *a5, *a6, *a7;
+    float *x;                    /* residual stream [T,H] */
+    float *xn;                   /* normed input of the mixer or the MLP [T,H] */
+    float *mix;                  /* mixer or MLP output [T,H] */
+    float *mlp_gate, *mlp_up;    /* [T,I]; mlp_gate becomes silu(gate) * up */
+    float *rope_cos, *rope_sin;  /* [T,rotary_dim] */
+    float *lin_qkv;              /* Gated DeltaNet: in_proj_qkv output [T,Cc], before the conv */
+    float *lin_conv;             /* conv + SiLU: q | k | v per token [T,Cc] */
+    float *lin_z;                /* in_proj_z [T,Cv] */
+    float *lin_a, *lin_b;        /* in_proj_a, in_proj_b [T,Hv] */
+    float *lin_g, *lin_beta;     /* decay and beta gates [T,Hv] */
+    float *lin_core;             /* delta-rule output [T,Hv,Dv] */
+    float *lin_normed;           /* gated RMSNorm output [T,Cv] */
+    float *att_qg;               /* gated attention: q_proj output, per head [query | gate] [T,Hq,2D] */
+    float *att_q, *att_gate;     /* the two halves [T,Hq,D] */
+    float *att_k, *att_v;        /* [T,Hkv,D] */
+    float *att_o;                /* attention output, then gated [T,Hq,D] */
+    float *scratch;              /* the backend's per-thread scratch (attention, delta rule) */
+    size_t scratch_n;            /* floats in scratch */
     /* image embeddings waiting for their image tokens (q35_text_set_image_embeds) */
     const float *img_rows;
     int img_n, img_used;

@@ -109,7 +109,7 @@ int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const
     float *qkv = malloc(ND * 3 * sizeof(float)), *q = malloc(ND * sizeof(float)), *k = malloc(ND * sizeof(float));
     float *vv = malloc(ND * sizeof(float)), *o = malloc(ND * sizeof(float)), *h = malloc((size_t)N * I * sizeof(float));
     float *ang = malloc((size_t)N * (hd / 2) * sizeof(float)), *cosb = malloc((size_t)N * hd * sizeof(float));
-    float *sinb = malloc((size_t)N * hd * sizeof(float)), *scores = malloc((size_t)maxseg * sizeof(float));
+    float *sinb = malloc((size_t)N * hd * sizeof(float)), *scores = malloc((ops->attn_scratch(maxseg, hd) + 1) * sizeof(float));
     float *mh = malloc((size_t)(N / (ms * ms)) * m4 * sizeof(float));
     int rc = -1;
     if (!x || !xn || !pos || !qkv || !q || !k || !vv || !o || !h || !ang || !cosb || !sinb || !scores || !mh) {
@@ -146,13 +146,12 @@ int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const
         snprintf(name, sizeof name, "vision.blocks.%d.norm1", j), q35_trace_f32(tr, name, xn, 2, N, D);
         ops->linear(qkv, xn, &b->qkv_w, N, D, 3 * D);
         ops->bias_add(qkv, &b->qkv_b, N, 3 * D);
-        for (int r = 0; r < N; r++) { /* rows are [q | k | v], each heads x hd */
-            memcpy(q + (size_t)r * D, qkv + (size_t)r * 3 * D, (size_t)D * sizeof(float));
-            memcpy(k + (size_t)r * D, qkv + (size_t)r * 3 * D + D, (size_t)D * sizeof(float));
-            memcpy(vv + (size_t)r * D, qkv + (size_t)r * 3 * D + 2 * D, (size_t)D * sizeof(float));
-        }
-        ops->rope(q, cosb, sinb, N, H, hd, hd);
-        ops->rope(k, cosb, sinb, N, H, hd, hd);
+        /* rows are [q | k | v], each heads x hd */
+        ops->copy_rows(q, D, qkv, 3 * D, N, D);
+        ops->copy_rows(k, D, qkv + D, 3 * D, N, D);
+        ops->copy_rows(vv, D, qkv + 2 * D, 3 * D, N, D);
+        ops->rope(q, cosb, sinb, N, H, hd, D, hd);
+        ops->rope(k, cosb, sinb, N, H, hd, D, hd);
         size_t at = 0; /* bidirectional attention within each image (each temporal group) */
         for (int i = 0; i < n; i++)
             for (int t = 0; t < grids[i][0]; t++) {

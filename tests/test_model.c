@@ -356,6 +356,27 @@ START_TEST(real_size_0_8b) {
     ck_assert_int_eq(e->t.shape[2], 248320);
     for (int64_t i = 0; i < q35_numel(&e->t); i++) ck_assert(isfinite(q35_get_f32(&e->t, i)));
     q35_st_close(&st);
+
+    /* the fast backend: peak memory within the checkpoint's size + 10% (bf16 weights used in place) */
+    char *ff[] = { (char *)bin, "forward", dir, "--ids", "1,2,3", "--backend", "fast", "--threads", "2", "--dump", dump,
+                   "--only", "logits", NULL };
+    ck_assert_int_eq(run_q35(ff, &rss), 0);
+    printf("q35 forward --backend fast 0.8b (3 tokens): peak RSS %.1f MB\n", rss / 1024.0);
+    ck_assert_int_lt((double)rss * 1024.0, (double)bytes * 1.10);
+
+    /* and every intermediate of a prefill and a decode step, fast against ref, within compare's
+     * default bars (the goldens' policy) */
+    char dref[4300], dfast[4300];
+    snprintf(dref, sizeof dref, "%s/ref.safetensors", base);
+    snprintf(dfast, sizeof dfast, "%s/fast.safetensors", base);
+    char *fr[] = { (char *)bin, "forward", dir, "--ids", "17,2000,3,99", "--decode-ids", "5", "--backend", "ref", "--dump",
+                   dref, NULL };
+    char *fa[] = { (char *)bin, "forward", dir, "--ids", "17,2000,3,99", "--decode-ids", "5", "--backend", "fast",
+                   "--dump", dfast, NULL };
+    ck_assert_int_eq(run_q35(fr, &rss), 0);
+    ck_assert_int_eq(run_q35(fa, &rss), 0);
+    char *cmp[] = { (char *)bin, "compare", dfast, dref, "--failures-only", NULL };
+    ck_assert_int_eq(run_q35(cmp, &rss), 0);
     tu_rm_rf(base);
 }
 END_TEST

@@ -56,7 +56,7 @@ START_TEST(rmsnorm_zero_centred) {
     fill(x, R * N, 3.0f);
     fill(w, N, 0.5f);
     q35_tensor wt = vec(w, N);
-    q35_ops_ref.rmsnorm(y, x, &wt, R, N, 1e-6f);
+    q35_ops_ref.rmsnorm(y, x, &wt, R, N, N, 1e-6f);
     for (int r = 0; r < R; r++) {
         double ss = 0;
         for (int i = 0; i < N; i++) ss += (double)x[r * N + i] * x[r * N + i];
@@ -64,7 +64,7 @@ START_TEST(rmsnorm_zero_centred) {
         for (int i = 0; i < N; i++) want[r * N + i] = x[r * N + i] * inv * (1.0 + w[i]);
     }
     close_to(y, want, R * N, 1e-6, "rmsnorm");
-    q35_ops_ref.rmsnorm(x, x, &wt, R, N, 1e-6f); /* in place */
+    q35_ops_ref.rmsnorm(x, x, &wt, R, N, N, 1e-6f); /* in place */
     ck_assert_mem_eq(x, y, sizeof y);
 }
 END_TEST
@@ -137,7 +137,7 @@ START_TEST(l2norm_and_gates) {
         for (int i = 0; i < N; i++) ss += (double)x[r * N + i] * x[r * N + i];
         for (int i = 0; i < N; i++) want[r * N + i] = x[r * N + i] / sqrt(ss + 1e-6) * 0.25;
     }
-    q35_ops_ref.l2norm(x, R, N, 1e-6f, 0.25f);
+    q35_ops_ref.l2norm(x, R, 1, N, N, 1e-6f, 0.25f);
     close_to(x, want, R * N, 1e-6, "l2norm");
 
     float a[T * HV], b[T * HV], g[T * HV], beta[T * HV], alog[HV] = { -3.0f, 0.0f, 0.5f, -1.0f },
@@ -166,14 +166,14 @@ START_TEST(delta_rule_vs_chunked) {
     float mix[T * C], g[T * HV], beta[T * HV], o[T * HV * DV], S[HV * DK * DV] = {0};
     fill(mix, T * C, 1.0f);
     for (int t = 0; t < T; t++) { /* normalise q, k per head like the model does */
-        q35_ops_ref.l2norm(mix + t * C, HK, DK, 1e-6f, 1.0f / sqrtf(DK));
-        q35_ops_ref.l2norm(mix + t * C + HK * DK, HK, DK, 1e-6f, 1.0f);
+        q35_ops_ref.l2norm(mix + t * C, 1, HK, DK, C, 1e-6f, 1.0f / sqrtf(DK));
+        q35_ops_ref.l2norm(mix + t * C + HK * DK, 1, HK, DK, C, 1e-6f, 1.0f);
     }
     for (int i = 0; i < T * HV; i++) {
         g[i] = -fabsf(frand()) * 2.0f;
         beta[i] = 0.5f + 0.5f * frand();
     }
-    q35_ops_ref.delta_rule(o, S, mix, mix + HK * DK, mix + 2 * HK * DK, C, C, g, beta, T, HK, HV, DK, DV);
+    q35_ops_ref.delta_rule(o, S, mix, mix + HK * DK, mix + 2 * HK * DK, C, C, g, beta, T, HK, HV, DK, DV, NULL);
     for (int h = 0; h < HV; h++) {
         int kh = h / (HV / HK); /* repeat-interleave */
         double G[T], A[T][T], Tm[T][T], U[T][DV], W[T][DK], Vp[T][DV], Sd[DK][DV] = {{0}};
@@ -265,7 +265,7 @@ START_TEST(rope_partial_neox) {
             cs[t * R + i] = cs[t * R + i + R / 2] = (float)cos(th);
             sn[t * R + i] = sn[t * R + i + R / 2] = (float)sin(th);
         }
-    q35_ops_ref.rope(x, cs, sn, T, NH, D, R);
+    q35_ops_ref.rope(x, cs, sn, T, NH, D, NH * D, R);
     for (int t = 0; t < T; t++)
         for (int h = 0; h < NH; h++) {
             const float *a = x0 + (t * NH + h) * D;
