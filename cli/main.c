@@ -10,6 +10,7 @@
 #include <cJSON.h>
 #include <utf8proc.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "logits.h"
 #include "policy.h"
@@ -64,6 +65,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "detokenize") == 0) return cmd_detokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "chat-format") == 0) return cmd_chat_format(argc - 2, argv + 2);
     if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0) return q35_cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
     return 2;
 }
