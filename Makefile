@@ -68,7 +68,12 @@ check: deps
 	@echo "make check: all suites passed"
 
 # Timings: absolute figures and ratios, never pass/fail.
-bench: q35 $(BUILD)/tests/bench_tokenizer $(BUILD)/tests/bench_compare
+# q35 bench on random-weight checkpoints of the real sizes (made on first use in build/models, out
+# of git; a size without disk room is skipped), 1 thread and every core; then the matrix kernels,
+# the tokenizer and compare. The race against llama.cpp: tests/bench/llama_cpp_pair.sh.
+bench: q35 $(BUILD)/tests/bench_tokenizer $(BUILD)/tests/bench_compare $(BUILD)/tests/bench_matmul
+	tests/bench/models.sh ./q35 $(BUILD)/models
+	$(BUILD)/tests/bench_matmul
 	$(BUILD)/tests/bench_tokenizer
 	$(BUILD)/tests/bench_compare
 
