@@ -34,8 +34,10 @@ const q35_cpu_features *q35_cpu(void) {
 
 const char *q35_fast_kernels(void) {
     const q35_cpu_features *f = q35_cpu();
-    if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512bf16) return "avx512-bf16";
+    /* AVX512_BF16 is reported by q35_cpu() but names no family: the matrix products keep exact FP32
+     * arithmetic, and vdpbf16ps would need the activations split in two bf16 halves, which on Zen 4
+     * costs as many instructions as widening the weights and FMA (fast/matmul.c). */
     if (f->avx512f && f->avx512bw && f->avx512vl) return "avx512";
-    if (f->avx2 && f->fma) return "avx2-fma";
+    if (f->avx2 && f->fma && f->f16c) return "avx2-fma";
     return "portable";
 }

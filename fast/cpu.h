@@ -10,7 +10,7 @@ typedef struct {
  * Q35_KERNELS=portable|avx2|avx512 in the environment caps what is used (for tests and bench). */
 const q35_cpu_features *q35_cpu(void);
 
-/* The kernel family in use: "avx512-bf16", "avx512", "avx2-fma" or "portable". */
+/* The kernel family in use: "avx512" (AVX-512 F+BW+VL), "avx2-fma" (AVX2+FMA+F16C) or "portable". */
 const char *q35_fast_kernels(void);
 
 #endif

@@ -13,9 +13,10 @@
 /* Read bandwidth in bytes/s, STREAM-like: a buffer of `bytes` (rounded down to whole cache
  * lines per thread; at least 1 MiB is used) is split into one contiguous part per thread, each
  * part first touched by the thread that later reads it, then summed with vector loads
- * (AVX-512 or AVX2 as the CPU allows); the best of several repeats. Takes a few tenths of a
- * second for 1 GiB; the buffer is freed before returning, though the process's peak RSS keeps
- * it (measure the peak RSS you care about first).
+ * (AVX-512 or AVX2 as the CPU allows); the best of at least 3 repeats within ~0.25 s. The
+ * first touch dominates the time: ~0.3 s for 256 MiB, 1-4 s for 1 GiB in a VM. Make `bytes`
+ * many times the last-level cache the threads share. The buffer is freed before returning,
+ * though the process's peak RSS keeps it (measure the peak RSS you care about first).
  * threads: OpenMP threads (< 1: OpenMP's default). Returns -1 when the buffer can't be allocated. */
 double q35_measure_read_bw(int threads, size_t bytes);
 

@@ -36,6 +36,11 @@ static int thread_id(void) {
 #endif
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_X86_CLONES 1
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+
 /* 2: AVX-512 + FMA, 1: AVX2 + FMA, 0: portable. */
 static int isa_level(void) {
     const q35_cpu_features *f = q35_cpu();
@@ -43,11 +48,6 @@ static int isa_level(void) {
     if (f->avx2 && f->fma) return 1;
     return 0;
 }
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_X86_CLONES 1
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma,prefer-vector-width=512")))
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
 /* a*b + c, fused in the FMA instances (a compile-time constant once inlined). */
@@ -121,17 +121,17 @@ INLINE float exp_neg(float x, int fma) {
 /* ------------------------------------------------------------------------------------------ */
 /* Matrix product template                                                                     */
 
-/* C[mr,nr] = (acc ? C : 0) + A[mr,k] B[k,nr] for one block of at most 4 x 32; each element sums
- * over p = 0..k-1 in order. */
-INLINE void gemm_block(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int mr, int nr,
-                       int k, int acc, int fma) {
+/* C[mr,nr] = (acc ? C : 0) + A[mr,k] B[k,nr] for one block of at most 4 x 32, A[r,p] at
+ * A[r*lda + p*aps]; each element sums over p = 0..k-1 in order. */
+INLINE void gemm_block(float *C, size_t ldc, const float *A, size_t lda, size_t aps, const float *B, size_t ldb,
+                       int mr, int nr, int k, int acc, int fma) {
     float c[4][32];
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nr; j++) c[r][j] = acc ? C[r * ldc + j] : 0.0f;
     for (int p = 0; p < k; p++) {
         const float *b = B + p * ldb;
         for (int r = 0; r < mr; r++) {
-            float a = A[r * lda + p];
+            float a = A[r * lda + p * aps];
             for (int j = 0; j < nr; j++) c[r][j] = madd(a, b[j], c[r][j], fma);
         }
     }
@@ -139,17 +139,18 @@ INLINE void gemm_block(float *C, size_t ldc, const float *A, size_t lda, const f
         for (int j = 0; j < nr; j++) C[r * ldc + j] = c[r][j];
 }
 
-/* C[m,n] (row stride ldc) = (acc ? C : 0) + A[m,k] (row stride lda) B[k,n] (row stride ldb).
- * lower: only blocks holding some element j < i are computed (the others are left as they were). */
-INLINE void gemm_(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int m, int n, int k,
-                  int acc, int lower, int fma) {
+/* C[m,n] (row stride ldc) = (acc ? C : 0) + A[m,k] B[k,n] (row stride ldb), A[i,p] at
+ * A[i*lda + p*aps]. lower: only blocks holding some element j <= i are computed (the others are
+ * left as they were). */
+INLINE void gemm_(float *C, size_t ldc, const float *A, size_t lda, size_t aps, const float *B, size_t ldb, int m,
+                  int n, int k, int acc, int lower, int fma) {
     for (int i = 0; i < m; i += 4)
         for (int j = 0; j < (lower && i + 4 < n ? i + 4 : n); j += 32) {
             int mr = m - i < 4 ? m - i : 4, nr = n - j < 32 ? n - j : 32;
             float *c = C + i * ldc + j;
             const float *a = A + i * lda, *b = B + j;
-            if (mr == 4 && nr == 32) gemm_block(c, ldc, a, lda, b, ldb, 4, 32, k, acc, fma);
-            else gemm_block(c, ldc, a, lda, b, ldb, mr, nr, k, acc, fma);
+            if (mr == 4 && nr == 32) gemm_block(c, ldc, a, lda, aps, b, ldb, 4, 32, k, acc, fma);
+            else gemm_block(c, ldc, a, lda, aps, b, ldb, mr, nr, k, acc, fma);
         }
 }
 
@@ -173,7 +174,7 @@ INLINE void dots(float *out, size_t ldo, const float *Q, int R, const float *k, 
 
 INLINE void gemm(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int m, int n, int k,
                  int acc, int fma) {
-    gemm_(C, ldc, A, lda, B, ldb, m, n, k, acc, 0, fma);
+    gemm_(C, ldc, A, lda, 1, B, ldb, m, n, k, acc, 0, fma);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -246,8 +247,8 @@ INLINE void delta_head_chunked(float *o, size_t ldo, float *S, const float *q, c
         }
         for (int s = 0; s < n; s++)
             for (int i = 0; i < Dk; i++) Kt[(size_t)i * CHUNK + s] = K[s * ld_qk + i];
-        gemm_(P, CHUNK, Q, ld_qk, Kt, CHUNK, n, n, Dk, 0, 1, fma); /* only s <= t is read */
-        gemm_(A, CHUNK, K, ld_qk, Kt, CHUNK, n, n, Dk, 0, 1, fma); /* only s < t is read */
+        gemm_(P, CHUNK, Q, ld_qk, 1, Kt, CHUNK, n, n, Dk, 0, 1, fma); /* only s <= t is read */
+        gemm_(A, CHUNK, K, ld_qk, 1, Kt, CHUNK, n, n, Dk, 0, 1, fma); /* only s < t is read */
         gemm(Vp, Dv, K, ld_qk, S, Dv, n, Dv, Dk, 0, fma);  /* R = K S */
         gemm(O, ldo, Q, ld_qk, S, Dv, n, Dv, Dk, 0, fma);  /* Q S */
         for (int t = 0; t < n; t++) {
@@ -338,62 +339,64 @@ static size_t fast_delta_scratch(int Dk, int Dv) { return delta_thread_floats(Dk
 /* Attention (flash style: online softmax over key tiles)                                      */
 
 /* Rows (query vectors) per work item and keys per tile. Items of at most DOT_ROWS rows (decode)
- * score a key tile by dot products; larger ones transpose it once and score it as a product. */
+ * score a key by dot products; larger ones score a key tile as a product with Q^T. */
 enum { ROWS = 64, KTILE = 64, DOT_ROWS = 8 };
 
 static size_t attn_thread_floats(int D) {
-    /* Q [ROWS][D], O [ROWS][D], K^T tile [D][KTILE], scores [ROWS][KTILE], max and sum [ROWS] */
-    return 2 * (size_t)ROWS * D + (size_t)D * KTILE + (size_t)ROWS * KTILE + 2 * ROWS;
+    /* Q or Q^T [ROWS*D], O [ROWS][D], scores [KTILE][ROWS] */
+    return 2 * (size_t)ROWS * D + (size_t)KTILE * ROWS;
 }
 
 /* Softmax attention for R <= ROWS query rows over one head's keys: row r is qrow[r], sees keys
- * 0..lim[r]-1 (key j at K + j*ks, value j at V + j*ks) and writes orow[r]. Key tiles start at
- * multiples of KTILE whatever the rows.
+ * 0..lim[r]-1 (lim[r] >= 1; key j at K + j*ks, value j at V + j*ks) and writes orow[r]. Scores
+ * are kept key-major (Sc[jj][r]) so the online softmax runs across rows in SIMD; each row's
+ * max, sum and output are updated tile by tile in key order, tiles at multiples of KTILE.
  * w: attn_thread_floats(D) floats. */
 INLINE void attn_rows(float *const *orow, const float *const *qrow, const int *lim, int R, const float *K,
                       const float *V, size_t ks, int D, float scale, float *w, int fma) {
-    float *Qs = w, *Ob = Qs + (size_t)ROWS * D, *Kt = Ob + (size_t)ROWS * D, *Sc = Kt + (size_t)D * KTILE;
-    float *mx = Sc + ROWS * KTILE, *sum = mx + ROWS;
-    int nkeys = 0;
+    float *Q = w, *Ob = Q + (size_t)ROWS * D, *Sc = Ob + (size_t)ROWS * D;
+    /* per row: running max and sum, the tile's max and correction, the keys visible (on the
+     * stack, so the compiler sees they do not alias the scores and vectorises across rows) */
+    float mx[ROWS], sum[ROWS], mt[ROWS], corr[ROWS];
+    int vis[ROWS], dot = R <= DOT_ROWS, nkeys = 0;
     for (int r = 0; r < R; r++) {
-        memcpy(Qs + (size_t)r * D, qrow[r], (size_t)D * sizeof(float));
-        for (int i = 0; i < D; i++) Ob[(size_t)r * D + i] = 0.0f;
-        mx[r] = -INFINITY, sum[r] = 0.0f;
+        for (int i = 0; i < D; i++) {
+            if (dot) Q[(size_t)r * D + i] = qrow[r][i];
+            else Q[(size_t)i * ROWS + r] = qrow[r][i];
+            Ob[(size_t)r * D + i] = 0.0f;
+        }
+        mx[r] = -INFINITY, sum[r] = 0.0f, vis[r] = lim[r];
         if (lim[r] > nkeys) nkeys = lim[r];
     }
     for (int j0 = 0; j0 < nkeys; j0 += KTILE) {
         int nk = nkeys - j0 < KTILE ? nkeys - j0 : KTILE;
-        if (R <= DOT_ROWS) {
-            for (int jj = 0; jj < nk; jj++) dots(Sc + jj, KTILE, Qs, R, K + (j0 + jj) * ks, D, fma);
-        } else {
-            for (int jj = 0; jj < nk; jj++)
-                for (int i = 0; i < D; i++) Kt[(size_t)i * KTILE + jj] = K[(j0 + jj) * ks + i];
-            for (int jj = nk; jj < KTILE; jj++)
-                for (int i = 0; i < D; i++) Kt[(size_t)i * KTILE + jj] = 0.0f;
-            gemm(Sc, KTILE, Qs, D, Kt, KTILE, R, KTILE, D, 0, fma);
-        }
+        if (dot)
+            for (int jj = 0; jj < nk; jj++) dots(Sc + jj * ROWS, 1, Q, R, K + (j0 + jj) * ks, D, fma);
+        else
+            gemm(Sc, ROWS, K + j0 * ks, ks, Q, ROWS, nk, R, D, 0, fma);
+        /* key j0+jj is visible to row r iff j0+jj < lim[r]; the first tile has key 0 for all */
+        for (int r = 0; r < R; r++) mt[r] = mx[r];
+        for (int jj = 0; jj < nk; jj++)
+            for (int r = 0; r < R; r++) {
+                float v = Sc[jj * ROWS + r] * scale;
+                Sc[jj * ROWS + r] = v;
+                mt[r] = j0 + jj < vis[r] && v > mt[r] ? v : mt[r];
+            }
         for (int r = 0; r < R; r++) {
-            float *s = Sc + r * KTILE;
-            int valid = lim[r] - j0 < nk ? lim[r] - j0 : nk;
-            if (valid <= 0) { /* every key of this tile is in the row's future */
-                for (int jj = 0; jj < KTILE; jj++) s[jj] = 0.0f;
-                continue;
-            }
-            float m = mx[r];
-            for (int jj = 0; jj < valid; jj++) {
-                s[jj] *= scale;
-                if (s[jj] > m) m = s[jj];
-            }
-            float corr = exp_neg(mx[r] - m, fma); /* 0 on the first tile (mx = -inf) */
-            for (int jj = 0; jj < KTILE; jj++) s[jj] = jj < valid ? exp_neg(s[jj] - m, fma) : 0.0f;
-            float tsum = 0.0f;
-            for (int jj = 0; jj < valid; jj++) tsum += s[jj];
-            sum[r] = sum[r] * corr + tsum;
-            mx[r] = m;
-            if (corr != 1.0f)
-                for (int i = 0; i < D; i++) Ob[(size_t)r * D + i] *= corr;
+            corr[r] = exp_neg(mx[r] - mt[r], fma); /* 0 on the first tile (mx = -inf) */
+            mx[r] = mt[r];
+            sum[r] *= corr[r];
         }
-        gemm(Ob, D, Sc, KTILE, V + j0 * ks, ks, R, D, nk, 1, fma);
+        for (int jj = 0; jj < nk; jj++)
+            for (int r = 0; r < R; r++) {
+                float p = j0 + jj < vis[r] ? exp_neg(Sc[jj * ROWS + r] - mx[r], fma) : 0.0f;
+                Sc[jj * ROWS + r] = p;
+                sum[r] += p;
+            }
+        for (int r = 0; r < R; r++)
+            if (corr[r] != 1.0f)
+                for (int i = 0; i < D; i++) Ob[(size_t)r * D + i] *= corr[r];
+        gemm_(Ob, D, Sc, 1, ROWS, V + j0 * ks, ks, R, D, nk, 1, 0, fma); /* O += P V, P[r,jj] = Sc[jj][r] */
     }
     for (int r = 0; r < R; r++) {
         float inv = 1.0f / sum[r];
