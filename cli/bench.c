@@ -19,7 +19,6 @@
 #include <cJSON.h>
 
 #include "cli.h"
-#include "cpu.h"
 #include "hwlimits.h"
 #include "q35.h"
 
@@ -58,8 +57,14 @@ static const char *usage_bench =
 
 /* Tokens of the prompt that decode runs after. */
 #define DECODE_PROMPT 16
-/* Buffer of the read-bandwidth measurement: far beyond any last-level cache. */
-#define LIMITS_READ_BYTES ((size_t)1 << 30)
+/* Buffer of the read-bandwidth measurement for nt threads: 32 MiB per thread (at least 8x the
+ * last-level cache share of a core on current x86), at least 256 MiB, at most 2 GiB. Smaller
+ * than 1 GiB keeps the first-touch page faults (the bulk of the time in a VM) to a few tenths of
+ * a second. */
+static size_t limits_read_bytes(int nt) {
+    size_t b = (size_t)nt << 25, lo = (size_t)1 << 28, hi = (size_t)1 << 31;
+    return b < lo ? lo : b > hi ? hi : b;
+}
 
 typedef struct {
     const char *model_dir;
@@ -441,6 +446,7 @@ done:
 typedef struct {
     int done;
     double read_bw, fma, bf16; /* bytes/s, GFLOP/s, GFLOP/s (0: no BF16) */
+    size_t read_bytes;         /* buffer of the read measurement */
     double seconds;
 } limits_result;
 
@@ -449,10 +455,11 @@ static int run_limits(limits_result *r, int nt, char *err, size_t errlen) {
     fprintf(stderr, "bench: measuring the machine with %d threads ...", nt);
     fflush(stderr);
     double t0 = now_s();
-    r->read_bw = q35_measure_read_bw(nt, LIMITS_READ_BYTES);
+    r->read_bytes = limits_read_bytes(nt);
+    r->read_bw = q35_measure_read_bw(nt, r->read_bytes);
     if (r->read_bw <= 0) {
         fputc('\n', stderr);
-        snprintf(err, errlen, "out of memory for the read-bandwidth buffer (%zu bytes)", LIMITS_READ_BYTES);
+        snprintf(err, errlen, "out of memory for the read-bandwidth buffer (%zu bytes)", r->read_bytes);
         return -1;
     }
     r->fma = q35_measure_fma_peak(nt);
@@ -514,7 +521,7 @@ int q35_cmd_bench(int argc, char **argv) {
     }
     if (o.prompt > 0 && run_prefill(&pp, &s, ops, &o, logits, err, sizeof err) != 0) goto fail;
     if (o.gen > 0 && run_decode(&tg, &s, ops, &o, logits, err, sizeof err) != 0) goto fail;
-    rss_text = peak_rss_bytes(); /* before the vision tower and the limits' 1 GiB buffer */
+    rss_text = peak_rss_bytes(); /* before the vision tower and the limits' read buffer */
     if (o.img_w && m.cfg.vision.present) {
         if (run_vision(&vis, &m, ops, &o, err, sizeof err) != 0) goto fail;
         rss_vision = peak_rss_bytes();
@@ -562,6 +569,7 @@ int q35_cmd_bench(int argc, char **argv) {
         if (lim.done) {
             cJSON *l = cJSON_AddObjectToObject(j, "limits");
             cJSON_AddNumberToObject(l, "read_bw_bytes_s", lim.read_bw);
+            cJSON_AddNumberToObject(l, "read_buffer_bytes", (double)lim.read_bytes);
             cJSON_AddNumberToObject(l, "fma_fp32_gflop_s", lim.fma);
             cJSON_AddNumberToObject(l, "bf16_dot_gflop_s", lim.bf16);
             cJSON_AddStringToObject(l, "prefill_peak_used", use_bf16 ? "bf16" : "fp32");

@@ -30,7 +30,8 @@ typedef struct q35_ops {
     void (*linear)(float *y, const float *x, const q35_tensor *W, int T, int in, int out);
 
     /* Causal depthwise conv over time, before the activation:
-     * y[t,c] = sum_{j<K} w[c,j] * xx[c, t+j] where xx[c,:] = window[c,:K-1] followed by x[:,c];
+     * y[t,c] = sum_{j<K} w[c,j] * xx[c, t+j] where xx[c,:] = window[c,1:] (its last K-1 columns)
+     * followed by x[:,c];
      * then window[c,:] <- the last K inputs of channel c (cached history + x; oldest first).
      * x,y [T,C]; w [C,1,K] or [C,K]; window [C,K] (the HF conv_state layout; its first column
      * is the oldest and is not used by the next step). */
