@@ -600,7 +600,7 @@ int q35_cmd_bench(int argc, char **argv) {
     } else {
         printf("q35 bench %s\n", o.model_dir);
         printf("  backend %s, kernels %s, %d thread%s, %s\n", ops->name, kernels, nt, nt == 1 ? "" : "s", cpu);
-        printf("  %-16s %12s %22s  %s\n", "", "median", "min .. max", "effective");
+        if (pp.done || tg.done) printf("  %-16s %12s %22s  %s\n", "", "median", "min .. max", "effective");
         if (pp.done) {
             char name[32], range[64];
             snprintf(name, sizeof name, "prefill pp%d", o.prompt);
