@@ -28,16 +28,24 @@
 #include <immintrin.h>
 #endif
 
+/* The most tokens and rows any family's tile takes. */
+#define MR_MAX 8
+#define NR_MAX 8
+
 /* One tile: yr[r][t*ldy] = dot(x + t*ldx, wr[r]) for tokens t < mr (fixed per function) and rows
  * r < nr, every vector `in` long. wr has the family's nr entries: those past nr repeat a valid row
  * (computed, not stored), so every tile runs the same code. */
 typedef void (*tile_fn)(float *const *yr, size_t ldy, const float *x, size_t ldx, const char *const *wr,
                         int nr, int in);
 
-/* A kernel family: its tile shape and its tiles by dtype (F32, BF16, F16) and token count - 1. */
+/* A kernel family: its tile shape for prefill (mr tokens x nr rows) and its tiles by dtype (F32,
+ * BF16, F16) and token count - 1; and for decode (one token) a tile of nr1 rows: more weight
+ * streams at once, where nothing is reused. Every tile reduces an output the same way. */
 typedef struct {
     int mr, nr;
-    tile_fn tile[3][4];
+    tile_fn tile[3][MR_MAX];
+    int nr1;
+    tile_fn tile1[3];
 } family;
 
 /* ---- portable C: 16 lanes, the same order as AVX-512 (without FMA unless the compiler fuses) ---- */
@@ -99,6 +107,7 @@ static const family fam_portable = {
     { { p_f32_1, p_f32_2, p_f32_3, p_f32_4 },
       { p_bf16_1, p_bf16_2, p_bf16_3, p_bf16_4 },
       { p_f16_1, p_f16_2, p_f16_3, p_f16_4 } },
+    P_NR, { p_f32_1, p_bf16_1, p_f16_1 },
 };
 
 #if defined(__x86_64__)
@@ -114,8 +123,9 @@ static const family fam_portable = {
  * for the split to win. zmm beats the 8-lane AVX2 tiles here (~97 vs ~78 GFLOP/s per core). */
 
 #define TGT512 __attribute__((target("avx512f,avx512bw,avx512vl")))
-#define Z_MR 4
-#define Z_NR 6
+#define Z_MR 6  /* prefill: 6 tokens x 4 rows, 24 accumulators; 6 x vectors + 1 weight: 31 of 32 registers */
+#define Z_NR 4
+#define Z_NR1 6 /* decode: 1 token x 6 rows (6 weight streams) */
 
 /* 16 weights from element k of row w, widened to f32 (bf16: zero-extend and shift by 16). */
 static inline __attribute__((always_inline)) TGT512 __m512 w16(const char *w, int dt, int k) {
@@ -147,17 +157,17 @@ static inline __attribute__((always_inline)) TGT512 float hsum512(__m512 v) {
 static inline __attribute__((always_inline)) TGT512 void tile512(float *const *yr, size_t ldy,
                                                                   const float *x, size_t ldx,
                                                                   const char *const *wr, int dt, int mr,
-                                                                  int nr, int in) {
+                                                                  int NR, int nr, int in) {
     const float *xt[Z_MR];
     for (int t = 0; t < mr; t++) xt[t] = x + (size_t)t * ldx;
-    __m512 acc[Z_MR][Z_NR];
+    __m512 acc[Z_MR][Z_NR1];
     for (int t = 0; t < mr; t++)
-        for (int r = 0; r < Z_NR; r++) acc[t][r] = _mm512_setzero_ps();
+        for (int r = 0; r < NR; r++) acc[t][r] = _mm512_setzero_ps();
     int k = 0;
     for (; k + 16 <= in; k += 16) {
         __m512 xv[Z_MR];
         for (int t = 0; t < mr; t++) xv[t] = _mm512_loadu_ps(xt[t] + k);
-        for (int r = 0; r < Z_NR; r++) {
+        for (int r = 0; r < NR; r++) {
             __m512 wv = w16(wr[r], dt, k);
             for (int t = 0; t < mr; t++) acc[t][r] = _mm512_fmadd_ps(wv, xv[t], acc[t][r]);
         }
@@ -166,29 +176,33 @@ static inline __attribute__((always_inline)) TGT512 void tile512(float *const *y
         __mmask16 m = (__mmask16)((1u << (in - k)) - 1);
         __m512 xv[Z_MR];
         for (int t = 0; t < mr; t++) xv[t] = _mm512_maskz_loadu_ps(m, xt[t] + k);
-        for (int r = 0; r < Z_NR; r++) {
+        for (int r = 0; r < NR; r++) {
             __m512 wv = w16_mask(wr[r], dt, k, m);
             for (int t = 0; t < mr; t++) acc[t][r] = _mm512_fmadd_ps(wv, xv[t], acc[t][r]);
         }
     }
     for (int t = 0; t < mr; t++)
-        for (int r = 0; r < nr; r++) yr[r][(size_t)t * ldy] = hsum512(acc[t][r]);
+        for (int r = 0; r < nr && r < NR; r++) yr[r][(size_t)t * ldy] = hsum512(acc[t][r]);
 }
 
-#define Z_TILE(name, dt, mr)                                                                          \
+#define Z_TILE(name, dt, mr, NR)                                                                      \
     static TGT512 void name(float *const *yr, size_t ldy, const float *x, size_t ldx,                \
                             const char *const *wr, int nr, int in) {                                   \
-        tile512(yr, ldy, x, ldx, wr, dt, mr, nr, in);                                                  \
+        tile512(yr, ldy, x, ldx, wr, dt, mr, NR, nr, in);                                              \
     }
-Z_TILE(z_f32_1, Q35_F32, 1) Z_TILE(z_f32_2, Q35_F32, 2) Z_TILE(z_f32_3, Q35_F32, 3) Z_TILE(z_f32_4, Q35_F32, 4)
-Z_TILE(z_bf16_1, Q35_BF16, 1) Z_TILE(z_bf16_2, Q35_BF16, 2) Z_TILE(z_bf16_3, Q35_BF16, 3) Z_TILE(z_bf16_4, Q35_BF16, 4)
-Z_TILE(z_f16_1, Q35_F16, 1) Z_TILE(z_f16_2, Q35_F16, 2) Z_TILE(z_f16_3, Q35_F16, 3) Z_TILE(z_f16_4, Q35_F16, 4)
+#define Z_TILES(p, dt)                                                                                \
+    Z_TILE(p##_1, dt, 1, Z_NR) Z_TILE(p##_2, dt, 2, Z_NR) Z_TILE(p##_3, dt, 3, Z_NR)                   \
+    Z_TILE(p##_4, dt, 4, Z_NR) Z_TILE(p##_5, dt, 5, Z_NR) Z_TILE(p##_6, dt, 6, Z_NR)                   \
+    Z_TILE(p##_dec, dt, 1, Z_NR1)
+Z_TILES(z_f32, Q35_F32)
+Z_TILES(z_bf16, Q35_BF16)
+Z_TILES(z_f16, Q35_F16)
+#define Z_ROW(p) { p##_1, p##_2, p##_3, p##_4, p##_5, p##_6 }
 
 static const family fam_avx512 = {
     Z_MR, Z_NR,
-    { { z_f32_1, z_f32_2, z_f32_3, z_f32_4 },
-      { z_bf16_1, z_bf16_2, z_bf16_3, z_bf16_4 },
-      { z_f16_1, z_f16_2, z_f16_3, z_f16_4 } },
+    { Z_ROW(z_f32), Z_ROW(z_bf16), Z_ROW(z_f16) },
+    Z_NR1, { z_f32_dec, z_bf16_dec, z_f16_dec },
 };
 
 /* ---- AVX2 + FMA: 8 lanes, tiles of 3 tokens x 4 rows (12 accumulators in 16 registers) ---- */
@@ -265,7 +279,8 @@ Y_TILE(y_f16_1, Q35_F16, 1) Y_TILE(y_f16_2, Q35_F16, 2) Y_TILE(y_f16_3, Q35_F16,
 
 static const family fam_avx2 = {
     Y_MR, Y_NR,
-    { { y_f32_1, y_f32_2, y_f32_3, NULL }, { y_bf16_1, y_bf16_2, y_bf16_3, NULL }, { y_f16_1, y_f16_2, y_f16_3, NULL } },
+    { { y_f32_1, y_f32_2, y_f32_3 }, { y_bf16_1, y_bf16_2, y_bf16_3 }, { y_f16_1, y_f16_2, y_f16_3 } },
+    Y_NR, { y_f32_1, y_bf16_1, y_f16_1 },
 };
 
 #endif /* __x86_64__ */
@@ -282,37 +297,37 @@ static const family *pick_family(void) {
 
 /* Bytes of weight rows one thread keeps hot in L2 while every token tile passes over them. */
 #define ROW_BLOCK_BYTES (256 * 1024)
-/* The most rows any family's tile takes. */
-#define NR_MAX 8
 
 /* Tokens [t0,t1) x rows [r0,r1) of y. The rows go in blocks (for T > mr: blocks that stay in L2
  * while every token tile passes over them; for T <= mr: all of them). A block is cut into the
  * family's nr contiguous parts, and tile j takes row j of each part: the nr weight streams each run
  * through a long contiguous stretch of memory, which the hardware prefetchers follow far better
  * than nr rows side by side (2x the bandwidth for a 1024-wide bf16 matrix-vector product). */
-static void run_block(const family *F, tile_fn const *tiles, float *y, const float *x, const char *w,
-                      size_t ldw, int t0, int t1, int r0, int r1, int in, int out) {
-    int rb = r1 - r0;
+static void run_block(const family *F, int di, float *y, const float *x, const char *w, size_t ldw, int T,
+                      int t0, int t1, int r0, int r1, int in, int out) {
+    int rb = r1 - r0, NR = T == 1 ? F->nr1 : F->nr;
+    tile_fn const *tiles = F->tile[di];
     if (t1 - t0 > F->mr) {
         rb = (int)(ROW_BLOCK_BYTES / ldw);
-        if (rb < F->nr) rb = F->nr;
+        if (rb < NR) rb = NR;
     }
     for (int b0 = r0; b0 < r1; b0 += rb) {
         int nb = b0 + rb < r1 ? rb : r1 - b0;
-        int q = nb / F->nr, rem = nb % F->nr; /* parts of q + 1 rows, then of q */
+        int q = nb / NR, rem = nb % NR; /* parts of q + 1 rows, then of q */
         for (int t = t0; t < t1; t += F->mr) {
             int m = t1 - t < F->mr ? t1 - t : F->mr;
             for (int j = 0; j < q + (rem > 0); j++) {
-                int n = j < q ? F->nr : rem;
+                int n = j < q ? NR : rem;
                 float *yr[NR_MAX];
                 const char *wr[NR_MAX];
-                for (int i = 0; i < F->nr; i++) {
+                for (int i = 0; i < NR; i++) {
                     int part = i < n ? i : n - 1;
                     int row = b0 + part * q + (part < rem ? part : rem) + j;
                     yr[i] = y + (size_t)t * out + row;
                     wr[i] = w + (size_t)row * ldw;
                 }
-                tiles[m - 1](yr, (size_t)out, x + (size_t)t * in, (size_t)in, wr, n, in);
+                tile_fn tile = T == 1 ? F->tile1[di] : tiles[m - 1];
+                tile(yr, (size_t)out, x + (size_t)t * in, (size_t)in, wr, n, in);
             }
         }
     }
@@ -326,7 +341,6 @@ void q35_fast_linear(float *y, const float *x, const q35_tensor *W, int T, int i
         return;
     }
     int di = W->dtype == Q35_F32 ? 0 : W->dtype == Q35_BF16 ? 1 : 2;
-    tile_fn const *tiles = F->tile[di];
     size_t ldw = (size_t)in * (di == 0 ? 4 : 2);
     const char *w = (const char *)W->data;
     /* Work is split over rows (each thread streams its own contiguous rows) unless there are too
@@ -343,10 +357,10 @@ void q35_fast_linear(float *y, const float *x, const q35_tensor *W, int T, int i
 #endif
         if (by_rows) {
             int r0 = (int)((int64_t)out * id / n), r1 = (int)((int64_t)out * (id + 1) / n);
-            if (r0 < r1) run_block(F, tiles, y, x, w, ldw, 0, T, r0, r1, in, out);
+            if (r0 < r1) run_block(F, di, y, x, w, ldw, T, 0, T, r0, r1, in, out);
         } else {
             int t0 = (int)((int64_t)T * id / n), t1 = (int)((int64_t)T * (id + 1) / n);
-            if (t0 < t1) run_block(F, tiles, y, x, w, ldw, t0, t1, 0, out, in, out);
+            if (t0 < t1) run_block(F, di, y, x, w, ldw, T, t0, t1, 0, out, in, out);
         }
     }
 }
