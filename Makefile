@@ -12,7 +12,8 @@ CC      ?= cc
 # -O3, contraction allowed; its SIMD kernels carry target attributes and are chosen at run time,
 # so no -march: one binary runs on any x86-64 (and the portable path builds on aarch64).
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-fast-math -fopenmp
+# override: `make CFLAGS=...` (as make asan does) keeps the language, warnings and OpenMP.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-fast-math -fopenmp
 REF_CFLAGS  = -ffp-contract=off
 FAST_CFLAGS = -O3 -ffp-contract=fast
 CPPFLAGS += -Iref -Ifast -Igolden -Icli -I/usr/include/cjson
