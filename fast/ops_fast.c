@@ -10,8 +10,9 @@
  * SIMD: plain loops the compiler vectorises. The hot kernels (delta rule, attention) are written
  * once as always-inline templates and instantiated for AVX-512 and AVX2 with FMA, chosen at run
  * time through q35_cpu(); the portable instance (no FMA, any architecture) is what other CPUs run.
- * Elementwise ops use libm's expf/tanhf/erff, so they match the reference bit for bit; attention's
- * softmax and the delta rule's decays use a vectorised exp of about 1 ulp. */
+ * The GELUs and the gates use libm's tanhf/erff/expf/log1pf; attention's softmax, the delta rule's
+ * decays and the sigmoid-gated elementwise ops (silu, sigmoid_mul, swiglu) use a vectorised exp of
+ * about 1 ulp. */
 #include <math.h>
 #include <string.h>
 
@@ -629,21 +630,65 @@ static void fast_copy_rows(float *y, int ldy, const float *x, int ldx, int R, in
     for (int r = 0; r < R; r++) memcpy(y + (size_t)r * ldy, x + (size_t)r * ldx, (size_t)n * sizeof(float));
 }
 
-/* Elementwise ops on n: libm's functions (vectorised libm would need -ffast-math). Threads above
- * PAR_MIN/8 elements: each element costs an exp or so. */
-static void fast_silu(float *y, const float *x, int n) {
-#pragma omp parallel for schedule(static) num_threads(q35_get_threads()) if (n > PAR_MIN / 8)
-    for (int i = 0; i < n; i++) y[i] = x[i] * sigmoidf_(x[i]);
+/* The sigmoid-gated elementwise ops on n, one vectorised loop per ISA: sigmoid(g) from exp_neg of
+ * -|g| (never overflows: 1/(1+e) for g >= 0, e/(1+e) below), within 2 ulp of libm's. Threads
+ * above PAR_MIN/8 elements. */
+enum { SIG_SILU, SIG_MUL, SIG_SWIGLU };
+
+/* SIG_SILU: y = x sigmoid(x); SIG_MUL: y = x sigmoid(g); SIG_SWIGLU: y = g sigmoid(g) u. */
+INLINE void sig_loop(float *y, const float *x, const float *g, const float *u, int n, int mode, int fma) {
+    for (int i = 0; i < n; i++) {
+        float gi = mode == SIG_SILU ? x[i] : g[i];
+        float e = exp_neg(-fabsf(gi), fma);
+        float sg = (gi >= 0.0f ? 1.0f : e) / (1.0f + e);
+        y[i] = mode == SIG_SILU ? x[i] * sg : mode == SIG_MUL ? x[i] * sg : (gi * sg) * u[i];
+    }
 }
 
-static void fast_sigmoid_mul(float *y, const float *x, const float *gate, int n) {
+typedef void sig_fn(float *y, const float *x, const float *g, const float *u, int n, int mode);
+static void sig_portable(float *y, const float *x, const float *g, const float *u, int n, int mode) {
+    if (mode == SIG_SILU) sig_loop(y, x, g, u, n, SIG_SILU, 0);
+    else if (mode == SIG_MUL) sig_loop(y, x, g, u, n, SIG_MUL, 0);
+    else sig_loop(y, x, g, u, n, SIG_SWIGLU, 0);
+}
+#ifdef HAVE_X86_CLONES
+TARGET_AVX2 static void sig_avx2(float *y, const float *x, const float *g, const float *u, int n, int mode) {
+    if (mode == SIG_SILU) sig_loop(y, x, g, u, n, SIG_SILU, 1);
+    else if (mode == SIG_MUL) sig_loop(y, x, g, u, n, SIG_MUL, 1);
+    else sig_loop(y, x, g, u, n, SIG_SWIGLU, 1);
+}
+TARGET_AVX512 static void sig_avx512(float *y, const float *x, const float *g, const float *u, int n, int mode) {
+    if (mode == SIG_SILU) sig_loop(y, x, g, u, n, SIG_SILU, 1);
+    else if (mode == SIG_MUL) sig_loop(y, x, g, u, n, SIG_MUL, 1);
+    else sig_loop(y, x, g, u, n, SIG_SWIGLU, 1);
+}
+#endif
+
+/* Runs the ISA's loop over n elements, in blocks across threads (each element alone: same bits). */
+static void sig_run(float *y, const float *x, const float *g, const float *u, int n, int mode) {
+    sig_fn *fn = sig_portable;
+#ifdef HAVE_X86_CLONES
+    int lvl = isa_level();
+    fn = lvl == 2 ? sig_avx512 : lvl == 1 ? sig_avx2 : sig_portable;
+#endif
+    enum { BLK = 4096 };
+    int nb = (n + BLK - 1) / BLK;
 #pragma omp parallel for schedule(static) num_threads(q35_get_threads()) if (n > PAR_MIN / 8)
-    for (int i = 0; i < n; i++) y[i] = x[i] * sigmoidf_(gate[i]);
+    for (int b = 0; b < nb; b++) {
+        size_t o = (size_t)b * BLK;
+        int m = n - (int)o < BLK ? n - (int)o : BLK;
+        fn(y + o, x ? x + o : NULL, g ? g + o : NULL, u ? u + o : NULL, m, mode);
+    }
+}
+
+static void fast_silu(float *y, const float *x, int n) { sig_run(y, x, NULL, NULL, n, SIG_SILU); }
+
+static void fast_sigmoid_mul(float *y, const float *x, const float *gate, int n) {
+    sig_run(y, x, gate, NULL, n, SIG_MUL);
 }
 
 static void fast_swiglu(float *y, const float *gate, const float *up, int n) {
-#pragma omp parallel for schedule(static) num_threads(q35_get_threads()) if (n > PAR_MIN / 8)
-    for (int i = 0; i < n; i++) y[i] = (gate[i] * sigmoidf_(gate[i])) * up[i];
+    sig_run(y, NULL, gate, up, n, SIG_SWIGLU);
 }
 
 static void fast_add(float *y, const float *a, const float *b, int n) {
