@@ -30,7 +30,7 @@ static const char *usage_bench =
     "measures the machine's read bandwidth and arithmetic peak, to say how close the model comes.\n"
     "\n"
     "options:\n"
-    "  --backend NAME   op table to run (ref, fast; default " Q35_DEFAULT_BACKEND ")\n"
+    "  --backend NAME   op table to run (ref, fast, fast-bf16; default " Q35_DEFAULT_BACKEND ")\n"
     "  --threads N      OpenMP threads for the backend and the limit measurements (default: every\n"
     "                   core, or OMP_NUM_THREADS); the reference backend is single-threaded anyway\n"
     "  --prompt N       prefill length: N random token ids (fixed seed) from empty caches, logits\n"
@@ -51,8 +51,10 @@ static const char *usage_bench =
     "the head is tied to it), the delta-rule and conv states, and the K/V cache at the mean\n"
     "context. Effective prefill GFLOP/s = 2 x multiply-adds per prompt (all linear layers, the\n"
     "LM head once, causal attention, delta rule, conv) / seconds. decode_bw_fraction divides by\n"
-    "the measured read bandwidth; prefill_peak_fraction by the FP32 FMA peak (every kernel\n"
-    "multiplies in FP32: bf16 weights are widened, activations stay float32).\n"
+    "the measured read bandwidth; prefill_peak_fraction by the peak of the instructions the\n"
+    "kernels use: the FP32 FMA peak (bf16 weights widened, activations kept float32), or the\n"
+    "BF16 dot-product peak for --backend fast-bf16 where it runs vdpbf16ps (kernels\n"
+    "avx512-bf16dot).\n"
     "Progress goes to stderr. Exit status: 0 done, 1 failed, 2 bad usage.\n";
 
 /* Tokens of the prompt that decode runs after. */
@@ -535,8 +537,10 @@ int q35_cmd_bench(int argc, char **argv) {
     double pp_flops = prefill_flops(&k, o.prompt);
     double pp_gflops = pp.done ? pp_flops / pp.seconds_median * 1e-9 : 0;
     const char *kernels = ops->kernels();
-    /* every fast kernel multiplies in FP32 with FMA (bf16 weights widened, activations kept f32) */
-    double peak = lim.fma;
+    /* the peak of the instructions the products run on: vdpbf16ps for fast-bf16 where the CPU has
+     * it, else FP32 FMA (bf16 weights widened, activations kept f32) */
+    int bf16dot = strcmp(kernels, "avx512-bf16dot") == 0;
+    double peak = bf16dot ? lim.bf16 : lim.fma;
     double bw_frac = lim.done && tg.done ? dec_bw / lim.read_bw : 0;
     double peak_frac = lim.done && pp.done && peak > 0 ? pp_gflops / peak : 0;
     double ckpt = checkpoint_bytes(o.model_dir);
@@ -572,7 +576,7 @@ int q35_cmd_bench(int argc, char **argv) {
             cJSON_AddNumberToObject(l, "read_buffer_bytes", (double)lim.read_bytes);
             cJSON_AddNumberToObject(l, "fma_fp32_gflop_s", lim.fma);
             cJSON_AddNumberToObject(l, "bf16_dot_gflop_s", lim.bf16);
-            cJSON_AddStringToObject(l, "prefill_peak_used", "fp32");
+            cJSON_AddStringToObject(l, "prefill_peak_used", bf16dot ? "bf16_dot" : "fp32");
             cJSON_AddNumberToObject(l, "seconds", lim.seconds);
         } else {
             cJSON_AddNullToObject(j, "limits");
@@ -607,7 +611,7 @@ int q35_cmd_bench(int argc, char **argv) {
             snprintf(range, sizeof range, "%.2f .. %.2f", pp.tok_s.min, pp.tok_s.max);
             printf("  %-16s %8.2f t/s %22s  %.2f GFLOP/s", name, pp.tok_s.median, range, pp_gflops);
             if (lim.done && peak > 0)
-                printf(" = %.1f%% of the %s peak (%.1f GFLOP/s)", 100 * peak_frac, "FP32 FMA", peak);
+                printf(" = %.1f%% of the %s peak (%.1f GFLOP/s)", 100 * peak_frac, bf16dot ? "BF16 dot" : "FP32 FMA", peak);
             printf("\n");
         }
         if (tg.done) {

@@ -101,8 +101,9 @@ static const char *usage_forward =
     "                       NAME.lse (log-sum-exp); 12*K bytes a position instead of 4*vocab.\n"
     "                       q35 compare reads them against full or compact logits (top-k agreement,\n"
     "                       KL over the K kept ids + the rest). Default: full\n"
-    "  --backend NAME       op implementation: fast (OpenMP + SIMD, the default) or ref (the FP32\n"
-    "                       scalar reference)\n"
+    "  --backend NAME       op implementation: fast (OpenMP + SIMD, the default), ref (the FP32\n"
+    "                       scalar reference) or fast-bf16 (fast with the activations rounded to\n"
+    "                       bf16 in products of bf16 weights: llama.cpp's precision, ~1.7x prefill)\n"
     "  --threads N          threads of the fast backend (default: every core); same bits for any N\n"
     "  --top K              how many next tokens to print per step (default 5)\n";
 

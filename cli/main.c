@@ -41,8 +41,10 @@ static const char *usage_main =
     "                                 --image files, --video frame directories)\n"
     "  --version                      version, Unicode tables, the backends' kernels on this CPU\n"
     "\n"
-    "Commands that run the model take --backend fast (OpenMP + SIMD, the default) or ref (the FP32\n"
-    "scalar reference, the specification) and --threads N (default: every core; same bits for any N).\n";
+    "Commands that run the model take --backend fast (OpenMP + SIMD, the default), ref (the FP32\n"
+    "scalar reference, the specification) or fast-bf16 (fast with activations rounded to bf16 in\n"
+    "the products of bf16 weights, vdpbf16ps where the CPU has it: llama.cpp's precision, opt-in)\n"
+    "and --threads N (default: every core; same bits for any N).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -52,8 +54,8 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0) {
         printf("q35 %s (Unicode tables %s, utf8proc %s)\n", Q35_VERSION, q35_unicode_version(), utf8proc_version());
-        printf("backends: ref (%s), fast (%s, %d threads); default %s\n", q35_ops_ref.kernels(), q35_ops_fast.kernels(),
-               q35_get_threads(), Q35_DEFAULT_BACKEND);
+        printf("backends: ref (%s), fast (%s), fast-bf16 (%s); %d threads; default %s\n", q35_ops_ref.kernels(),
+               q35_ops_fast.kernels(), q35_ops_fast_bf16.kernels(), q35_get_threads(), Q35_DEFAULT_BACKEND);
         return 0;
     }
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);

@@ -16,4 +16,14 @@
  * Runs on q35_get_threads() threads (one for tiny products). No allocation, a few KB of stack. */
 void q35_fast_linear(float *y, const float *x, const q35_tensor *W, int T, int in, int out);
 
+/* The same product with each x rounded to the nearest bf16 first, as llama.cpp and most servers
+ * compute bf16 models: vdpbf16ps on CPUs with AVX512_BF16, about twice the FP32 rate; bf16
+ * weights only, `in` <= 16384. Elsewhere (another CPU, weight dtype or longer rows) it is exactly
+ * q35_fast_linear. Not held to the goldens' tolerances: each x loses up to 2^-9 of itself, so
+ * |y - exact| <= 2^-9 sum |x_k w_k| plus FP32 rounding. Same bits for any thread count and T. */
+void q35_fast_linear_bf16x(float *y, const float *x, const q35_tensor *W, int T, int in, int out);
+
+/* "avx512-bf16dot" where q35_fast_linear_bf16x uses vdpbf16ps, else q35_fast_kernels(). */
+const char *q35_fast_bf16x_kernels(void);
+
 #endif

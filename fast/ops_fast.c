@@ -721,29 +721,42 @@ static void fast_gelu_erf(float *y, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.7071067811865476f));
 }
 
+/* Every op but the matrix product and the kernels' name: the two fast tables share them. */
+#define FAST_OPS_COMMON \
+    .embed = fast_embed, \
+    .rmsnorm = fast_rmsnorm, \
+    .conv1d = fast_conv1d, \
+    .silu = fast_silu, \
+    .l2norm = fast_l2norm, \
+    .gdn_gates = fast_gdn_gates, \
+    .delta_rule = fast_delta_rule, \
+    .delta_scratch = fast_delta_scratch, \
+    .gated_rmsnorm = fast_gated_rmsnorm, \
+    .rope = fast_rope, \
+    .attention = fast_attention, \
+    .attn_scratch = fast_attn_scratch, \
+    .copy_rows = fast_copy_rows, \
+    .sigmoid_mul = fast_sigmoid_mul, \
+    .swiglu = fast_swiglu, \
+    .add = fast_add, \
+    .layernorm = fast_layernorm, \
+    .bias_add = fast_bias_add, \
+    .gelu_tanh = fast_gelu_tanh, \
+    .gelu_erf = fast_gelu_erf, \
+    .attention_full = fast_attention_full,
+
 const q35_ops q35_ops_fast = {
     .name = "fast",
     .kernels = q35_fast_kernels,
-    .embed = fast_embed,
-    .rmsnorm = fast_rmsnorm,
     .linear = q35_fast_linear,
-    .conv1d = fast_conv1d,
-    .silu = fast_silu,
-    .l2norm = fast_l2norm,
-    .gdn_gates = fast_gdn_gates,
-    .delta_rule = fast_delta_rule,
-    .delta_scratch = fast_delta_scratch,
-    .gated_rmsnorm = fast_gated_rmsnorm,
-    .rope = fast_rope,
-    .attention = fast_attention,
-    .attn_scratch = fast_attn_scratch,
-    .copy_rows = fast_copy_rows,
-    .sigmoid_mul = fast_sigmoid_mul,
-    .swiglu = fast_swiglu,
-    .add = fast_add,
-    .layernorm = fast_layernorm,
-    .bias_add = fast_bias_add,
-    .gelu_tanh = fast_gelu_tanh,
-    .gelu_erf = fast_gelu_erf,
-    .attention_full = fast_attention_full,
+    FAST_OPS_COMMON
+};
+
+/* Opt-in: the same ops with the matrix products of bf16 weights taking x rounded to bf16
+ * (vdpbf16ps where the CPU has it): llama.cpp's precision, not the goldens'. */
+const q35_ops q35_ops_fast_bf16 = {
+    .name = "fast-bf16",
+    .kernels = q35_fast_bf16x_kernels,
+    .linear = q35_fast_linear_bf16x,
+    FAST_OPS_COMMON
 };

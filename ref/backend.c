@@ -7,7 +7,7 @@
 
 #include "ops.h"
 
-static const q35_ops *const registry[] = { &q35_ops_ref, &q35_ops_fast };
+static const q35_ops *const registry[] = { &q35_ops_ref, &q35_ops_fast, &q35_ops_fast_bf16 };
 
 const q35_ops *q35_backend(const char *name) {
     for (size_t i = 0; name && i < sizeof registry / sizeof registry[0]; i++)
@@ -15,7 +15,7 @@ const q35_ops *q35_backend(const char *name) {
     return NULL;
 }
 
-const char *q35_backend_names(void) { return "ref, fast"; }
+const char *q35_backend_names(void) { return "ref, fast, fast-bf16"; }
 
 static int n_threads; /* 0: not set, OpenMP's default (every core, or OMP_NUM_THREADS) */
 

@@ -131,10 +131,14 @@ typedef struct q35_ops {
 extern const q35_ops q35_ops_ref;
 /* OpenMP + SIMD, kernels chosen at run time by CPU features (fast/). */
 extern const q35_ops q35_ops_fast;
+/* fast with the products of bf16 weights on activations rounded to bf16 (vdpbf16ps where the
+ * CPU has AVX512_BF16): about 1.7x the prefill rate, llama.cpp's precision. Opt-in, never the
+ * default and not held to the goldens' tolerances (fast/matmul.h states its error bound). */
+extern const q35_ops q35_ops_fast_bf16;
 
-/* The registered backends by name ("ref", "fast"), NULL when unknown. */
+/* The registered backends by name ("ref", "fast", "fast-bf16"), NULL when unknown. */
 const q35_ops *q35_backend(const char *name);
-/* "ref, fast": the names q35_backend knows, for messages. */
+/* "ref, fast, fast-bf16": the names q35_backend knows, for messages. */
 const char *q35_backend_names(void);
 /* The backend the command line uses when none is named. */
 #define Q35_DEFAULT_BACKEND "fast"

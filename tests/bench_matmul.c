@@ -74,14 +74,16 @@ static float rnd(void) {
 }
 
 /* Seconds of the fastest of `reps` calls of y = x W^T, W at w + (rep % copies) * stride bytes. */
-static double time_linear(float *y, const float *x, q35_tensor W, size_t stride, int copies, int reps,
-                          int T, int in, int out) {
+typedef void (*linear_fn)(float *y, const float *x, const q35_tensor *W, int T, int in, int out);
+
+static double time_linear(linear_fn lin, float *y, const float *x, q35_tensor W, size_t stride, int copies,
+                          int reps, int T, int in, int out) {
     const char *base = W.data;
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         W.data = base + (size_t)(r % copies) * stride;
         double t0 = now();
-        q35_fast_linear(y, x, &W, T, in, out);
+        lin(y, x, &W, T, in, out);
         double d = now() - t0;
         if (d < best) best = d;
     }
@@ -118,6 +120,7 @@ static void errors(const float *y, const float *x, const q35_tensor *W, int T, i
 static void run_family(void) {
     int nmax = q35_get_threads();
     int portable = strcmp(q35_fast_kernels(), "portable") == 0;
+    int bf16x = strcmp(q35_fast_bf16x_kernels(), q35_fast_kernels()) != 0; /* vdpbf16ps in use */
     printf("== kernels %s\n", q35_fast_kernels());
     /* The limits first: the probe's 1 GiB buffer is gone before the weights are made. */
     int ths[2] = { 1, nmax }, nth = nmax > 1 ? 2 : 1;
@@ -156,7 +159,7 @@ static void run_family(void) {
             const shape *sh = &shapes[s];
             size_t bytes = (size_t)sh->in * sh->out * 2;
             int copies = (int)(POOL_BYTES / bytes);
-            double d = time_linear(y, x, W, bytes, copies, copies > 1 ? 2 * copies : 3, 1, sh->in, sh->out);
+            double d = time_linear(q35_fast_linear, y, x, W, bytes, copies, copies > 1 ? 2 * copies : 3, 1, sh->in, sh->out);
             printf("decode  bf16 %-26s %8.3f ms %6.1f GB/s  %3.0f%% of read bandwidth\n", sh->name, d * 1e3,
                    bytes / d / 1e9, 100 * bytes / d / bw);
         }
@@ -164,11 +167,16 @@ static void run_family(void) {
             const shape *sh = &shapes[s];
             int t = portable ? 128 : T; /* the portable loops are slower: fewer tokens */
             double flop = 2.0 * t * sh->in * sh->out;
-            double d = time_linear(y, x, W, 0, 1, 3, t, sh->in, sh->out);
+            double d = time_linear(q35_fast_linear, y, x, W, 0, 1, 3, t, sh->in, sh->out);
             printf("prefill bf16 %-26s T=%d %8.3f ms %6.1f GFLOP/s  %3.0f%% of FMA peak", sh->name, t, d * 1e3,
                    flop / d / 1e9, 100 * flop / d / 1e9 / fma);
             if (bf16 > 0) printf(", %3.0f%% of BF16 peak", 100 * flop / d / 1e9 / bf16);
             printf("\n");
+            if (bf16x) { /* the opt-in product with x rounded to bf16 (fast-bf16) */
+                d = time_linear(q35_fast_linear_bf16x, y, x, W, 0, 1, 3, t, sh->in, sh->out);
+                printf("  x->bf16 %-26s T=%d %8.3f ms %6.1f GFLOP/s  %3.0f%% of BF16 peak\n", sh->name, t, d * 1e3,
+                       flop / d / 1e9, 100 * flop / d / 1e9 / bf16);
+            }
         }
     }
 

@@ -246,8 +246,8 @@ START_TEST(fast_cache_splits) {
 END_TEST
 
 /* Runs ids (prefill, then two decode steps) and one synthetic image through the vision tower with
- * the fast backend on th threads; returns the last logits followed by the vision output. */
-static float *fast_run(const q35_model *m, int th, size_t *n_out) {
+ * a fast backend on th threads; returns the last logits followed by the vision output. */
+static float *fast_run(const q35_model *m, const q35_ops *ops, int th, size_t *n_out) {
     q35_set_threads(th);
     int V = m->cfg.text.vocab_size, ids[100];
     for (int i = 0; i < 100; i++) ids[i] = (i * 31 + 7) % (V - 20);
@@ -258,16 +258,16 @@ static float *fast_run(const q35_model *m, int th, size_t *n_out) {
     float *out = malloc(((size_t)3 * V + nv) * sizeof(float));
     q35_text_state s;
     ck_assert_msg(q35_text_state_init(&s, m, err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(q35_text_forward(&s, &q35_ops_fast, ids, 98, NULL, out, 1, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(q35_text_forward(&s, ops, ids, 98, NULL, out, 1, NULL, err, sizeof err) == 0, "%s", err);
     for (int d = 0; d < 2; d++)
-        ck_assert_msg(q35_text_forward(&s, &q35_ops_fast, ids + 98 + d, 1, NULL, out + (size_t)(d + 1) * V, 1, NULL, err,
+        ck_assert_msg(q35_text_forward(&s, ops, ids + 98 + d, 1, NULL, out + (size_t)(d + 1) * V, 1, NULL, err,
                                        sizeof err) == 0, "%s", err);
     q35_text_state_free(&s);
     if (nv) {
         int np = grid[0][0] * grid[0][1] * grid[0][2], row = (int)m->vis.patch_w.shape[1];
         float *px = malloc((size_t)np * row * sizeof(float));
         for (size_t i = 0; i < (size_t)np * row; i++) px[i] = (float)((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
-        ck_assert_msg(q35_vision_forward(out + (size_t)3 * V, m, &q35_ops_fast, px, (const int (*)[3])grid, 1, NULL, err,
+        ck_assert_msg(q35_vision_forward(out + (size_t)3 * V, m, ops, px, (const int (*)[3])grid, 1, NULL, err,
                                          sizeof err) == 0, "%s", err);
         free(px);
     }
@@ -275,21 +275,22 @@ static float *fast_run(const q35_model *m, int th, size_t *n_out) {
     return out;
 }
 
-/* The fast backend gives the same bits on 1, 2, 3 and 4 threads: prefill, decode and the vision
- * tower, f32 and bf16 weights. */
+/* The fast backends give the same bits on 1, 2, 3 and 4 threads: prefill, decode and the vision
+ * tower, f32 and bf16 weights (fast-bf16: its bf16-dot products on the bf16 checkpoint). */
 START_TEST(fast_threads_same_bits) {
     const char *dirs[] = { "golden/data/small_text/checkpoint_f32", "golden/data/small_vl/checkpoint_bf16" };
-    for (int d = 0; d < 2; d++) {
+    const q35_ops *backends[] = { &q35_ops_fast, &q35_ops_fast, &q35_ops_fast_bf16 };
+    for (int d = 0; d < 3; d++) {
         q35_model m;
-        ck_assert_msg(q35_model_open(&m, dirs[d], err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(q35_model_open(&m, dirs[d > 0], err, sizeof err) == 0, "%s", err);
         size_t n1, n;
-        float *one = fast_run(&m, 1, &n1);
+        float *one = fast_run(&m, backends[d], 1, &n1);
         for (int th = 2; th <= 4; th++) {
-            float *o = fast_run(&m, th, &n);
+            float *o = fast_run(&m, backends[d], th, &n);
             ck_assert_uint_eq(n, n1);
             for (size_t i = 0; i < n; i++)
-                ck_assert_msg(memcmp(&o[i], &one[i], sizeof(float)) == 0, "%s: output %zu is %a on %d threads, %a on 1",
-                              dirs[d], i, (double)o[i], th, (double)one[i]);
+                ck_assert_msg(memcmp(&o[i], &one[i], sizeof(float)) == 0, "%s [%s]: output %zu is %a on %d threads, %a on 1",
+                              dirs[d > 0], backends[d]->name, i, (double)o[i], th, (double)one[i]);
             free(o);
         }
         free(one);

@@ -12,8 +12,9 @@
 #    (gguf from the vendored gguf-py, numpy, torch, transformers, sentencepiece, safetensors). A
 #    checkpoint without a tokenizer gets the real-vocabulary one of
 #    shared/tokenizer/qwen35_vocab/ (mkmodel writes none);
-# 3. runs `llama-bench -m GGUF -t T -p P -n G -r R` and `q35 bench MODEL_DIR --threads T --prompt P
-#    --gen G --repeat R --json`, one after the other, and prints the two side by side.
+# 3. runs `llama-bench -m GGUF -t T -p P -n G -r R` and `q35 bench MODEL_DIR --backend B --threads T
+#    --prompt P --gen G --repeat R --json` for each backend B, one after the other, and prints them
+#    side by side.
 #
 # Not part of `make check`: the first run downloads ~80 MB of source and a few GB of Python wheels
 # (PyPI's torch), and builds llama.cpp (~15 minutes on 2 cores).
@@ -23,7 +24,7 @@
 #   LLAMA_CPP_PYTHON  llama-cpp-python sdist version [0.3.36]; "latest" for the newest
 #   THREADS [2]  PROMPT [512]  GEN [128]  REPEAT [3]
 #   Q35               the q35 binary [./q35 in the repository, built with make when missing]
-#   Q35_BACKEND       q35's --backend [its default]
+#   Q35_BACKEND       q35's backends, comma-separated, each benched in turn [fast,fast-bf16]
 #   Q35_TOKENIZER     tokenizer.json(.gz) for a checkpoint without one [shared/tokenizer/qwen35_vocab]
 #   PYTHON            Python for the venv [python3]
 #   NICE              niceness of the llama.cpp build [10]
@@ -138,16 +139,20 @@ out=$gguf_dir/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 say "llama.cpp: llama-bench -m $gguf -t $threads -p $prompt -n $gen -r $repeat"
 "$bench_bin" -m "$gguf" -t "$threads" -p "$prompt" -n "$gen" -r "$repeat" -o json > "$out/llama.json"
-say "q35: q35 bench $model --threads $threads --prompt $prompt --gen $gen --repeat $repeat --json"
-backend_args=()
-[ -z "${Q35_BACKEND:-}" ] || backend_args=(--backend "$Q35_BACKEND")
-"$q35" bench "$model" "${backend_args[@]}" --threads "$threads" --prompt "$prompt" --gen "$gen" --repeat "$repeat" \
-    --json > "$out/q35.json"
+q35_jsons=()
+IFS=, read -r -a backends <<< "${Q35_BACKEND:-fast,fast-bf16}"
+for b in "${backends[@]}"; do
+    say "q35: q35 bench $model --backend $b --threads $threads --prompt $prompt --gen $gen --repeat $repeat --json"
+    "$q35" bench "$model" --backend "$b" --threads "$threads" --prompt "$prompt" --gen "$gen" --repeat "$repeat" \
+        --json > "$out/q35-$b.json"
+    q35_jsons+=("$out/q35-$b.json")
+done
 
-"$venv/bin/python" - "$out/llama.json" "$out/q35.json" "$prompt" "$gen" <<'EOF'
+"$venv/bin/python" - "$prompt" "$gen" "$out/llama.json" "${q35_jsons[@]}" <<'EOF'
 import json, statistics, sys
-llama, q35 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-P, G = int(sys.argv[3]), int(sys.argv[4])
+P, G = int(sys.argv[1]), int(sys.argv[2])
+llama = json.load(open(sys.argv[3]))
+runs = [json.load(open(f)) for f in sys.argv[4:]]
 
 def llama_row(pp, tg):
     for r in llama:
@@ -158,34 +163,38 @@ def llama_row(pp, tg):
 
 pp, tg = llama_row(P, 0), llama_row(0, G)
 info = (pp or tg)[3]
-print(f"machine: {q35.get('cpu')}, {q35.get('threads')} threads")
+print(f"machine: {runs[0].get('cpu')}, {runs[0].get('threads')} threads")
 print(f"llama.cpp: build {info.get('build_commit')} ({info.get('build_number')}), {info.get('model_type')}, "
       f"backends {info.get('backends')}, {info.get('cpu_info')}")
-print(f"q35: backend {q35.get('backend')}, kernels {q35.get('kernels')}")
 print()
-print(f"{'test':<8} {'llama.cpp t/s':>22} {'q35 t/s':>22} {'q35/llama.cpp':>14}")
+print(f"{'test':<8} {'who':<34} {'t/s (min..max)':>24} {'/ llama.cpp':>12}")
 def cell(m, lo, hi):
     return f"{m:8.2f} ({lo:.2f}..{hi:.2f})"
 for name, l, key in ((f"pp{P}", pp, "prefill"), (f"tg{G}", tg, "decode")):
-    q = q35.get(f"{key}_tok_s")
-    lc = cell(*l[:3]) if l else "-"
-    qc = cell(q, q35[f"{key}_tok_s_min"], q35[f"{key}_tok_s_max"]) if q else "-"
-    ratio = f"{q / l[0]:.3f}" if q and l else "-"
-    print(f"{name:<8} {lc:>22} {qc:>22} {ratio:>14}")
-lim = q35.get("limits") or {}
-if lim:
+    print(f"{name:<8} {'llama.cpp':<34} {cell(*l[:3]) if l else '-':>24}")
+    for q35 in runs:
+        q = q35.get(f"{key}_tok_s")
+        who = f"q35 {q35.get('backend')} ({q35.get('kernels')})"
+        qc = cell(q, q35[f"{key}_tok_s_min"], q35[f"{key}_tok_s_max"]) if q else "-"
+        ratio = f"{q / l[0]:.3f}" if q and l else "-"
+        print(f"{'':<8} {who:<34} {qc:>24} {ratio:>12}")
+for q35 in runs:
+    lim = q35.get("limits") or {}
+    if not lim:
+        continue
     print()
-    print(f"limits (q35 bench, same threads): read {lim['read_bw_bytes_s'] / 1e9:.2f} GB/s, "
+    print(f"q35 {q35.get('backend')}: limits (same threads): read {lim['read_bw_bytes_s'] / 1e9:.2f} GB/s, "
           f"FP32 FMA {lim['fma_fp32_gflop_s']:.1f} GFLOP/s, BF16 dot {lim['bf16_dot_gflop_s']:.1f} GFLOP/s")
     bpt = q35.get("decode_bytes_per_token")
     if bpt and tg:
-        print(f"decode bandwidth: llama.cpp {bpt * tg[0] / 1e9:.2f} GB/s "
+        print(f"  decode bandwidth: llama.cpp {bpt * tg[0] / 1e9:.2f} GB/s "
               f"({bpt * tg[0] / lim['read_bw_bytes_s']:.1%} of read), q35 {(q35.get('decode_bw_bytes_s') or 0) / 1e9:.2f} GB/s "
               f"({(q35.get('decode_bw_fraction') or 0):.1%}) (q35's bytes/token for both)")
     fl = q35.get("prefill_flop")
     if fl and pp:
-        peak = lim["bf16_dot_gflop_s"] if lim.get("prefill_peak_used") == "bf16" else lim["fma_fp32_gflop_s"]
-        print(f"prefill: llama.cpp {fl / P * pp[0] / 1e9:.1f} GFLOP/s, q35 {(q35.get('prefill_gflop_s') or 0):.1f} GFLOP/s "
-              f"(q35's flop count for both; q35's peak {peak:.1f} GFLOP/s, {lim.get('prefill_peak_used')})")
-print(f"\nraw results: {sys.argv[1]}, {sys.argv[2]}")
+        used = lim.get("prefill_peak_used")
+        peak = lim["bf16_dot_gflop_s"] if used == "bf16_dot" else lim["fma_fp32_gflop_s"]
+        print(f"  prefill: llama.cpp {fl / P * pp[0] / 1e9:.1f} GFLOP/s, q35 {(q35.get('prefill_gflop_s') or 0):.1f} GFLOP/s "
+              f"= {(q35.get('prefill_peak_fraction') or 0):.1%} of the {used} peak {peak:.1f} GFLOP/s (q35's flop count for both)")
+print(f"\nraw results: {' '.join(sys.argv[3:])}")
 EOF

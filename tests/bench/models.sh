@@ -64,6 +64,13 @@ for p in $presets; do
             "$(awk -v f="$(field "$out" decode_bw_fraction)" 'BEGIN { print 100 * f }')" \
             "$(awk -v b="$(field "$out" peak_rss_bytes)" 'BEGIN { print b / 1e9 }')" "$(field "$out" kernels)"
     done
+    # the opt-in backend at llama.cpp's precision, every core, prefill only
+    out=$models/bench-$p-bf16.json
+    echo "== $p, $nthreads thread(s), fast-bf16: q35 bench $dir --backend fast-bf16 --threads $nthreads --prompt $prompt --gen 0 --repeat $repeat"
+    "$q35" bench "$dir" --backend fast-bf16 --threads "$nthreads" --prompt "$prompt" --gen 0 --repeat "$repeat" --json > "$out"
+    printf '   prefill %8.1f tok/s  %6.1f GFLOP/s  %5.1f%% of peak | kernels %s\n' \
+        "$(field "$out" prefill_tok_s)" "$(field "$out" prefill_gflop_s)" \
+        "$(awk -v f="$(field "$out" prefill_peak_fraction)" 'BEGIN { print 100 * f }')" "$(field "$out" kernels)"
     if [ "$nthreads" -gt 1 ]; then
         a=$models/bench-$p-t1.json b=$models/bench-$p-t$nthreads.json
         awk -v p1="$(field "$a" prefill_tok_s)" -v pn="$(field "$b" prefill_tok_s)" \
