@@ -304,52 +304,12 @@ typedef struct {
     double seconds_median;   /* of one run */
 } phase_result;
 
-/* Prefill of o->prompt random tokens from empty caches, 1 warm-up + o->repeat timed runs. */
-static int run_prefill(phase_result *r, q35_text_state *s, const q35_ops *ops, const bench_opts *o, float *logits,
-                       char *err, size_t errlen) {
-    int T = o->prompt;
-    int *ids = malloc((size_t)T * sizeof *ids);
-    double *tps = malloc((size_t)o->repeat * sizeof *tps), *secs = malloc((size_t)o->repeat * sizeof *secs);
-    int rc = -1;
-    if (!ids || !tps || !secs) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    uint64_t seed = 0x5135A11CE;
-    random_ids(ids, T, s->m, &seed);
-    for (int k = -1; k < o->repeat; k++) {
-        fprintf(stderr, "bench: prefill %d tokens, %s %d/%d ...", T, k < 0 ? "warm-up" : "run", k < 0 ? 1 : k + 1,
-                k < 0 ? 1 : o->repeat);
-        fflush(stderr);
-        q35_text_state_reset(s);
-        double t0 = now_s();
-        if (q35_text_forward(s, ops, ids, T, NULL, logits, 1, NULL, err, errlen) != 0) {
-            fputc('\n', stderr);
-            goto out;
-        }
-        double dt = now_s() - t0;
-        fprintf(stderr, " %.3f s (%.1f tok/s)\n", dt, T / dt);
-        if (k >= 0) {
-            secs[k] = dt;
-            tps[k] = T / dt;
-        }
-    }
-    r->done = 1;
-    r->tok_s = spread_of(tps, o->repeat);
-    r->seconds_median = spread_of(secs, o->repeat).median;
-    rc = 0;
-out:
-    free(ids);
-    free(tps);
-    free(secs);
-    return rc;
-}
-
-/* Decode of o->gen tokens one at a time (logits each) after a DECODE_PROMPT-token prefill, 1
- * warm-up + o->repeat timed runs; only the decode steps are timed. */
-static int run_decode(phase_result *r, q35_text_state *s, const q35_ops *ops, const bench_opts *o, float *logits,
-                      char *err, size_t errlen) {
-    int n = DECODE_PROMPT + o->gen;
+/* One phase from empty caches, 1 warm-up + o->repeat timed runs: prefill of o->prompt random
+ * tokens, or (decode) o->gen tokens one at a time after a DECODE_PROMPT-token prompt. */
+static int run_phase(phase_result *r, q35_text_state *s, const q35_ops *ops, const bench_opts *o, int decode,
+                     float *logits, char *err, size_t errlen) {
+    /* prefill: o->prompt ids at once, timed; decode: DECODE_PROMPT ids untimed, then o->gen one by one */
+    int pre = decode ? DECODE_PROMPT : o->prompt, timed = decode ? o->gen : o->prompt, n = pre + (decode ? o->gen : 0);
     int *ids = malloc((size_t)n * sizeof *ids);
     double *tps = malloc((size_t)o->repeat * sizeof *tps), *secs = malloc((size_t)o->repeat * sizeof *secs);
     int rc = -1;
@@ -357,28 +317,27 @@ static int run_decode(phase_result *r, q35_text_state *s, const q35_ops *ops, co
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    uint64_t seed = 0xDEC0DE;
+    uint64_t seed = decode ? 0xDEC0DE : 0x5135A11CE;
     random_ids(ids, n, s->m, &seed);
     for (int k = -1; k < o->repeat; k++) {
-        fprintf(stderr, "bench: decode %d tokens, %s %d/%d ...", o->gen, k < 0 ? "warm-up" : "run", k < 0 ? 1 : k + 1,
-                k < 0 ? 1 : o->repeat);
+        fprintf(stderr, "bench: %s %d tokens, %s %d/%d ...", decode ? "decode" : "prefill", timed,
+                k < 0 ? "warm-up" : "run", k < 0 ? 1 : k + 1, k < 0 ? 1 : o->repeat);
         fflush(stderr);
         q35_text_state_reset(s);
-        if (q35_text_forward(s, ops, ids, DECODE_PROMPT, NULL, logits, 1, NULL, err, errlen) != 0) {
+        double t0 = now_s();
+        int bad = q35_text_forward(s, ops, ids, pre, NULL, logits, 1, NULL, err, errlen) != 0;
+        if (decode) t0 = now_s();
+        for (int i = 0; !bad && decode && i < o->gen; i++)
+            bad = q35_text_forward(s, ops, ids + pre + i, 1, NULL, logits, 1, NULL, err, errlen) != 0;
+        if (bad) {
             fputc('\n', stderr);
             goto out;
         }
-        double t0 = now_s();
-        for (int i = 0; i < o->gen; i++)
-            if (q35_text_forward(s, ops, ids + DECODE_PROMPT + i, 1, NULL, logits, 1, NULL, err, errlen) != 0) {
-                fputc('\n', stderr);
-                goto out;
-            }
         double dt = now_s() - t0;
-        fprintf(stderr, " %.3f s (%.2f tok/s)\n", dt, o->gen / dt);
+        fprintf(stderr, " %.3f s (%.2f tok/s)\n", dt, timed / dt);
         if (k >= 0) {
             secs[k] = dt;
-            tps[k] = o->gen / dt;
+            tps[k] = timed / dt;
         }
     }
     r->done = 1;
@@ -521,8 +480,8 @@ int q35_cmd_bench(int argc, char **argv) {
         q35_model_close(&m);
         return 1;
     }
-    if (o.prompt > 0 && run_prefill(&pp, &s, ops, &o, logits, err, sizeof err) != 0) goto fail;
-    if (o.gen > 0 && run_decode(&tg, &s, ops, &o, logits, err, sizeof err) != 0) goto fail;
+    if (o.prompt > 0 && run_phase(&pp, &s, ops, &o, 0, logits, err, sizeof err) != 0) goto fail;
+    if (o.gen > 0 && run_phase(&tg, &s, ops, &o, 1, logits, err, sizeof err) != 0) goto fail;
     rss_text = peak_rss_bytes(); /* before the vision tower and the limits' read buffer */
     if (o.img_w && m.cfg.vision.present) {
         if (run_vision(&vis, &m, ops, &o, err, sizeof err) != 0) goto fail;
