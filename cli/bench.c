@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "hwlimits.h"
 #include "q35.h"
+#include "sampler.h"
 
 static const char *usage_bench =
     "usage: q35 bench MODEL_DIR [options]\n"
@@ -43,6 +44,8 @@ static const char *usage_bench =
     "                   tower, at the grid the image processor would give it (needs a model with\n"
     "                   a vision tower)\n"
     "  --json           print one JSON object on stdout instead of the table\n"
+    "  --no-sampler     skip the decode run where the sampler draws each token (preset instruct,\n"
+    "                   as generate does), which gives the sampler's cost against plain decode\n"
     "  --no-limits      skip measuring the machine (read bandwidth, FP32 FMA and BF16 peaks,\n"
     "                   about 1-2 s) and so the fractions of them\n"
     "\n"
@@ -75,6 +78,7 @@ typedef struct {
     int prompt, gen, repeat;
     int img_w, img_h;     /* 0: no image */
     int json, limits;
+    int sampler;          /* also time decode with the sampler drawing each token */
 } bench_opts;
 
 /* Monotonic wall-clock seconds. */
@@ -116,12 +120,13 @@ static int parse_size(const char *v, int *w, int *h) {
 
 /* Fills o from the command line; 0, or 2 after a message on stderr (bad usage). */
 static int parse_args(bench_opts *o, int argc, char **argv) {
-    *o = (bench_opts){ .backend = Q35_DEFAULT_BACKEND, .prompt = 512, .gen = 128, .repeat = 3, .limits = 1 };
+    *o = (bench_opts){ .backend = Q35_DEFAULT_BACKEND, .prompt = 512, .gen = 128, .repeat = 3, .limits = 1, .sampler = 1 };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         if (strcmp(a, "--json") == 0) o->json = 1;
         else if (strcmp(a, "--no-limits") == 0) o->limits = 0;
+        else if (strcmp(a, "--no-sampler") == 0) o->sampler = 0;
         else if (strcmp(a, "--backend") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--prompt") == 0 ||
                  strcmp(a, "--gen") == 0 || strcmp(a, "--repeat") == 0 || strcmp(a, "--image") == 0) {
             if (!has_val) {
@@ -305,13 +310,16 @@ typedef struct {
 } phase_result;
 
 /* One phase from empty caches, 1 warm-up + o->repeat timed runs: prefill of o->prompt random
- * tokens, or (decode) o->gen tokens one at a time after a DECODE_PROMPT-token prompt. */
+ * tokens (decode 0), or o->gen tokens one at a time after a DECODE_PROMPT-token prompt: random ids
+ * (decode 1), or each drawn from the last logits by the sampler with the "instruct" preset, as
+ * q35 generate does (decode 2: what sampling costs). */
 static int run_phase(phase_result *r, q35_text_state *s, const q35_ops *ops, const bench_opts *o, int decode,
                      float *logits, char *err, size_t errlen) {
     /* prefill: o->prompt ids at once, timed; decode: DECODE_PROMPT ids untimed, then o->gen one by one */
     int pre = decode ? DECODE_PROMPT : o->prompt, timed = decode ? o->gen : o->prompt, n = pre + (decode ? o->gen : 0);
     int *ids = malloc((size_t)n * sizeof *ids);
     double *tps = malloc((size_t)o->repeat * sizeof *tps), *secs = malloc((size_t)o->repeat * sizeof *secs);
+    q35_sampler *smp = NULL;
     int rc = -1;
     if (!ids || !tps || !secs) {
         snprintf(err, errlen, "out of memory");
@@ -319,16 +327,24 @@ static int run_phase(phase_result *r, q35_text_state *s, const q35_ops *ops, con
     }
     uint64_t seed = decode ? 0xDEC0DE : 0x5135A11CE;
     random_ids(ids, n, s->m, &seed);
+    if (decode == 2 && !(smp = q35_sampler_new(&q35_preset_find("instruct")->s, s->m->cfg.text.vocab_size, err, errlen)))
+        goto out;
     for (int k = -1; k < o->repeat; k++) {
-        fprintf(stderr, "bench: %s %d tokens, %s %d/%d ...", decode ? "decode" : "prefill", timed,
+        fprintf(stderr, "bench: %s %d tokens, %s %d/%d ...", decode == 2 ? "decode + sampler" : decode ? "decode" : "prefill", timed,
                 k < 0 ? "warm-up" : "run", k < 0 ? 1 : k + 1, k < 0 ? 1 : o->repeat);
         fflush(stderr);
         q35_text_state_reset(s);
         double t0 = now_s();
         int bad = q35_text_forward(s, ops, ids, pre, NULL, logits, 1, NULL, err, errlen) != 0;
         if (decode) t0 = now_s();
-        for (int i = 0; !bad && decode && i < o->gen; i++)
+        if (smp) q35_sampler_reset(smp);
+        for (int i = 0; !bad && decode && i < o->gen; i++) {
+            if (smp) { /* the next id from the logits, as generation draws it */
+                ids[pre + i] = q35_sampler_sample(smp, logits);
+                q35_sampler_accept(smp, ids[pre + i]);
+            }
             bad = q35_text_forward(s, ops, ids + pre + i, 1, NULL, logits, 1, NULL, err, errlen) != 0;
+        }
         if (bad) {
             fputc('\n', stderr);
             goto out;
@@ -345,6 +361,7 @@ static int run_phase(phase_result *r, q35_text_state *s, const q35_ops *ops, con
     r->seconds_median = spread_of(secs, o->repeat).median;
     rc = 0;
 out:
+    q35_sampler_free(smp);
     free(ids);
     free(tps);
     free(secs);
@@ -464,7 +481,7 @@ int q35_cmd_bench(int argc, char **argv) {
 
     q35_text_state s;
     float *logits = malloc((size_t)m.cfg.text.vocab_size * sizeof *logits);
-    phase_result pp = { 0 }, tg = { 0 };
+    phase_result pp = { 0 }, tg = { 0 }, tgs = { 0 };
     vision_result vis = { 0 };
     limits_result lim = { 0 };
     double rss_text = 0, rss_vision = 0;
@@ -482,6 +499,7 @@ int q35_cmd_bench(int argc, char **argv) {
     }
     if (o.prompt > 0 && run_phase(&pp, &s, ops, &o, 0, logits, err, sizeof err) != 0) goto fail;
     if (o.gen > 0 && run_phase(&tg, &s, ops, &o, 1, logits, err, sizeof err) != 0) goto fail;
+    if (o.gen > 0 && o.sampler && run_phase(&tgs, &s, ops, &o, 2, logits, err, sizeof err) != 0) goto fail;
     rss_text = peak_rss_bytes(); /* before the vision tower and the limits' read buffer */
     if (o.img_w && m.cfg.vision.present) {
         if (run_vision(&vis, &m, ops, &o, err, sizeof err) != 0) goto fail;
@@ -528,6 +546,8 @@ int q35_cmd_bench(int argc, char **argv) {
         json_num(j, "decode_bytes_per_token", dec_bytes, tg.done);
         json_num(j, "decode_bw_bytes_s", dec_bw, tg.done);
         json_num(j, "decode_bw_fraction", bw_frac, lim.done && tg.done);
+        json_num(j, "decode_sampled_tok_s", tgs.tok_s.median, tgs.done);
+        json_num(j, "sampler_overhead_fraction", tgs.done ? tg.tok_s.median / tgs.tok_s.median - 1 : 0, tgs.done);
         json_num(j, "prefill_peak_fraction", peak_frac, lim.done && pp.done && peak > 0);
         if (lim.done) {
             cJSON *l = cJSON_AddObjectToObject(j, "limits");
@@ -581,6 +601,12 @@ int q35_cmd_bench(int argc, char **argv) {
                    dec_bytes * 1e-6);
             if (lim.done) printf(" = %.1f%% of read bandwidth (%.2f GB/s)", 100 * bw_frac, lim.read_bw * 1e-9);
             printf("\n");
+        }
+        if (tgs.done) {
+            char range[64];
+            snprintf(range, sizeof range, "%.2f .. %.2f", tgs.tok_s.min, tgs.tok_s.max);
+            printf("  %-16s %8.2f t/s %22s  sampling (preset instruct) costs %+.1f%% of the decode time\n",
+                   "  + sampler", tgs.tok_s.median, range, 100 * (tg.tok_s.median / tgs.tok_s.median - 1));
         }
         if (vis.done)
             printf("  vision %dx%d: %.3f s (grid %dx%dx%d, %d patches -> %d tokens)\n", o.img_w, o.img_h, vis.seconds,

@@ -27,5 +27,6 @@ int cmd_compare(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_chat_format(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

@@ -753,24 +753,31 @@ int q35_tokenize(q35_tokenizer *t, const char *text, size_t len, int **ids, int 
     return 0;
 }
 
-/* Appends bytes as UTF-8 with each maximal invalid subpart replaced by U+FFFD (Rust's
- * String::from_utf8_lossy, which Hugging Face's decoder uses). */
-static size_t lossy_utf8(char *dst, const unsigned char *b, size_t n) {
+/* Bytes the continuation byte k (0-based) of lead c may take: [lo, hi] (Unicode Table 3-7). */
+static void cont_range(unsigned c, int k, unsigned *lo, unsigned *hi) {
+    *lo = 0x80, *hi = 0xBF;
+    if (k == 0) {
+        if (c == 0xE0) *lo = 0xA0;
+        if (c == 0xED) *hi = 0x9F;
+        if (c == 0xF0) *lo = 0x90;
+        if (c == 0xF4) *hi = 0x8F;
+    }
+}
+
+/* Continuation bytes lead c needs (0 for ASCII), -1 when c cannot start a sequence. */
+static int utf8_need(unsigned c) {
+    return c < 0x80 ? 0 : (c >= 0xC2 && c <= 0xDF) ? 1 : (c >= 0xE0 && c <= 0xEF) ? 2 : (c >= 0xF0 && c <= 0xF4) ? 3 : -1;
+}
+
+size_t q35_utf8_lossy(char *dst, const unsigned char *b, size_t n) {
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         unsigned c = b[i];
-        int need = c < 0x80 ? 0 : (c >= 0xC2 && c <= 0xDF) ? 1 : (c >= 0xE0 && c <= 0xEF) ? 2 : (c >= 0xF0 && c <= 0xF4) ? 3 : -1;
-        int ok = 0;
+        int need = utf8_need(c), ok = 0;
         if (need > 0) {
             for (ok = 0; ok < need && i + 1 + ok < n; ok++) {
-                unsigned d = b[i + 1 + ok];
-                unsigned lo = 0x80, hi = 0xBF;
-                if (ok == 0) {
-                    if (c == 0xE0) lo = 0xA0;
-                    if (c == 0xED) hi = 0x9F;
-                    if (c == 0xF0) lo = 0x90;
-                    if (c == 0xF4) hi = 0x8F;
-                }
+                unsigned d = b[i + 1 + ok], lo, hi;
+                cont_range(c, ok, &lo, &hi);
                 if (d < lo || d > hi) break;
             }
         }
@@ -787,8 +794,27 @@ static size_t lossy_utf8(char *dst, const unsigned char *b, size_t n) {
     return o;
 }
 
-char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len_out, char *err,
-                     size_t errlen) {
+size_t q35_utf8_complete(const unsigned char *b, size_t n) {
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        size_t i = n - back;
+        int need = utf8_need(b[i]);
+        if (need == 0 || need == -1) {
+            if (b[i] >= 0x80 && b[i] <= 0xBF) continue; /* a continuation byte: look further back */
+            return n;                                    /* ASCII or an invalid byte ends the text */
+        }
+        if ((size_t)need < back) return n; /* a complete sequence (or a stray byte after one) */
+        for (size_t k = 0; k + 1 < back; k++) {
+            unsigned lo, hi;
+            cont_range(b[i], (int)k, &lo, &hi);
+            if (b[i + 1 + k] < lo || b[i + 1 + k] > hi) return n; /* already invalid: nothing to wait for */
+        }
+        return i; /* a valid start still waiting for bytes */
+    }
+    return n;
+}
+
+char *q35_detokenize_bytes(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len_out, char *err,
+                           size_t errlen) {
     size_t cap = 16;
     for (int i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= t->size || !t->tok[ids[i]].s) {
@@ -797,14 +823,12 @@ char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_spe
         }
         cap += (t->added[ids[i]] & 1) ? (size_t)t->adds[t->add_ix[ids[i]]].plen : (size_t)t->tok[ids[i]].len;
     }
-    unsigned char *bytes = malloc(cap);
-    char *out = malloc(cap * 3 + 1);
-    if (!bytes || !out) {
-        free(bytes), free(out);
+    char *bytes = malloc(cap);
+    if (!bytes) {
         q35_fail(err, errlen, "out of memory");
         return NULL;
     }
-    size_t nb = 0, no = 0;
+    size_t nb = 0;
     for (int i = 0; i < n; i++) { /* Hugging Face's ByteLevel decoder, added tokens included */
         if (skip_special && (t->added[ids[i]] & 2)) continue;
         /* an added token decodes as its matched form: normalised for a normalized one, as
@@ -821,11 +845,27 @@ char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_spe
                 nb += (size_t)s->len;
                 break;
             }
-            bytes[nb++] = (unsigned char)t->cp_byte[c];
+            bytes[nb++] = (char)t->cp_byte[c];
             k += (int)l;
         }
     }
-    no += lossy_utf8(out + no, bytes, nb);
+    bytes[nb] = 0;
+    if (len_out) *len_out = nb;
+    return bytes;
+}
+
+char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len_out, char *err,
+                     size_t errlen) {
+    size_t nb;
+    char *bytes = q35_detokenize_bytes(t, ids, n, skip_special, &nb, err, errlen);
+    if (!bytes) return NULL;
+    char *out = malloc(nb * 3 + 1);
+    if (!out) {
+        free(bytes);
+        q35_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t no = q35_utf8_lossy(out, (const unsigned char *)bytes, nb);
     out[no] = 0;
     free(bytes);
     if (len_out) *len_out = no;

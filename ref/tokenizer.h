@@ -36,6 +36,21 @@ int q35_tokenize(q35_tokenizer *t, const char *text, size_t len, int **ids, int 
 char *q35_detokenize(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len, char *err,
                      size_t errlen);
 
+/* The raw bytes of ids, as q35_detokenize before it repairs UTF-8: a token may end inside a
+ * character, so streaming callers join tokens' bytes and repair only what is complete. A new
+ * NUL-terminated buffer of *len bytes. */
+char *q35_detokenize_bytes(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len, char *err,
+                           size_t errlen);
+
+/* Writes the n bytes of b to dst as UTF-8 with each maximal invalid subpart replaced by U+FFFD
+ * (Rust's String::from_utf8_lossy, which Hugging Face's decoder uses); returns the bytes written.
+ * dst has room for 3n. */
+size_t q35_utf8_lossy(char *dst, const unsigned char *b, size_t n);
+
+/* The longest prefix of b[n] that does not end in a valid but unfinished UTF-8 sequence (at most
+ * 3 bytes held back): repairing that prefix and the rest apart equals repairing the whole. */
+size_t q35_utf8_complete(const unsigned char *b, size_t n);
+
 /* The id of a token's text (vocab or added), or -1. */
 int q35_token_id(const q35_tokenizer *t, const char *token);
 /* Size of the id space (largest id + 1). */
