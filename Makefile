@@ -1,7 +1,7 @@
 # q35 - one build for everything.
 #   make          build ./q35
 #   make check    install missing Debian packages, build, run every Check suite
-#   make demo     build and show info, verify and forward on a shipped golden set
+#   make demo     build and show info, verify, forward, compare, chat-format and generate on shipped data
 #   make bench    timings (absolute figures and ratios)
 #   make asan     the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make clean
@@ -121,6 +121,14 @@ demo: deps
 	./q35 forward golden/data/kv_equal/checkpoint_f32 --ids 363,143,82,377,73,426,239,63,348,220,274,253,192,385,29,441 --dump $(BUILD)/demo_kv.safetensors
 	./q35 compare $(BUILD)/demo_kv.safetensors tests/data/aliases/llama_kv_equal --names golden/aliases/llama.cpp.yaml \
 	  --model golden/data/kv_equal/checkpoint_f32 --failures-only
+	@echo "== a complete random-weight checkpoint of the real structure (tokenizer, chat template, generation config):"
+	@test -f $(BUILD)/tiny/config.json || ./q35 mkmodel --preset tiny --seed 1 --out $(BUILD)/tiny
+	./q35 chat-format $(BUILD)/tiny --messages tests/data/chat/demo_messages.json
+	@echo "== generation (random weights: the text is noise; the prompt, settings and speeds are real):"
+	./q35 generate $(BUILD)/tiny -p "Give me a short introduction to large language models." --max-new-tokens 24 --show-settings
+	./q35 generate golden/data/small_text/checkpoint_f32 --prompt-ids 3,148,561,489,517,346,136,915,872,511,368,749,853,508,497,499,842,283,620,205,777,317,847,733 \
+	  --temperature 0 --max-new-tokens 3
+	@echo "   (the golden set's greedy tokens are 880,188,124)"
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \

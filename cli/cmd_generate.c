@@ -51,9 +51,11 @@ static const char *usage_generate =
     "  --seed N              the sampler's seed (default 0): the same seed gives the same text on\n"
     "                        any machine, backend thread count and run\n"
     "  --show-settings       print the effective settings and where each comes from (stderr)\n"
-    "Default settings: the checkpoint's generation_config.json where it gives a value, else the\n"
-    "card's preset for the mode (instruct; vl-instruct with images; thinking / vl-thinking when\n"
-    "the prompt opens a thinking block); --preset replaces both; each flag overrides one value.\n"
+    "Default settings: the card's preset for the mode (instruct; vl-instruct with images; thinking\n"
+    "/ vl-thinking when the prompt opens a thinking block), under the checkpoint's\n"
+    "generation_config.json where it gives a value, unless --think, --no-think or an image chose\n"
+    "the mode (that file is written for the checkpoint's default mode); --preset replaces both;\n"
+    "each flag overrides one value.\n"
     "\n"
     "Stopping:\n"
     "  --max-new-tokens N    at most N new tokens (default: generation_config.json's, else 32768,\n"
@@ -101,7 +103,7 @@ static void apply_preset(settings *st, const q35_preset *p, const char *why) {
     st->s = p->s;
     st->s.seed = seed;
     char o[96];
-    snprintf(o, sizeof o, "%s %s", why, p->name);
+    snprintf(o, sizeof o, "preset %s (%s)", p->name, why);
     for (int k = 0; k < S_SEED; k++) set_origin(st, k, o);
 }
 
@@ -118,15 +120,16 @@ static int parse_num(const char *flag, const char *v, double lo, double hi, doub
     return 0;
 }
 
-/* The effective settings: mode preset, then generation_config.json, then --preset, then flags. */
+/* The effective settings: mode preset, then generation_config.json (its sampling values only when
+ * the mode is the checkpoint's own: chosen_mode 0), then --preset, then flags. */
 static int resolve_settings(settings *st, const setting_flags *f, const q35_genconfig *g, const char *mode_preset,
-                            int context) {
+                            int chosen_mode, int context) {
     memset(st, 0, sizeof *st);
-    apply_preset(st, q35_preset_find(mode_preset), "preset (the mode's default)");
+    apply_preset(st, q35_preset_find(mode_preset), "the mode's default");
     set_origin(st, S_SEED, "default");
     st->max_new_tokens = 32768;
     set_origin(st, S_MAX, "default (the card's output length)");
-    if (g->present) {
+    if (g->present && !chosen_mode) {
         const char *o = "generation_config.json";
         if (g->has_temperature) st->s.temperature = g->s.temperature, set_origin(st, S_TEMP, o);
         if (g->has_top_p) st->s.top_p = g->s.top_p, set_origin(st, S_TOP_P, o);
@@ -136,8 +139,8 @@ static int resolve_settings(settings *st, const setting_flags *f, const q35_genc
         if (g->has_frequency) st->s.frequency_penalty = g->s.frequency_penalty, set_origin(st, S_FREQ, o);
         if (g->has_repetition) st->s.repetition_penalty = g->s.repetition_penalty, set_origin(st, S_REP, o);
         if (g->has_do_sample && !g->do_sample) st->s.temperature = 0, set_origin(st, S_TEMP, "generation_config.json (do_sample false)");
-        if (g->has_max_new_tokens) st->max_new_tokens = g->max_new_tokens, set_origin(st, S_MAX, o);
     }
+    if (g->present && g->has_max_new_tokens) st->max_new_tokens = g->max_new_tokens, set_origin(st, S_MAX, "generation_config.json");
     if (f->preset) apply_preset(st, q35_preset_find(f->preset), "--preset");
     static const double lo[S_N] = { 0, 1e-9, 0, 0, -1e6, -1e6, 1e-6, 0, 0 };
     static const double hi[S_N] = { 1e6, 1, 1e9, 1, 1e6, 1e6, 1e6, 1.8e19, 1e9 };
@@ -257,7 +260,10 @@ static int run_one(gen_ctx *c, const int *ids, int n, const char *prompt_text, c
     const char *mode = thinking_open ? (nimg ? "vl-thinking" : "thinking") : (nimg ? "vl-instruct" : "instruct");
     int context = c->m.cfg.text.max_position_embeddings;
     settings st;
-    if (resolve_settings(&st, &c->flags, &c->gc, mode, context) != 0) return q35_fail(err, errlen, "bad settings");
+    /* --think, --no-think or images choose a mode: the card's preset for it, not the checkpoint's
+     * defaults (written for its own default mode) */
+    if (resolve_settings(&st, &c->flags, &c->gc, mode, c->think >= 0 || nimg > 0, context) != 0)
+        return q35_fail(err, errlen, "bad settings");
     st.s.seed += (uint64_t)turn; /* each turn of a chat draws afresh, reproducibly */
     if (c->show) print_settings(&st);
     q35_sampler *smp = q35_sampler_new(&st.s, c->m.cfg.text.vocab_size, err, errlen);
@@ -524,7 +530,7 @@ int cmd_generate(int argc, char **argv) {
     if (q35_genconfig_load(&c.gc, c.dir, err, sizeof err) != 0) goto out;
     { /* settings are checked once before any work (each run resolves them again for its mode) */
         settings st;
-        if (resolve_settings(&st, &c.flags, &c.gc, "instruct", c.m.cfg.text.max_position_embeddings) != 0) {
+        if (resolve_settings(&st, &c.flags, &c.gc, "instruct", 0, c.m.cfg.text.max_position_embeddings) != 0) {
             rc = 2;
             goto out_quiet;
         }
@@ -539,13 +545,7 @@ int cmd_generate(int argc, char **argv) {
     snprintf(tokpath, sizeof tokpath, "%s/tokenizer.json", c.dir);
     if (tokf || !ids_s || access(tokpath, R_OK) == 0) {
         c.tok = q35_tokenizer_load(tokf ? tokf : c.dir, err, sizeof err);
-        if (!c.tok) {
-            if (!tokf && access(tokpath, R_OK) != 0)
-                snprintf(err, sizeof err,
-                         "%s has no tokenizer.json: give one with --tokenizer FILE (q35 mkmodel writes one into the "
-                         "checkpoints it makes), or raw ids with --prompt-ids", c.dir);
-            goto out;
-        }
+        if (!c.tok) goto out;
     }
     if (!ids_s) {
         const char *src;

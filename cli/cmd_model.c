@@ -323,17 +323,44 @@ out:
 /* ---- mkmodel ---- */
 
 static const char *usage_mkmodel =
-    "usage: q35 mkmodel --preset 0.8b|2b|4b|tiny --out DIR [--seed N] [--dtype bf16|f32]\n"
+    "usage: q35 mkmodel --preset 0.8b|2b|4b|tiny --out DIR [--seed N] [--dtype bf16|f32] [--tokenizer FILE|none]\n"
     "\n"
     "Writes a complete Hugging Face-style checkpoint with random weights: config.json with the\n"
-    "real values of the size, generation_config.json, preprocessor_config.json, and every text,\n"
+    "real values of the size, generation_config.json (the model card's sampling defaults for the\n"
+    "size), preprocessor_config.json, tokenizer.json, tokenizer_config.json and chat_template.jinja\n"
+    "(the size's Qwen3.5 template), and every text,\n"
     "vision and mtp tensor under the released names, shapes and dtypes (bf16; A_log and\n"
     "linear_attn.norm.weight f32), sharded with model.safetensors.index.json above 2 GB.\n"
     "Same preset, seed and dtype: the same bytes. 'tiny' keeps the real vocabulary and layer\n"
     "pattern at a few MB, for end-to-end tests. Sizes: 0.8b 1.7 GB, 2b 4.5 GB, 4b 9.3 GB (bf16).\n"
     "\n"
     "  --seed N       generator seed (default 1)\n"
-    "  --dtype f32    every tensor float32 (twice the size)\n";
+    "  --dtype f32    every tensor float32 (twice the size)\n"
+    "  --tokenizer F  the tokenizer.json to copy in (default: the project's Qwen3.5-style test\n"
+    "                 tokenizer, tests/data/tokenizer/qwen35_style_tokenizer.json: Qwen3's BPE with\n"
+    "                 Qwen3.5's added tokens at their real ids 248044-248076); 'none': no\n"
+    "                 tokenizer files\n";
+
+/* The project's Qwen3.5-style tokenizer, found beside the executable (./q35 in the repository, or
+ * build/q35); NULL after saying where it looked. */
+static const char *default_tokenizer(char *buf, size_t n) {
+    static const char rel[] = "tests/data/tokenizer/qwen35_style_tokenizer.json";
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) len = 0;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    else snprintf(exe, sizeof exe, ".");
+    snprintf(buf, n, "%s/%s", exe, rel);
+    if (access(buf, R_OK) == 0) return buf;
+    char other[4200];
+    snprintf(other, sizeof other, "%s/../%s", exe, rel);
+    if (access(other, R_OK) == 0) return snprintf(buf, n, "%s", other), buf;
+    fprintf(stderr, "q35 mkmodel: no tokenizer.json to copy in: looked for %s/%s and %s; give one with --tokenizer FILE, "
+            "or --tokenizer none for a checkpoint without tokenizer files\n", exe, rel, other);
+    return NULL;
+}
 
 static void progress(void *ctx, uint64_t done, uint64_t total) {
     time_t *last = ctx, now = time(NULL);
@@ -350,7 +377,7 @@ int cmd_mkmodel(int argc, char **argv) {
         fputs(usage_mkmodel, stdout);
         return 0;
     }
-    const char *preset = NULL, *out = NULL, *dtype = "bf16";
+    const char *preset = NULL, *out = NULL, *dtype = "bf16", *tok = NULL;
     unsigned long long seed = 1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -358,6 +385,7 @@ int cmd_mkmodel(int argc, char **argv) {
         if (strcmp(a, "--preset") == 0) preset = v;
         else if (strcmp(a, "--out") == 0) out = v;
         else if (strcmp(a, "--dtype") == 0) dtype = v;
+        else if (strcmp(a, "--tokenizer") == 0) tok = v;
         else if (strcmp(a, "--seed") == 0) {
             char *end;
             seed = strtoull(v, &end, 10);
@@ -370,12 +398,14 @@ int cmd_mkmodel(int argc, char **argv) {
         fprintf(stderr, "q35 mkmodel: --dtype must be bf16 or f32, not '%s'\n", dtype);
         return 2;
     }
-    char err[ERRLEN];
+    char err[ERRLEN], tokbuf[4200];
     q35_config c;
     if (q35_preset_config(&c, preset, err, sizeof err) != 0) return die(err);
+    if (tok && strcmp(tok, "none") == 0) tok = NULL;
+    else if (!tok && !(tok = default_tokenizer(tokbuf, sizeof tokbuf))) return 1;
     time_t last = 0;
     q35_mkmodel_opts o = { .out_dir = out, .seed = seed, .f32 = strcmp(dtype, "f32") == 0,
-                           .progress = progress, .progress_ctx = &last };
+                           .progress = progress, .progress_ctx = &last, .tokenizer = tok };
     if (q35_mkmodel(&c, &o, err, sizeof err) != 0) return die(err);
     printf("wrote %s checkpoint (seed %llu, %s) to %s\n", preset, seed, dtype, out);
     return 0;

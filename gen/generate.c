@@ -190,7 +190,7 @@ int q35_generate(q35_gen_result *r, q35_text_state *s, const q35_ops *ops, q35_s
             r->finish = "stop", r->end_id = id;
             break;
         }
-        if (!tok) continue;
+        if (!tok || !q35_token_exists(tok, id)) continue; /* no token: no text (as Hugging Face decodes) */
         size_t nb;
         char *b = q35_detokenize_bytes(tok, &id, 1, 1, &nb, err, errlen);
         if (!b) goto done;

@@ -42,13 +42,15 @@ char *q35_chat_template_load(const char *path, const char **source, char *err, s
         q35_config c;
         char e2[256];
         int small = q35_config_load(&c, path, e2, sizeof e2) == 0 && c.text.hidden_size <= 2048;
-        text = strdup(small ? q35_template_qwen35_small : q35_template_qwen35);
+        text = strdup(q35_chat_template_builtin(small));
         src = small ? "built-in Qwen3.5 0.8B/2B template" : "built-in Qwen3.5 template";
         if (!text) q35_fail(err, errlen, "out of memory");
     }
     if (source) *source = src;
     return text;
 }
+
+const char *q35_chat_template_builtin(int small) { return small ? q35_template_qwen35_small : q35_template_qwen35; }
 
 char *q35_chat_render(const char *template_text, const cJSON *messages, const cJSON *flags, char *err, size_t errlen) {
     if (!cJSON_IsArray(messages)) {

@@ -15,6 +15,10 @@
  * *source (optional) says where it came from. NULL with err when a file cannot be read. */
 char *q35_chat_template_load(const char *path, const char **source, char *err, size_t errlen);
 
+/* The built-in copy of Qwen3.5's chat template: small (0.8B/2B: thinking only when asked) or the
+ * larger models' and the 4B's (thinking by default). */
+const char *q35_chat_template_builtin(int small);
+
 /* Renders template over messages (a JSON list) and flags (a JSON object: add_generation_prompt,
  * enable_thinking, add_vision_id, tools; absent keys are not passed). A new string, or NULL with
  * err (template errors, or "raise_exception: ..." from the template itself). */

@@ -8,7 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cJSON.h>
+
+#include "chat.h"
 #include "safetensors.h"
+#include "tokenizer.h"
+#include "util.h"
 
 /* ---- presets (the released configs, spec section 1) ---- */
 
@@ -292,6 +297,59 @@ static int write_text_file(const char *path, const char *text, char *err, size_t
     return 0;
 }
 
+/* Copies src to dst, streamed. */
+static int copy_file(const char *dst, const char *src, char *err, size_t errlen) {
+    FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+    if (!in || !out) {
+        if (in) fclose(in);
+        return q35_fail(err, errlen, "%s: cannot %s: %s", in ? dst : src, in ? "write" : "read", strerror(errno));
+    }
+    char buf[1 << 16];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0) bad = fwrite(buf, 1, n, out) != n;
+    bad |= ferror(in);
+    fclose(in);
+    if (fclose(out) != 0) bad = 1;
+    return bad ? q35_fail(err, errlen, "%s: copy from %s failed", dst, src) : 0;
+}
+
+/* tokenizer.json (a copy of tok, checked to fit the vocabulary), tokenizer_config.json with the
+ * fields transformers reads for Qwen3.5 (spec section 1.4) and the size's chat template, and the
+ * template again as chat_template.jinja (what newer transformers reads). */
+static int write_tokenizer_files(const char *dir, const char *tok, const q35_config *c, char *err, size_t errlen) {
+    q35_tokenizer *t = q35_tokenizer_load(tok, err, errlen);
+    if (!t) return -1;
+    int size = q35_tokenizer_size(t);
+    q35_tokenizer_free(t);
+    if (size > c->text.vocab_size)
+        return q35_fail(err, errlen, "%s: ids up to %d do not fit the model's vocabulary of %d", tok, size - 1,
+                        c->text.vocab_size);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (copy_file(path, tok, err, errlen) != 0) return -1;
+    const char *tpl = q35_chat_template_builtin(c->text.hidden_size <= 2048);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "add_bos_token", 0);
+    cJSON_AddBoolToObject(j, "add_prefix_space", 0);
+    cJSON_AddNullToObject(j, "bos_token");
+    cJSON_AddStringToObject(j, "eos_token", "<|im_end|>");
+    cJSON_AddStringToObject(j, "pad_token", "<|endoftext|>");
+    cJSON_AddNullToObject(j, "unk_token");
+    cJSON_AddNumberToObject(j, "model_max_length", 262144);
+    cJSON_AddStringToObject(j, "tokenizer_class", "Qwen2Tokenizer");
+    cJSON_AddStringToObject(j, "chat_template", tpl);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text) return q35_fail(err, errlen, "out of memory");
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    int rc = write_text_file(path, text, err, errlen);
+    free(text);
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    if (rc == 0) rc = write_text_file(path, tpl, err, errlen);
+    return rc;
+}
+
 int q35_mkmodel(const q35_config *c, const q35_mkmodel_opts *o, char *err, size_t errlen) {
     char path[4096], tmp[4200];
     if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
@@ -376,13 +434,21 @@ int q35_mkmodel(const q35_config *c, const q35_mkmodel_opts *o, char *err, size_
         }
         idx = NULL;
     }
+    /* generation_config.json: the ids of the family's published file (Qwen3.6-35B-A3B's; none is
+     * published for the small sizes, spec section 1.4) with the model card's recommended sampling
+     * for the size's default mode (spec section 6): 0.8B/2B answer without thinking (1.0 / 1.0 /
+     * 20 / presence 2.0), the 4B thinks by default (1.0 / 0.95 / 20 / presence 1.5). */
+    int small = c->text.hidden_size <= 2048;
     snprintf(tmp, sizeof tmp, "%s/generation_config.json", o->out_dir);
-    char gen[512];
+    char gen[640];
     snprintf(gen, sizeof gen,
              "{\n  \"bos_token_id\": %d,\n  \"do_sample\": true,\n  \"eos_token_id\": [248046, %d],\n"
-             "  \"pad_token_id\": %d,\n  \"temperature\": 1.0,\n  \"top_k\": 20,\n  \"top_p\": 0.95\n}\n",
-             c->text.eos_token_id, c->text.eos_token_id, c->text.eos_token_id);
+             "  \"pad_token_id\": %d,\n  \"temperature\": 1.0,\n  \"top_k\": 20,\n  \"top_p\": %s,\n"
+             "  \"min_p\": 0.0,\n  \"presence_penalty\": %s,\n  \"repetition_penalty\": 1.0\n}\n",
+             c->text.eos_token_id, c->text.eos_token_id, c->text.eos_token_id, small ? "1.0" : "0.95",
+             small ? "2.0" : "1.5");
     if (write_text_file(tmp, gen, err, errlen) != 0) goto out;
+    if (o->tokenizer && write_tokenizer_files(o->out_dir, o->tokenizer, c, err, errlen) != 0) goto out;
     if (c->vision.present) {
         snprintf(tmp, sizeof tmp, "%s/preprocessor_config.json", o->out_dir);
         char pp[768];

@@ -23,10 +23,15 @@ typedef struct {
     /* progress: called after each tensor with bytes done and total; may be NULL */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
+    /* a tokenizer.json to copy in (its ids must fit the vocabulary), with tokenizer_config.json and
+     * chat_template.jinja beside it; NULL: no tokenizer files */
+    const char *tokenizer;
 } q35_mkmodel_opts;
 
-/* Writes config.json, generation_config.json, preprocessor_config.json and the weights
- * (model.safetensors, or model-0000i-of-0000n.safetensors + model.safetensors.index.json).
+/* Writes config.json, generation_config.json (the card's sampling defaults for the size),
+ * preprocessor_config.json, the weights (model.safetensors, or model-0000i-of-0000n.safetensors +
+ * model.safetensors.index.json) and, with o->tokenizer, tokenizer.json, tokenizer_config.json and
+ * chat_template.jinja (the size's Qwen3.5 template).
  * Every text, vision and mtp tensor of the released checkpoints is written. */
 int q35_mkmodel(const q35_config *c, const q35_mkmodel_opts *o, char *err, size_t errlen);
 

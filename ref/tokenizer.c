@@ -221,10 +221,18 @@ static int mark_skipped(q35_tokenizer *t) {
 q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen) {
     char path[4096];
     struct stat sb;
-    if (stat(path_in, &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(path, sizeof path, "%s/tokenizer.json", path_in);
+    int dir = stat(path_in, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (dir) snprintf(path, sizeof path, "%s/tokenizer.json", path_in);
     else snprintf(path, sizeof path, "%s", path_in);
     size_t n;
     char *text = q35_read_file(path, 512u << 20, &n);
+    if (!text && dir && errno == ENOENT) {
+        q35_fail(err, errlen,
+                 "%s has no tokenizer.json: give one with --tokenizer FILE (q35 mkmodel writes one into the "
+                 "checkpoints it makes; the project's is tests/data/tokenizer/qwen35_style_tokenizer.json)",
+                 path_in);
+        return NULL;
+    }
     if (!text) {
         q35_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return NULL;
@@ -812,6 +820,8 @@ size_t q35_utf8_complete(const unsigned char *b, size_t n) {
     }
     return n;
 }
+
+int q35_token_exists(const q35_tokenizer *t, int id) { return id >= 0 && id < t->size && t->tok[id].s != NULL; }
 
 char *q35_detokenize_bytes(const q35_tokenizer *t, const int *ids, int n, int skip_special, size_t *len_out, char *err,
                            size_t errlen) {

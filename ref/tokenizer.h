@@ -51,6 +51,10 @@ size_t q35_utf8_lossy(char *dst, const unsigned char *b, size_t n);
  * 3 bytes held back): repairing that prefix and the rest apart equals repairing the whole. */
 size_t q35_utf8_complete(const unsigned char *b, size_t n);
 
+/* 1 when id has a token (vocabulary or added), else 0: a model's vocabulary may be padded past
+ * the tokenizer, or have holes, and Hugging Face decodes such ids to nothing. */
+int q35_token_exists(const q35_tokenizer *t, int id);
+
 /* The id of a token's text (vocab or added), or -1. */
 int q35_token_id(const q35_tokenizer *t, const char *token);
 /* Size of the id space (largest id + 1). */

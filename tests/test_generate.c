@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
+#include "chat.h"
+#include "genconfig.h"
 #include "generate.h"
 #include "q35.h"
 #include "sampler.h"
@@ -243,10 +246,14 @@ END_TEST
 
 /* ---- the command line ---- */
 
-/* Runs a shell command; returns its exit status and its stderr in *out (static). */
+static char *run_stdout; /* the last run's stdout */
+
+/* Runs a shell command; returns its exit status and its stderr in *out (static); its stdout is
+ * left in run_stdout. */
 static int run(const char *cmd, const char **out) {
     static char buf[8192];
-    const char *tmp = tu_mkdtemp();
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", tu_mkdtemp());
     size_t len = strlen(cmd) + 2 * strlen(tmp) + 32;
     char *full = malloc(len);
     ck_assert_ptr_nonnull(full);
@@ -256,6 +263,9 @@ static int run(const char *cmd, const char **out) {
     char *e = q35_read_file(full, sizeof buf - 1, NULL);
     snprintf(buf, sizeof buf, "%s", e ? e : "");
     free(e);
+    snprintf(full, len, "%s/out", tmp);
+    free(run_stdout);
+    run_stdout = q35_read_file(full, 1 << 20, NULL);
     free(full);
     tu_rm_rf(tmp);
     *out = buf;
@@ -332,6 +342,117 @@ START_TEST(cli_json_greedy) {
 }
 END_TEST
 
+
+/* ---- a complete checkpoint from mkmodel, and text generation on it ---- */
+
+static char tiny[1024];
+
+/* mkmodel --preset tiny once per test process, into a temporary directory. */
+static const char *tiny_model(void) {
+    if (tiny[0]) return tiny;
+    const char *e;
+    snprintf(tiny, sizeof tiny, "%s/tiny", tu_mkdtemp());
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s", tiny);
+    ck_assert_msg(run(cmd, &e) == 0, "mkmodel: %s", e);
+    return tiny;
+}
+
+START_TEST(mkmodel_writes_a_complete_checkpoint) {
+    const char *dir = tiny_model();
+    char path[4200];
+    /* tokenizer.json: the project's, byte for byte */
+    size_t n1, n2;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    char *a = q35_read_file(path, 64u << 20, &n1), *b = q35_read_file("tests/data/tokenizer/qwen35_style_tokenizer.json", 64u << 20, &n2);
+    ck_assert(a && b && n1 == n2 && memcmp(a, b, n1) == 0);
+    free(a), free(b);
+    /* tokenizer_config.json: the fields transformers reads and the small models' template */
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    char *tc = q35_read_file(path, 1 << 20, NULL);
+    cJSON *j = tc ? cJSON_Parse(tc) : NULL;
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "eos_token")->valuestring, "<|im_end|>");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "pad_token")->valuestring, "<|endoftext|>");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "tokenizer_class")->valuestring, "Qwen2Tokenizer");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "chat_template")->valuestring, q35_chat_template_builtin(1));
+    cJSON_Delete(j);
+    free(tc);
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    char *tpl = q35_read_file(path, 1 << 20, NULL);
+    ck_assert_ptr_nonnull(tpl);
+    ck_assert_str_eq(tpl, q35_chat_template_builtin(1));
+    free(tpl);
+    /* generation_config.json: the card's non-thinking text settings for the small sizes */
+    q35_genconfig g;
+    ck_assert_msg(q35_genconfig_load(&g, dir, err, sizeof err) == 0, "%s", err);
+    ck_assert(g.present && g.has_temperature && g.s.temperature == 1.0f && g.s.top_p == 1.0f && g.s.top_k == 20);
+    ck_assert(g.has_presence && g.s.presence_penalty == 2.0f && g.n_eos == 2 && g.eos[0] == 248046 && g.eos[1] == 248044);
+    /* --tokenizer none writes none; a bad path is refused with the path named */
+    const char *e;
+    char tmp[4096], cmd[8192];
+    snprintf(tmp, sizeof tmp, "%s", tu_mkdtemp());
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s/a --tokenizer none", tmp);
+    ck_assert_msg(run(cmd, &e) == 0, "%s", e);
+    snprintf(path, sizeof path, "%s/a/tokenizer.json", tmp);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s/b --tokenizer /no/such/tokenizer.json", tmp);
+    ck_assert_msg(run(cmd, &e) == 1 && strstr(e, "/no/such/tokenizer.json"), "%s", e);
+    /* a model without a tokenizer: the error says how to give one */
+    snprintf(cmd, sizeof cmd, "./q35 generate %s/a -p hi", tmp);
+    ck_assert_msg(run(cmd, &e) == 1 && strstr(e, "--tokenizer"), "%s", e);
+    snprintf(cmd, sizeof cmd, "./q35 chat-format %s/a --messages tests/data/chat/demo_messages.json", tmp);
+    ck_assert_msg(run(cmd, &e) == 1 && strstr(e, "--tokenizer"), "%s", e);
+    tu_rm_rf(tmp);
+    /* chat-format works on the complete one */
+    snprintf(cmd, sizeof cmd, "./q35 chat-format %s --messages tests/data/chat/demo_messages.json", dir);
+    ck_assert_msg(run(cmd, &e) == 0, "%s", e);
+}
+END_TEST
+
+/* The streamed text (stdout) is the JSON text of the same seeded run, and that text is what the
+ * tokenizer decodes from the ids; a missing image is named. */
+START_TEST(text_generation_end_to_end) {
+    const char *dir = tiny_model(), *e;
+    char tmp[4096], cmd[8192];
+    snprintf(tmp, sizeof tmp, "%s", tu_mkdtemp());
+    snprintf(cmd, sizeof cmd, "./q35 generate %s -p 'Hello there' --max-new-tokens 40 --seed 3 --stop zzzq", dir);
+    ck_assert_msg(run(cmd, &e) == 0, "%s", e);
+    char *streamed = run_stdout;
+    run_stdout = NULL;
+    snprintf(cmd, sizeof cmd, "./q35 generate %s -p 'Hello there' --max-new-tokens 40 --seed 3 --stop zzzq --json", dir);
+    ck_assert_msg(run(cmd, &e) == 0, "%s", e);
+    char *js = run_stdout;
+    run_stdout = NULL;
+    cJSON *j = js ? cJSON_Parse(js) : NULL;
+    ck_assert_ptr_nonnull(j);
+    const char *text = cJSON_GetObjectItemCaseSensitive(j, "text")->valuestring;
+    ck_assert_ptr_nonnull(streamed);
+    size_t sl = strlen(streamed);
+    ck_assert(sl > 0 && streamed[sl - 1] == '\n');
+    streamed[sl - 1] = 0;
+    ck_assert_str_eq(streamed, text);
+    /* the ids decode to the text (ids without a token decode to nothing, as Hugging Face) */
+    q35_tokenizer *t = q35_tokenizer_load(dir, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(j, "ids");
+    int n = 0, *v = malloc(64 * sizeof *v);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, ids) if (q35_token_exists(t, x->valueint)) v[n++] = x->valueint;
+    char *dec = q35_detokenize(t, v, n, 1, NULL, err, sizeof err);
+    ck_assert_ptr_nonnull(dec);
+    ck_assert_str_eq(dec, text);
+    free(dec), free(v);
+    q35_tokenizer_free(t);
+    cJSON_Delete(j);
+    free(js), free(streamed);
+    /* a missing image: named, exit 1 */
+    snprintf(cmd, sizeof cmd, "./q35 generate %s -p hi --image %s/missing.png", dir, tmp);
+    ck_assert_msg(run(cmd, &e) == 1 && strstr(e, "missing.png"), "%s", e);
+    tu_rm_rf(tmp);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("generate");
     TCase *tc = tcase_create("generate");
@@ -345,6 +466,8 @@ int main(void) {
     tcase_add_test(tc, thinking_split);
     tcase_add_test(tc, cli_refuses_bad_input);
     tcase_add_test(tc, cli_json_greedy);
+    tcase_add_test(tc, mkmodel_writes_a_complete_checkpoint);
+    tcase_add_test(tc, text_generation_end_to_end);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
