@@ -10,8 +10,8 @@
 #    BF16 GGUF with the vendored convert_hf_to_gguf.py (--outtype bf16 --no-mtp: q35 does not run
 #    the MTP head either), in a Python venv of the cache holding what the converter imports
 #    (gguf from the vendored gguf-py, numpy, torch, transformers, sentencepiece, safetensors). A
-#    checkpoint without a tokenizer gets the real-vocabulary one of
-#    shared/tokenizer/qwen35_vocab/ (mkmodel writes none);
+#    checkpoint gets the real-vocabulary tokenizer of shared/tokenizer/qwen35_vocab/ (or
+#    Q35_TOKENIZER) in place of its own where that file exists;
 # 3. runs `llama-bench -m GGUF -t T -p P -n G -r R` and `q35 bench MODEL_DIR --backend B --threads T
 #    --prompt P --gen G --repeat R --json` for each backend B, one after the other, and prints them
 #    side by side.
@@ -113,9 +113,16 @@ if [ ! -s "$gguf" ]; then
     say "converting $model to a BF16 GGUF"
     stage=$gguf_dir/hf
     rm -rf "$gguf_dir" && mkdir -p "$stage"
-    for f in "$model"/*; do ln -s "$f" "$stage/"; done
+    # mkmodel's checkpoints carry q35's test tokenizer (Qwen3's BPE with Qwen3.5's added tokens), which
+    # the converter may not recognise: the real-vocabulary one is staged instead where it exists
+    tok=${Q35_TOKENIZER:-$repo/../shared/tokenizer/qwen35_vocab/tokenizer.json.gz}
+    for f in "$model"/*; do
+        case "$(basename "$f")" in
+            tokenizer.json|tokenizer_config.json) [ -f "$tok" ] && continue ;;
+        esac
+        ln -s "$f" "$stage/"
+    done
     if [ ! -e "$stage/tokenizer.json" ]; then
-        tok=${Q35_TOKENIZER:-$repo/../shared/tokenizer/qwen35_vocab/tokenizer.json.gz}
         [ -f "$tok" ] || fail "$model has no tokenizer.json and $tok is missing (set Q35_TOKENIZER)"
         case "$tok" in
             *.gz) gunzip -c "$tok" > "$stage/tokenizer.json" ;;
