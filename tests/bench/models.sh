@@ -63,9 +63,9 @@ for p in $presets; do
             "$(field "$out" decode_tok_s)" \
             "$(awk -v f="$(field "$out" decode_bw_fraction)" 'BEGIN { print 100 * f }')" \
             "$(awk -v b="$(field "$out" peak_rss_bytes)" 'BEGIN { print b / 1e9 }')" "$(field "$out" kernels)"
-        printf '   generation (decode + sampler, preset instruct) %6.2f tok/s: the sampler costs %+.1f%% of decode\n' \
+        printf '   generation (decode + sampler, preset instruct) %6.2f tok/s: the sampler takes %.2f%% of each step\n' \
             "$(field "$out" decode_sampled_tok_s)" \
-            "$(awk -v f="$(field "$out" sampler_overhead_fraction)" 'BEGIN { print 100 * f }')"
+            "$(awk -v f="$(field "$out" sampler_fraction)" 'BEGIN { print 100 * f }')"
     done
     # the opt-in backend at llama.cpp's precision, every core, prefill only
     out=$models/bench-$p-bf16.json
