@@ -16,15 +16,15 @@ CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-fast-math -fopenmp
 REF_CFLAGS  = -ffp-contract=off
 FAST_CFLAGS = -O3 -ffp-contract=fast
-CPPFLAGS += -Iref -Ifast -Igolden -Igen -Icli -I/usr/include/cjson
+CPPFLAGS += -Iref -Ifast -Igolden -Igen -Ieval -Icli -I/usr/include/cjson
 LDLIBS  += -lcjson -lyaml -lpng -ljpeg -lutf8proc -lm -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 BUILD   ?= build
-LIB_SRC  = $(wildcard ref/*.c) $(wildcard fast/*.c) $(wildcard golden/*.c) $(wildcard gen/*.c)
+LIB_SRC  = $(wildcard ref/*.c) $(wildcard fast/*.c) $(wildcard golden/*.c) $(wildcard gen/*.c) $(wildcard eval/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
-HEADERS  = $(wildcard ref/*.h fast/*.h golden/*.h gen/*.h cli/*.h)
+HEADERS  = $(wildcard ref/*.h fast/*.h golden/*.h gen/*.h eval/*.h cli/*.h)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_COMMON = $(BUILD)/tests/testutil.o

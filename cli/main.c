@@ -41,6 +41,8 @@ static const char *usage_main =
     "                                 --image files, --video frame directories)\n"
     "  generate DIR -p TEXT           sampled text from a prompt with the card's settings, streamed\n"
     "                                 (--image, --think, --preset, --json, --chat)\n"
+    "  eval CONFIG.yaml               a benchmark (MMLU as lm-evaluation-harness scores it): per-item\n"
+    "                                 log, --resume, results.json, report.md; --dry-run: prompts, ids\n"
     "  --version                      version, Unicode tables, the backends' kernels on this CPU\n"
     "\n"
     "Commands that run the model take --backend fast (OpenMP + SIMD, the default), ref (the FP32\n"
@@ -69,6 +71,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "detokenize") == 0) return cmd_detokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "chat-format") == 0) return cmd_chat_format(argc - 2, argv + 2);
     if (strcmp(cmd, "generate") == 0) return cmd_generate(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return q35_cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "q35: unknown command '%s'\n\n%s", cmd, usage_main);
