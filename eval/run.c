@@ -33,8 +33,8 @@ void q35_wilson95(int k, int n, double *lo, double *hi) {
     const double z = 1.959963984540054;
     double p = (double)k / n, d = 1 + z * z / n, c = (p + z * z / (2.0 * n)) / d;
     double h = z * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
-    *lo = c - h < 0 ? 0 : c - h;
-    *hi = c + h > 1 ? 1 : c + h;
+    *lo = c - h < 0 || k == 0 ? 0 : c - h; /* exactly 0 and 1 at the ends, not a rounding away */
+    *hi = c + h > 1 || k == n ? 1 : c + h;
 }
 
 /* ---- one item's request, as lm-eval builds it ---- */

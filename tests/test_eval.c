@@ -1,0 +1,323 @@
+/* test_eval.c - the benchmark runner: MMLU's CSV forms, lm-eval's prompt text byte for byte
+ * (hand-written expectations, whitespace edge cases), the request split, strict CSV and config
+ * errors naming file and line, Wilson intervals, and a run killed at several moments then resumed
+ * giving the uninterrupted run's results. */
+#include <check.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "config.h"
+#include "csv.h"
+#include "mmlu.h"
+#include "run.h"
+#include "testutil.h"
+#include "util.h"
+
+static char err[2048];
+
+static void write_at(const char *dir, const char *name, const char *text) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    tu_write_file(p, text, strlen(text));
+}
+
+/* A dataset directory: dev/ and test/ of one subject, the Hendrycks form (no header, letters). */
+static void make_subject(const char *dir) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/dev", dir);
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/test", dir);
+    mkdir(p, 0777);
+    write_at(dir, "dev/high_school_physics_dev.csv",
+             "What is 1+1?,1,2,3,4,B\n"
+             "\"  Leading spaces and a \"\"quote\"\"  \",a  b,\" c\",d,e,D\r\n");
+    write_at(dir, "test/high_school_physics_test.csv",
+             "\"Two\nlines?\",yes,no,\"x,y\",z,A\n"
+             "\"Last, no line end\",1,2,3,4,C");
+}
+
+START_TEST(prompt_byte_for_byte) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    make_subject(dir);
+    q35_mmlu d;
+    ck_assert_msg(q35_mmlu_load(&d, dir, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(d.n, 1);
+    q35_mmlu_subject *s = &d.s[0];
+    ck_assert_str_eq(s->name, "high_school_physics");
+    ck_assert_int_eq(s->n_dev, 2);
+    ck_assert_int_eq(s->n_test, 2);
+    ck_assert_int_eq(s->test[1].doc_id, 1);
+    ck_assert_int_eq(s->test[1].answer, 2);
+    ck_assert_int_eq(s->test[1].line, 3); /* the first row spans lines 1-2 */
+    char *c0 = q35_mmlu_context(s, &s->test[0], 0);
+    ck_assert_str_eq(c0, "The following are multiple choice questions (with answers) about high school physics.\n\n"
+                         "Two\nlines?\nA. yes\nB. no\nC. x,y\nD. z\nAnswer:");
+    char *c2 = q35_mmlu_context(s, &s->test[1], 2);
+    ck_assert_str_eq(c2, "The following are multiple choice questions (with answers) about high school physics.\n\n"
+                         "What is 1+1?\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer: B\n\n"
+                         "Leading spaces and a \"quote\"\nA. a  b\nB.  c\nC. d\nD. e\nAnswer: D\n\n"
+                         "Last, no line end\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer:");
+    ck_assert_ptr_null(q35_mmlu_context(s, &s->test[0], 3)); /* more shots than the dev split */
+    free(c0), free(c2);
+    /* the request split: trailing whitespace of the context goes to the continuation */
+    char *ctx, *cont;
+    ck_assert_int_eq(q35_split_request("Answer: \n", " A", &ctx, &cont), 0);
+    ck_assert_str_eq(ctx, "Answer:");
+    ck_assert_str_eq(cont, " \n A");
+    free(ctx), free(cont);
+    ck_assert_int_eq(q35_split_request("Answer:", " A", &ctx, &cont), 0);
+    ck_assert_str_eq(ctx, "Answer:");
+    ck_assert_str_eq(cont, " A");
+    free(ctx), free(cont);
+    q35_mmlu_free(&d);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* The header + 0-based index form reads to the same items; the shipped sample loads whole. */
+START_TEST(both_csv_forms_and_the_shipped_sample) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    make_subject(dir);
+    write_at(dir, "test/high_school_physics_test.csv",
+             "question,choice0,choice1,choice2,choice3,answer\n\"Two\nlines?\",yes,no,\"x,y\",z,0\n");
+    q35_mmlu d;
+    ck_assert_msg(q35_mmlu_load(&d, dir, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(d.s[0].n_test, 1);
+    ck_assert_int_eq(d.s[0].test[0].answer, 0);
+    ck_assert_str_eq(d.s[0].test[0].choices[2], "x,y");
+    q35_mmlu_free(&d);
+    tu_rm_rf(dir);
+    ck_assert_msg(q35_mmlu_load(&d, "datasets/mmlu", err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(d.n, 57);
+    int nt = 0, nd = 0;
+    for (int i = 0; i < d.n; i++) nt += d.s[i].n_test, nd += d.s[i].n_dev;
+    ck_assert_int_eq(nt, 285);
+    ck_assert_int_eq(nd, 285);
+    q35_mmlu_free(&d);
+}
+END_TEST
+
+/* Broken files: the error names the file and the line. */
+START_TEST(bad_rows_name_file_and_line) {
+    struct {
+        const char *test;
+        const char *says;
+    } cases[] = {
+        { "q,a,b,c,d,A\n\"open,a,b,c,d,A\n", "_test.csv:2: a quoted field is never closed" },
+        { "q,a,b,c,d,A\nq\"x,a,b,c,d,A\n", "_test.csv:2: a quote inside an unquoted field" },
+        { "q,a,b,c,d,A\n\"q\"x,a,b,c,d,A\n", "_test.csv:2: text after a closing quote" },
+        { "q,a,b,c,d,A\nq,a,b,c,A\n", "_test.csv:2: 5 fields" },
+        { "q,a,b,c,d,A\nq,a,b,c,d,E\n", "_test.csv:2: answer 'E'" },
+        { "question,choice0,choice1,choice2,choice3,answer\nq,a,b,c,d,A\n", "_test.csv:2: answer 'A': expected a 0-based" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+        make_subject(dir);
+        write_at(dir, "test/high_school_physics_test.csv", cases[i].test);
+        q35_mmlu d;
+        err[0] = 0;
+        ck_assert_int_eq(q35_mmlu_load(&d, dir, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, cases[i].says), "case %zu: '%s' lacks '%s'", i, err, cases[i].says);
+        tu_rm_rf(dir);
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    make_subject(dir);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/dev/high_school_physics_dev.csv", dir);
+    unlink(p);
+    q35_mmlu d;
+    ck_assert_int_eq(q35_mmlu_load(&d, dir, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "high_school_physics_dev.csv"), "%s", err);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(config_errors_name_file_and_line) {
+    struct {
+        const char *yaml;
+        const char *says;
+    } cases[] = {
+        { "task: mmlu\nprompt:\n  num_fewshots: 5\n", "cfg.yaml:3: unknown key 'prompt.num_fewshots'" },
+        { "task: mmlu\nlimit: many\n", "cfg.yaml:2: limit 'many': expected a whole number" },
+        { "task: mmlu\nbackend: gpu\n", "cfg.yaml:2: backend 'gpu': expected one of" },
+        { "task: mmlu\nthreads: [1, 2]\n", "cfg.yaml:2: threads must be a single value" },
+        { "task: mmlu\n  bad indent: 1\n", "cfg.yaml:2:" },
+        { "- a\n- b\n", "expected a mapping" },
+        { "task: hellaswag\n", "task 'hellaswag'" },
+    };
+    char dir[4096], p[4200];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(p, sizeof p, "%s/cfg.yaml", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tu_write_file(p, cases[i].yaml, strlen(cases[i].yaml));
+        q35_eval_config c;
+        err[0] = 0;
+        ck_assert_int_eq(q35_eval_config_load(&c, p, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, cases[i].says), "case %zu: '%s' lacks '%s'", i, err, cases[i].says);
+    }
+    /* a good one, --set over it, and the hash that follows the effective values */
+    const char *good = "task: mmlu\ndataset:\n  path: datasets/mmlu\nprompt:\n  num_fewshot: 5\n";
+    tu_write_file(p, good, strlen(good));
+    q35_eval_config c;
+    ck_assert_msg(q35_eval_config_load(&c, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(c.num_fewshot, 5);
+    ck_assert_str_eq(c.data, "datasets/mmlu");
+    char *t1 = q35_eval_config_text(&c), h1[65];
+    memcpy(h1, c.hash, 65);
+    ck_assert_int_eq(q35_eval_config_set(&c, "prompt.num_fewshot=0", err, sizeof err), 0);
+    char *t2 = q35_eval_config_text(&c);
+    ck_assert_int_eq(c.num_fewshot, 0);
+    ck_assert_str_ne(h1, c.hash);
+    ck_assert_int_eq(q35_eval_config_set(&c, "prompt.shots=0", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "unknown key 'prompt.shots'"), "%s", err);
+    ck_assert_int_eq(q35_eval_config_set(&c, "limit=-1", err, sizeof err), -1);
+    free(t1), free(t2);
+    q35_eval_config_free(&c);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(wilson_intervals) {
+    double lo, hi;
+    q35_wilson95(8, 10, &lo, &hi); /* the textbook case: 0.4902 .. 0.9433 */
+    ck_assert_msg(fabs(lo - 0.49016) < 1e-4 && fabs(hi - 0.94332) < 1e-4, "%g %g", lo, hi);
+    q35_wilson95(0, 10, &lo, &hi); /* 0 .. 0.2775 */
+    ck_assert_msg(lo == 0 && fabs(hi - 0.27753) < 1e-4, "%g %g", lo, hi);
+    q35_wilson95(10, 10, &lo, &hi);
+    ck_assert_msg(hi == 1 && fabs(lo - 0.72247) < 1e-4, "%g %g", lo, hi);
+    q35_wilson95(0, 0, &lo, &hi);
+    ck_assert(lo == 0 && hi == 0);
+}
+END_TEST
+
+/* results.json without its timings, as canonical text. */
+static char *results_core(const char *dir) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    char *t = q35_read_file(p, 1 << 22, NULL);
+    ck_assert_msg(t != NULL, "%s: no results.json", dir);
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    cJSON_DeleteItemFromObject(j, "timings");
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* A tiny model's 0-shot run over one item per subject, killed (SIGKILL) at several moments and
+ * resumed each time, ends with the results of a run never interrupted. */
+START_TEST(kill_and_resume) {
+    char dir[4096], model[4200], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *args[] = { "./q35", "eval", "eval/configs/mmlu_0shot.yaml", "--model", model, "--limit", "1", "--threads", "1", "--out", NULL, NULL, NULL };
+    char whole[4300], killed[4300];
+    snprintf(whole, sizeof whole, "%s/whole", dir);
+    snprintf(killed, sizeof killed, "%s/killed", dir);
+    snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu_0shot.yaml --model %s --limit 1 --threads 1 --out %s 2>/dev/null", model, whole);
+    ck_assert_int_eq(system(cmd), 0);
+    char *want = results_core(whole);
+    static const int kill_ms[] = { 150, 600, 1500, 2500 };
+    for (int k = 0; k < 4; k++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            args[10] = killed;
+            args[11] = k ? "--resume" : NULL;
+            freopen("/dev/null", "w", stderr);
+            execv("./q35", (char *const *)args);
+            _exit(127);
+        }
+        struct timespec ts = { kill_ms[k] / 1000, (kill_ms[k] % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu_0shot.yaml --model %s --limit 1 --threads 1 --out %s --resume 2>/dev/null", model, killed);
+    ck_assert_int_eq(system(cmd), 0);
+    char *got = results_core(killed);
+    ck_assert_str_eq(got, want);
+    /* every item logged once */
+    char p[4400];
+    snprintf(p, sizeof p, "%s/samples.jsonl", killed);
+    char *log = q35_read_file(p, 1 << 22, NULL);
+    int lines = 0;
+    for (char *c = log; c && *c; c++) lines += *c == '\n';
+    ck_assert_int_eq(lines, 57);
+    free(log), free(got), free(want);
+    /* a different configuration is not resumed into the same directory */
+    snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu.yaml --model %s --limit 1 --out %s --resume 2>/dev/null", model, killed);
+    ck_assert_int_ne(system(cmd), 0);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
+ * lm-eval scores (the continuation is the tail of encode(context + " A")). */
+START_TEST(dry_run) {
+    char dir[4096], cmd[8192], p[4300];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(cmd, sizeof cmd,
+             "./q35 eval eval/configs/mmlu.yaml --tokenizer tests/data/tokenizer/qwen35_style_tokenizer.json --dry-run "
+             "--limit 2 > %s/dry.jsonl",
+             dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/dry.jsonl", dir);
+    char *t = q35_read_file(p, 1 << 24, NULL);
+    ck_assert_ptr_nonnull(t);
+    int lines = 0;
+    for (char *c = t; *c; c++) lines += *c == '\n';
+    ck_assert_int_eq(lines, 114);
+    char *nl = strchr(t, '\n');
+    *nl = 0;
+    cJSON *j = cJSON_Parse(t);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "subject")->valuestring, "abstract_algebra");
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "doc_id")->valueint, 0);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "gold")->valueint, 1);
+    const char *ctx = cJSON_GetObjectItem(j, "context")->valuestring;
+    ck_assert(strncmp(ctx, "The following are multiple choice questions (with answers) about abstract algebra.\n\n", 83) == 0);
+    ck_assert(strstr(ctx, "\nAnswer: B\n\n") && strlen(ctx) > 7 && strcmp(ctx + strlen(ctx) - 8, "\nAnswer:") == 0);
+    const cJSON *ci = cJSON_GetObjectItem(j, "continuation_ids");
+    ck_assert_int_eq(cJSON_GetArraySize(ci), 4);
+    /* " A".." D" are single tokens of the Qwen vocabulary: 362, 425, 356, 422 */
+    int want[4] = { 362, 425, 356, 422 };
+    for (int k = 0; k < 4; k++) {
+        const cJSON *a = cJSON_GetArrayItem(ci, k);
+        ck_assert_int_eq(cJSON_GetArraySize(a), 1);
+        ck_assert_int_eq(cJSON_GetArrayItem(a, 0)->valueint, want[k]);
+    }
+    cJSON_Delete(j);
+    free(t);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("eval");
+    TCase *tc = tcase_create("eval");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, prompt_byte_for_byte);
+    tcase_add_test(tc, both_csv_forms_and_the_shipped_sample);
+    tcase_add_test(tc, bad_rows_name_file_and_line);
+    tcase_add_test(tc, config_errors_name_file_and_line);
+    tcase_add_test(tc, wilson_intervals);
+    tcase_add_test(tc, dry_run);
+    tcase_add_test(tc, kill_and_resume);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
