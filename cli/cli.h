@@ -29,5 +29,6 @@ int cmd_detokenize(int argc, char **argv);
 int cmd_chat_format(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_eval_diff(int argc, char **argv); /* q35 eval diff RUN_A RUN_B (cli/cmd_eval_diff.c) */
 
 #endif

@@ -11,7 +11,7 @@
 #include "sha256.h"
 #include "util.h"
 
-enum { K_STR, K_INT, K_U64 };
+enum { K_STR, K_INT, K_U64, K_BOOL };
 
 typedef struct {
     const char *key;
@@ -33,6 +33,7 @@ static const key_def keys[] = {
     { "scoring", K_STR, OFF(scoring), 0, 0 },
     { "limit", K_INT, OFF(limit), 0, 1000000000 },
     { "seed", K_U64, OFF(seed), 0, 0 },
+    { "speed.no_prefix_cache", K_BOOL, OFF(no_prefix_cache), 0, 1 },
 };
 #define N_KEYS (int)(sizeof keys / sizeof keys[0])
 
@@ -68,6 +69,12 @@ static int set_key(q35_eval_config *c, const char *key, const char *v, const cha
             if (!s) return q35_fail(err, errlen, "out of memory");
             free(*(char **)f);
             *(char **)f = s;
+            return 0;
+        }
+        if (keys[i].type == K_BOOL) {
+            if (strcmp(v, "true") && strcmp(v, "false"))
+                return q35_fail(err, errlen, "%s: %s '%s': expected true or false", where, key, v);
+            *(int *)f = v[0] == 't';
             return 0;
         }
         char *end;
@@ -169,6 +176,8 @@ char *q35_eval_config_text(q35_eval_config *c) {
         if (keys[i].type == K_STR) {
             const char *s = *(char *const *)f;
             snprintf(line, sizeof line, "%s: %s\n", keys[i].key, s ? s : "");
+        } else if (keys[i].type == K_BOOL) {
+            snprintf(line, sizeof line, "%s: %s\n", keys[i].key, *(const int *)f ? "true" : "false");
         } else if (keys[i].type == K_INT) {
             snprintf(line, sizeof line, "%s: %d\n", keys[i].key, *(const int *)f);
         } else {

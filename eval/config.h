@@ -20,6 +20,7 @@ typedef struct {
     int limit;           /* limit: items per subject (0 = all) */
     uint64_t seed;       /* seed */
     char *tokenizer;     /* tokenizer: a tokenizer.json instead of the model's */
+    int no_prefix_cache; /* speed.no_prefix_cache: 1 = run every context whole (for checking) */
     char *source;        /* the file read */
     char hash[65];       /* SHA-256 of the effective configuration's canonical text */
 } q35_eval_config;

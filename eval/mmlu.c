@@ -170,18 +170,34 @@ static void doc_to_text(str *b, const q35_mc_item *it) {
     puts_(b, "\nAnswer:");
 }
 
+/* The description and k shots into b. */
+static void prefix_into(str *b, const q35_mmlu_subject *s, int k) {
+    puts_(b, "The following are multiple choice questions (with answers) about ");
+    for (const char *c = s->name; *c; c++) put(b, *c == '_' ? " " : c, 1);
+    puts_(b, ".\n\n");
+    for (int i = 0; i < k; i++) {
+        doc_to_text(b, &s->dev[i]);
+        char tgt[3] = { ' ', (char)('A' + s->dev[i].answer), 0 };
+        puts_(b, tgt);
+        puts_(b, "\n\n");
+    }
+}
+
+char *q35_mmlu_prefix(const q35_mmlu_subject *s, int k) {
+    if (k < 0 || k > s->n_dev) return NULL;
+    str b = { 0 };
+    prefix_into(&b, s, k);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 char *q35_mmlu_context(const q35_mmlu_subject *s, const q35_mc_item *it, int k) {
     if (k < 0 || k > s->n_dev) return NULL;
     str b = { 0 };
-    puts_(&b, "The following are multiple choice questions (with answers) about ");
-    for (const char *c = s->name; *c; c++) put(&b, *c == '_' ? " " : c, 1);
-    puts_(&b, ".\n\n");
-    for (int i = 0; i < k; i++) {
-        doc_to_text(&b, &s->dev[i]);
-        char tgt[3] = { ' ', (char)('A' + s->dev[i].answer), 0 };
-        puts_(&b, tgt);
-        puts_(&b, "\n\n");
-    }
+    prefix_into(&b, s, k);
     doc_to_text(&b, it);
     if (b.oom) {
         free(b.s);

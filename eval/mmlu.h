@@ -41,6 +41,10 @@ void q35_mmlu_free(q35_mmlu *d);
  * k exceeds the dev split or on out of memory. */
 char *q35_mmlu_context(const q35_mmlu_subject *s, const q35_mc_item *it, int k);
 
+/* The part of every context of subject s that comes before the item: the description and the k
+ * shots (ends with "\n\n" when k > 0). A new string; NULL as q35_mmlu_context. */
+char *q35_mmlu_prefix(const q35_mmlu_subject *s, int k);
+
 /* lm-eval's request split of (context, continuation): trailing whitespace of the context moves to
  * the front of the continuation. *ctx and *cont are new strings. */
 int q35_split_request(const char *context, const char *continuation, char **ctx, char **cont);

@@ -108,21 +108,43 @@ static double log_prob(const float *l, int V, int id, int *is_argmax) {
     return (double)l[id] - m - log(z);
 }
 
-/* The log-likelihood of each continuation: one forward of the context when every continuation is
- * one token; else per choice the context, then the continuation token by token. */
+/* The subject's shared prefix (description + shots): its ids and the model state after it. */
+typedef struct {
+    int *ids, n;
+    q35_text_state st;
+    int ready;     /* st holds the prefix of the current subject */
+    int fallbacks; /* items whose tokens did not start with the prefix's: run whole */
+} prefix_cache;
+
+/* Runs the context into s, restoring the prefix snapshot where the context's tokens start with the
+ * prefix's (a BPE merge across the boundary would break that: then the whole context runs).
+ * *cached says which. */
+static int run_context(q35_text_state *s, const q35_ops *ops, const request *r, prefix_cache *pc, float *logits,
+                       int *cached, char *err, size_t errlen) {
+    *cached = pc && pc->ready && pc->n > 0 && r->n_ctx > pc->n && memcmp(r->ctx_ids, pc->ids, (size_t)pc->n * sizeof(int)) == 0;
+    if (*cached) {
+        if (q35_text_state_copy(s, &pc->st, err, errlen) != 0) return -1;
+        return q35_text_forward(s, ops, r->ctx_ids + pc->n, r->n_ctx - pc->n, NULL, logits, 1, NULL, err, errlen);
+    }
+    if (pc && pc->ready) pc->fallbacks++;
+    q35_text_state_reset(s);
+    return q35_text_forward(s, ops, r->ctx_ids, r->n_ctx, NULL, logits, 1, NULL, err, errlen);
+}
+
+/* The log-likelihood of each continuation: one context run when every continuation is one token
+ * (all four read from its last logits); else per choice the context, then the continuation token
+ * by token. */
 static int score(double ll[4], int greedy[4], const request *r, q35_text_state *s, const q35_ops *ops, float *logits,
-                 char *err, size_t errlen) {
+                 prefix_cache *pc, int *cached, char *err, size_t errlen) {
     int V = s->m->cfg.text.vocab_size, single = 1;
     for (int c = 0; c < 4; c++) single &= r->n_cont[c] == 1;
     if (single) {
-        q35_text_state_reset(s);
-        if (q35_text_forward(s, ops, r->ctx_ids, r->n_ctx, NULL, logits, 1, NULL, err, errlen) != 0) return -1;
+        if (run_context(s, ops, r, pc, logits, cached, err, errlen) != 0) return -1;
         for (int c = 0; c < 4; c++) ll[c] = log_prob(logits, V, r->cont_ids[c][0], &greedy[c]);
         return 0;
     }
     for (int c = 0; c < 4; c++) {
-        q35_text_state_reset(s);
-        if (q35_text_forward(s, ops, r->ctx_ids, r->n_ctx, NULL, logits, 1, NULL, err, errlen) != 0) return -1;
+        if (run_context(s, ops, r, pc, logits, cached, err, errlen) != 0) return -1;
         ll[c] = 0, greedy[c] = 1;
         for (int j = 0; j < r->n_cont[c]; j++) {
             int g;
@@ -339,6 +361,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
     q35_model m;
     int opened = 0;
     q35_text_state st = { 0 };
+    prefix_cache pc = { 0 };
     float *logits = NULL;
     const q35_ops *ops = q35_backend(c.backend);
     FILE *log = NULL;
@@ -408,6 +431,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         q35_set_threads(c.threads);
         V = m.cfg.text.vocab_size;
         if (q35_text_state_init(&st, &m, err, errlen) != 0) goto out;
+        if (!c.no_prefix_cache && q35_text_state_init(&pc.st, &m, err, errlen) != 0) goto out;
         if (!(logits = malloc((size_t)V * sizeof *logits))) {
             q35_fail(err, errlen, "out of memory");
             goto out;
@@ -418,8 +442,23 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
     for (int i = 0; i < d.n; i++) {
         q35_mmlu_subject *s = &d.s[i];
         int n = c.limit > 0 && c.limit < s->n_test ? c.limit : s->n_test;
+        pc.ready = 0;
         for (int j = 0; j < n; j++) {
             if (done[i][j]) continue;
+            if (!o->dry_run && !c.no_prefix_cache && !pc.ready) { /* the subject's prefix, once */
+                char *pre = q35_mmlu_prefix(s, c.num_fewshot);
+                free(pc.ids);
+                pc.ids = NULL;
+                if (!pre || q35_tokenize(tok, pre, strlen(pre), &pc.ids, &pc.n, err, errlen) != 0) {
+                    if (!pre) q35_fail(err, errlen, "%s: %d shots asked, its dev split has %d", s->name, c.num_fewshot, s->n_dev);
+                    free(pre);
+                    goto out;
+                }
+                free(pre);
+                q35_text_state_reset(&pc.st);
+                if (q35_text_forward(&pc.st, ops, pc.ids, pc.n, NULL, NULL, 1, NULL, err, errlen) != 0) goto out;
+                pc.ready = 1;
+            }
             q35_mc_item *it = &s->test[j];
             request r;
             double ti = now_s();
@@ -444,7 +483,8 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
             }
             double ll[4];
             int greedy[4];
-            if (score(ll, greedy, &r, &st, ops, logits, err, errlen) != 0) {
+            int cached = 0;
+            if (score(ll, greedy, &r, &st, ops, logits, c.no_prefix_cache ? NULL : &pc, &cached, err, errlen) != 0) {
                 cJSON_Delete(rec);
                 request_free(&r);
                 goto out;
@@ -458,6 +498,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
             cJSON_AddStringToObject(rec, "prompt_sha256", hp);
             cJSON_AddStringToObject(rec, "ids_sha256", hi);
             cJSON_AddNumberToObject(rec, "prompt_tokens", r.n_ctx);
+            cJSON_AddNumberToObject(rec, "prefix_tokens_reused", cached ? pc.n : 0);
             cJSON_AddItemToObject(rec, "loglik", cJSON_CreateDoubleArray(ll, 4));
             cJSON_AddItemToObject(rec, "is_greedy", cJSON_CreateIntArray(greedy, 4));
             cJSON_AddNumberToObject(rec, "pred", pred);
@@ -491,6 +532,9 @@ out:
     if (log) fclose(log);
     free(logits);
     q35_text_state_free(&st);
+    q35_text_state_free(&pc.st);
+    free(pc.ids);
+    if (pc.fallbacks) fprintf(stderr, "q35 eval: %d items ran whole: their tokens did not start with the prefix's\n", pc.fallbacks);
     if (opened) q35_model_close(&m);
     q35_tokenizer_free(tok);
     for (int i = 0; done && i < d.n; i++) free(done[i]);

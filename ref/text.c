@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rope.h"
+#include "util.h"
 
 #define MAXF(a, b) ((a) > (b) ? (a) : (b))
 
@@ -149,6 +150,29 @@ void q35_text_state_reset(q35_text_state *s) {
     s->n_past = 0;
     s->rope_delta = 0;
     q35_text_set_image_embeds(s, NULL, 0);
+}
+
+int q35_text_state_copy(q35_text_state *dst, const q35_text_state *src, char *err, size_t errlen) {
+    if (dst->m != src->m) return q35_fail(err, errlen, "states of two different models");
+    if (grow_kv(dst, src->n_past) != 0) return q35_fail(err, errlen, "out of memory growing the K/V cache");
+    const q35_text_config *c = &src->m->cfg.text;
+    size_t hd = (size_t)c->head_dim;
+    for (int i = 0; i < c->num_layers; i++) {
+        if (src->conv[i]) memcpy(dst->conv[i], src->conv[i], (size_t)q35_lin_conv_dim(c) * c->conv_kernel * sizeof(float));
+        if (src->S[i])
+            memcpy(dst->S[i], src->S[i], (size_t)c->lin_num_v_heads * c->lin_k_dim * c->lin_v_dim * sizeof(float));
+        if (!src->K[i]) continue;
+        for (int h = 0; h < c->num_kv_heads; h++) { /* the first n_past rows of each head */
+            memcpy(dst->K[i] + (size_t)h * dst->cap * hd, src->K[i] + (size_t)h * src->cap * hd,
+                   (size_t)src->n_past * hd * sizeof(float));
+            memcpy(dst->V[i] + (size_t)h * dst->cap * hd, src->V[i] + (size_t)h * src->cap * hd,
+                   (size_t)src->n_past * hd * sizeof(float));
+        }
+    }
+    dst->n_past = src->n_past;
+    dst->rope_delta = src->rope_delta;
+    q35_text_set_image_embeds(dst, NULL, 0);
+    return 0;
 }
 
 /* Gated DeltaNet token mixer: out[T,H] from the normed input xn[T,H]. */

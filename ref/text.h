@@ -53,6 +53,10 @@ int q35_text_state_init(q35_text_state *s, const q35_model *m, char *err, size_t
 /* Empties the caches (n_past = 0, states zeroed) without freeing them. */
 void q35_text_state_reset(q35_text_state *s);
 void q35_text_state_free(q35_text_state *s);
+/* Makes dst hold what src holds (caches, n_past, rope offset; no pending image rows): a snapshot
+ * of a shared prefix, restored before each continuation. Both states of the same model. -1 with
+ * err on out of memory. */
+int q35_text_state_copy(q35_text_state *dst, const q35_text_state *src, char *err, size_t errlen);
 
 /* Image embeddings [n_rows, H] (the vision tower's merged output, images in prompt order) for the
  * following forwards: the j-th image token they see takes row j. rows must stay valid until used.

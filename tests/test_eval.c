@@ -266,6 +266,68 @@ START_TEST(kill_and_resume) {
 }
 END_TEST
 
+/* Items' log-likelihoods per subject from samples.jsonl, in file order; *reused counts the items
+ * whose prefix came from the snapshot. */
+static int read_logliks(const char *dir, double (*ll)[4], int max, int *reused) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/samples.jsonl", dir);
+    char *t = q35_read_file(p, 1 << 24, NULL);
+    ck_assert_ptr_nonnull(t);
+    int n = 0;
+    *reused = 0;
+    for (char *line = strtok(t, "\n"); line && n < max; line = strtok(NULL, "\n"), n++) {
+        cJSON *j = cJSON_Parse(line);
+        ck_assert_ptr_nonnull(j);
+        const cJSON *a = cJSON_GetObjectItem(j, "loglik");
+        for (int c = 0; c < 4; c++) ll[n][c] = cJSON_GetArrayItem(a, c)->valuedouble;
+        *reused += cJSON_GetObjectItem(j, "prefix_tokens_reused")->valueint > 0;
+        cJSON_Delete(j);
+    }
+    free(t);
+    return n;
+}
+
+/* The per-subject prefix snapshot (description + 5 shots run once, restored per item) gives the
+ * log-likelihoods of running every context whole: within 1e-5 relative (the two differ only in
+ * how the prefill is chunked), and the same prediction on every item. */
+START_TEST(prefix_cache_agrees) {
+    char dir[4096], model[4200], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    ck_assert_int_eq(system(cmd), 0);
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu.yaml --model %s --limit 2 --threads 2 --out %s/%s %s 2>/dev/null",
+                 model, dir, k ? "whole" : "cached", k ? "--set speed.no_prefix_cache=true" : "");
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    static double a[200][4], b[200][4];
+    int ra, rb;
+    char p[4300];
+    snprintf(p, sizeof p, "%s/cached", dir);
+    int na = read_logliks(p, a, 200, &ra);
+    snprintf(p, sizeof p, "%s/whole", dir);
+    int nb = read_logliks(p, b, 200, &rb);
+    ck_assert_int_eq(na, 114);
+    ck_assert_int_eq(nb, 114);
+    ck_assert_int_eq(ra, 114); /* every item reused its subject's prefix */
+    ck_assert_int_eq(rb, 0);
+    double worst = 0;
+    for (int i = 0; i < na; i++) {
+        int pa = 0, pb = 0;
+        for (int c = 0; c < 4; c++) {
+            double r = fabs(a[i][c] - b[i][c]) / fmax(fabs(b[i][c]), 1e-30);
+            worst = fmax(worst, r);
+            if (a[i][c] > a[i][pa]) pa = c;
+            if (b[i][c] > b[i][pb]) pb = c;
+        }
+        ck_assert_msg(pa == pb, "item %d: prediction %d with the snapshot, %d without", i, pa, pb);
+    }
+    ck_assert_msg(worst < 1e-5, "worst relative difference %g", worst);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -318,6 +380,7 @@ int main(void) {
     tcase_add_test(tc, wilson_intervals);
     tcase_add_test(tc, dry_run);
     tcase_add_test(tc, kill_and_resume);
+    tcase_add_test(tc, prefix_cache_agrees);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
