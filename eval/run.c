@@ -1,11 +1,14 @@
-/* run.c - an evaluation run: lm-eval's MMLU requests, log-likelihood scoring, the per-item log
- * (appended, flushed and fsync'd per item; resumable), results.json and report.md (run.h). */
+/* run.c - an evaluation run: the items selected (limit, shard), each item's requests as
+ * lm-evaluation-harness builds them, log-likelihood or generative scoring, the per-item log
+ * (appended, flushed and fsync'd per item; resumable), and results.json, report.md and chart.svg
+ * computed from that log alone, so a merge of shards writes what one machine would (run.h). */
 #include "run.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,8 +17,16 @@
 
 #include <cJSON.h>
 
+#include "chart.h"
+#include "chat.h"
+#include "extract.h"
+#include "generate.h"
+#include "genconfig.h"
+#include "mcfile.h"
 #include "mmlu.h"
+#include "prompt.h"
 #include "q35.h"
+#include "redux.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -37,34 +48,127 @@ void q35_wilson95(int k, int n, double *lo, double *hi) {
     *hi = c + h > 1 || k == n ? 1 : c + h;
 }
 
-/* ---- one item's request, as lm-eval builds it ---- */
+/* ---- the dataset and the items a run takes ---- */
+
+static int in_csv_list(const char *name, const char *list) {
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t m = e ? (size_t)(e - p) : strlen(p);
+        if (m == n && strncmp(p, name, n) == 0) return 1;
+        p += m + (e != NULL);
+    }
+    return 0;
+}
+
+int q35_eval_load_data(q35_mc_set *d, const q35_eval_config *c, char *err, size_t errlen) {
+    int rc;
+    if (!c->data) return q35_fail(err, errlen, "no dataset: set dataset.path in the config, or give --data PATH");
+    if (!strcmp(c->format, "mmlu-csv")) {
+        rc = q35_mmlu_load(d, c->data, err, errlen);
+    } else if (!strcmp(c->format, "mmlu-redux")) {
+        q35_redux_opts o = { c->keep, c->corrected };
+        rc = q35_redux_load(d, c->data, &o, err, errlen);
+    } else {
+        q35_mc_columns cols = { c->col_question, c->col_choices, c->col_answer,
+                                c->answer_format ? c->answer_format : "auto", c->col_subject, c->col_category };
+        memset(d, 0, sizeof *d);
+        rc = q35_mcfile_load(d, c->data, c->format, &cols, 0, err, errlen);
+        if (rc == 0 && c->fewshot_data) rc = q35_mcfile_load(d, c->fewshot_data, c->format, &cols, 1, err, errlen);
+    }
+    if (rc != 0) return -1;
+    if (c->subjects && c->subjects[0]) { /* keep the named subjects; a name that matches none is an error */
+        for (const char *p = c->subjects; *p;) {
+            const char *e = strchr(p, ',');
+            size_t m = e ? (size_t)(e - p) : strlen(p);
+            int found = 0;
+            for (int i = 0; i < d->n; i++) found |= strlen(d->s[i].name) == m && !strncmp(d->s[i].name, p, m);
+            if (!found) {
+                q35_fail(err, errlen, "dataset.subjects: '%.*s' is not a subject of %s", (int)m, p, c->data);
+                q35_mc_set_free(d);
+                return -1;
+            }
+            p += m + (e != NULL);
+        }
+        int k = 0;
+        for (int i = 0; i < d->n; i++) {
+            if (in_csv_list(d->s[i].name, c->subjects)) d->s[k++] = d->s[i];
+            else q35_mc_subject_free(&d->s[i]);
+        }
+        d->n = k;
+    }
+    if (d->n == 0) {
+        q35_fail(err, errlen, "%s: no items", c->data);
+        q35_mc_set_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+/* The items of the run, in order: per subject (sorted) the first `limit` of its scored split, then
+ * every shard_n-th of that sequence from shard_k - 1 (round robin over the whole sequence, so each
+ * shard holds a near-equal share of every subject). */
+typedef struct {
+    int s, j; /* subject, item */
+} item_ref;
+
+static item_ref *select_items(const q35_mc_set *d, int limit, int shard_k, int shard_n, int *n) {
+    int total = 0;
+    for (int i = 0; i < d->n; i++) total += limit > 0 && limit < d->s[i].n_test ? limit : d->s[i].n_test;
+    item_ref *r = malloc((size_t)(total ? total : 1) * sizeof *r);
+    if (!r) return NULL;
+    int g = 0, k = 0;
+    for (int i = 0; i < d->n; i++) {
+        int m = limit > 0 && limit < d->s[i].n_test ? limit : d->s[i].n_test;
+        for (int j = 0; j < m; j++, g++)
+            if (shard_n <= 1 || g % shard_n == shard_k - 1) r[k++] = (item_ref){ i, j };
+    }
+    *n = k;
+    return r;
+}
+
+/* ---- one item's requests ---- */
 
 typedef struct {
-    char *context;       /* after the request split */
-    char *cont[4];       /* " A" .. " D" after the split */
+    char *prompt;        /* the whole context text (before the request split) */
+    char *context;       /* after the split (loglikelihood) or the prompt (generate) */
     int *ctx_ids, n_ctx;
-    int *cont_ids[4], n_cont[4];
+    int nc;              /* choices */
+    char *cont[Q35_MC_MAX_CHOICES];
+    int *cont_ids[Q35_MC_MAX_CHOICES], n_cont[Q35_MC_MAX_CHOICES];
+    int built;
 } request;
 
 static void request_free(request *r) {
-    free(r->context), free(r->ctx_ids);
-    for (int k = 0; k < 4; k++) free(r->cont[k]), free(r->cont_ids[k]);
+    free(r->prompt), free(r->context), free(r->ctx_ids);
+    for (int k = 0; k < r->nc; k++) free(r->cont[k]), free(r->cont_ids[k]);
     memset(r, 0, sizeof *r);
 }
 
-/* context_enc = encode(context); continuation_enc = encode(context + continuation)[len(context_enc):]. */
-static int build_request(request *r, q35_tokenizer *tok, const q35_mmlu_subject *s, const q35_mc_item *it, int k,
-                         char *err, size_t errlen) {
+/* loglikelihood: context_enc = encode(context); continuation_enc = encode(context +
+ * continuation)[len(context_enc):], per choice target_delimiter + letter (lm-eval's _encode_pair).
+ * generate: the prompt's ids. */
+static int build_request(request *r, q35_tokenizer *tok, const q35_mc_prompt *p, const q35_mc_subject *s,
+                         const q35_mc_item *it, int k, int generate, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
-    char *full = q35_mmlu_context(s, it, k);
-    if (!full) return q35_fail(err, errlen, "%s: %d shots asked, its dev split has %d", s->name, k, s->n_dev);
+    r->prompt = q35_mc_context(p, s, it, k, err, errlen);
+    if (!r->prompt) return -1;
+    if (generate) {
+        if (!(r->context = strdup(r->prompt))) return q35_fail(err, errlen, "out of memory");
+        r->built = 1;
+        return q35_tokenize(tok, r->context, strlen(r->context), &r->ctx_ids, &r->n_ctx, err, errlen);
+    }
     int rc = 0;
-    for (int c = 0; c < 4 && rc == 0; c++) {
-        char letter[3] = { ' ', (char)('A' + c), 0 }, *ctx, *cont;
-        if (q35_split_request(full, letter, &ctx, &cont) != 0) {
-            rc = q35_fail(err, errlen, "out of memory");
-            break;
-        }
+    r->nc = it->n_choices;
+    for (int c = 0; c < r->nc && rc == 0; c++) {
+        size_t dl = strlen(p->target_delimiter);
+        char *letter = malloc(dl + 2), *ctx, *cont;
+        if (!letter) return q35_fail(err, errlen, "out of memory");
+        memcpy(letter, p->target_delimiter, dl);
+        letter[dl] = (char)('A' + c), letter[dl + 1] = 0;
+        int bad = q35_split_request(r->prompt, letter, &ctx, &cont) != 0;
+        free(letter);
+        if (bad) return q35_fail(err, errlen, "out of memory");
         r->cont[c] = cont;
         if (c == 0) {
             r->context = ctx;
@@ -91,8 +195,7 @@ static int build_request(request *r, q35_tokenizer *tok, const q35_mmlu_subject 
         }
         free(ids);
     }
-    free(full);
-    if (rc != 0) request_free(r);
+    r->built = rc == 0;
     return rc;
 }
 
@@ -108,43 +211,66 @@ static double log_prob(const float *l, int V, int id, int *is_argmax) {
     return (double)l[id] - m - log(z);
 }
 
-/* The subject's shared prefix (description + shots): its ids and the model state after it. */
+/* A model state after a token prefix shared by neighbouring items (the description and shots,
+ * a system prompt): computed once, copied into the working state per item. Exact by
+ * construction: the prefix is compared token by token with each item's own tokenization. */
 typedef struct {
-    int *ids, n;
+    int *ids, n, cap;
     q35_text_state st;
-    int ready;     /* st holds the prefix of the current subject */
-    int fallbacks; /* items whose tokens did not start with the prefix's: run whole */
+    int on;  /* the cache is in use */
 } prefix_cache;
 
-/* Runs the context into s, restoring the prefix snapshot where the context's tokens start with the
- * prefix's (a BPE merge across the boundary would break that: then the whole context runs).
- * *cached says which. */
-static int run_context(q35_text_state *s, const q35_ops *ops, const request *r, prefix_cache *pc, float *logits,
-                       int *cached, char *err, size_t errlen) {
-    *cached = pc && pc->ready && pc->n > 0 && r->n_ctx > pc->n && memcmp(r->ctx_ids, pc->ids, (size_t)pc->n * sizeof(int)) == 0;
-    if (*cached) {
-        if (q35_text_state_copy(s, &pc->st, err, errlen) != 0) return -1;
-        return q35_text_forward(s, ops, r->ctx_ids + pc->n, r->n_ctx - pc->n, NULL, logits, 1, NULL, err, errlen);
+static int common_prefix(const int *a, int na, const int *b, int nb) {
+    int i = 0;
+    while (i < na && i < nb && a[i] == b[i]) i++;
+    return i;
+}
+
+/* Runs ctx[n] into s (logits of the last position into logits). With the cache: reuses its state
+ * where ctx starts with its ids, after extending it to share_n tokens (what the next item shares
+ * with this one). *reused: the tokens not recomputed. */
+static int run_context(q35_text_state *s, const q35_ops *ops, const int *ctx, int n, int share_n, prefix_cache *pc,
+                       float *logits, int *reused, char *err, size_t errlen) {
+    int base = 0;
+    *reused = 0;
+    if (pc && pc->on) {
+        if (share_n > n - 1) share_n = n - 1; /* at least one token runs, for the logits */
+        if (pc->n > 0 && pc->n <= n - 1 && common_prefix(pc->ids, pc->n, ctx, n) == pc->n) base = pc->n;
+        if (share_n > base) { /* extend (or rebuild) the snapshot */
+            if (base == 0) q35_text_state_reset(&pc->st);
+            if (q35_text_forward(&pc->st, ops, ctx + base, share_n - base, NULL, NULL, 1, NULL, err, errlen) != 0) return -1;
+            if (share_n > pc->cap) {
+                int *g = realloc(pc->ids, (size_t)share_n * sizeof *g);
+                if (!g) return q35_fail(err, errlen, "out of memory");
+                pc->ids = g, pc->cap = share_n;
+            }
+            memcpy(pc->ids, ctx, (size_t)share_n * sizeof *ctx);
+            pc->n = base = share_n;
+        }
     }
-    if (pc && pc->ready) pc->fallbacks++;
+    if (base > 0) {
+        if (q35_text_state_copy(s, &pc->st, err, errlen) != 0) return -1;
+        *reused = base;
+        return q35_text_forward(s, ops, ctx + base, n - base, NULL, logits, 1, NULL, err, errlen);
+    }
     q35_text_state_reset(s);
-    return q35_text_forward(s, ops, r->ctx_ids, r->n_ctx, NULL, logits, 1, NULL, err, errlen);
+    return q35_text_forward(s, ops, ctx, n, NULL, logits, 1, NULL, err, errlen);
 }
 
 /* The log-likelihood of each continuation: one context run when every continuation is one token
- * (all four read from its last logits); else per choice the context, then the continuation token
- * by token. */
-static int score(double ll[4], int greedy[4], const request *r, q35_text_state *s, const q35_ops *ops, float *logits,
-                 prefix_cache *pc, int *cached, char *err, size_t errlen) {
+ * (all read from its last logits); else per choice the context, then the continuation token by
+ * token. */
+static int score_loglik(double *ll, int *greedy, const request *r, int share_n, q35_text_state *s, const q35_ops *ops,
+                        float *logits, prefix_cache *pc, int *reused, char *err, size_t errlen) {
     int V = s->m->cfg.text.vocab_size, single = 1;
-    for (int c = 0; c < 4; c++) single &= r->n_cont[c] == 1;
+    for (int c = 0; c < r->nc; c++) single &= r->n_cont[c] == 1;
     if (single) {
-        if (run_context(s, ops, r, pc, logits, cached, err, errlen) != 0) return -1;
-        for (int c = 0; c < 4; c++) ll[c] = log_prob(logits, V, r->cont_ids[c][0], &greedy[c]);
+        if (run_context(s, ops, r->ctx_ids, r->n_ctx, share_n, pc, logits, reused, err, errlen) != 0) return -1;
+        for (int c = 0; c < r->nc; c++) ll[c] = log_prob(logits, V, r->cont_ids[c][0], &greedy[c]);
         return 0;
     }
-    for (int c = 0; c < 4; c++) {
-        if (run_context(s, ops, r, pc, logits, cached, err, errlen) != 0) return -1;
+    for (int c = 0; c < r->nc; c++) {
+        if (run_context(s, ops, r->ctx_ids, r->n_ctx, share_n, pc, logits, reused, err, errlen) != 0) return -1;
         ll[c] = 0, greedy[c] = 1;
         for (int j = 0; j < r->n_cont[c]; j++) {
             int g;
@@ -207,6 +333,16 @@ static int model_fingerprint(const char *dir, char hex[65]) {
     return 0;
 }
 
+/* The published sizes, by the text model's width (spec: 1024, 2048, 2560). */
+static const char *model_size(const q35_model *m) {
+    switch (m->cfg.text.hidden_size) {
+    case 1024: return "0.8b";
+    case 2048: return "2b";
+    case 2560: return "4b";
+    default: return "other";
+    }
+}
+
 static int write_file(const char *path, const char *text, char *err, size_t errlen) {
     char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -219,15 +355,29 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
     return 0;
 }
 
-/* Per subject: items done and correct, from the log's records. */
+/* Per subject: items, correct, no answer extracted, prompt tokens and seconds. */
 typedef struct {
-    int n, correct;
+    int n, correct, no_answer;
+    double tokens, seconds, out_tokens;
 } tally;
 
-/* Reads the log: marks done items, tallies them, and cuts a torn last line off. *good is the
- * number of bytes of whole records. -1 with err on a bad record in the middle. */
-static int read_log(const char *path, const q35_mmlu *d, unsigned char **done, tally *t, int *n_done, char *err,
-                    size_t errlen) {
+static int subject_index(const q35_mc_set *d, const char *name) {
+    int lo = 0, hi = d->n - 1; /* sorted by name */
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(d->s[mid].name, name);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Reads a log: marks done items in want (1 = selected; becomes 2 when logged), tallies them.
+ * A torn last line is cut off (when cut) or ignored. An item logged that the run does not select,
+ * or twice, is an error. want[s] is indexed by item. *lines receives the records' text (when not
+ * NULL: a new array of new strings, indexed as want). */
+static int read_log(const char *path, const q35_mc_set *d, unsigned char **want, tally *t, int *n_done, int cut,
+                    char ***lines, char *err, size_t errlen) {
     size_t n;
     char *text = q35_read_file(path, 1u << 30, &n);
     *n_done = 0;
@@ -241,59 +391,139 @@ static int read_log(const char *path, const q35_mmlu *d, unsigned char **done, t
         *nl = 0;
         cJSON *j = cJSON_Parse(text + pos);
         const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *dj = cJSON_GetObjectItemCaseSensitive(j, "doc_id"),
-                    *cj = cJSON_GetObjectItemCaseSensitive(j, "correct");
-        int si = -1;
-        for (int i = 0; cJSON_IsString(sj) && i < d->n; i++)
-            if (strcmp(d->s[i].name, sj->valuestring) == 0) si = i;
-        if (!j || si < 0 || !cJSON_IsNumber(dj) || dj->valueint < 0 || dj->valueint >= d->s[si].n_test || !cJSON_IsBool(cj)) {
+                    *cj = cJSON_GetObjectItemCaseSensitive(j, "correct"), *pj = cJSON_GetObjectItemCaseSensitive(j, "pred");
+        int si = cJSON_IsString(sj) ? subject_index(d, sj->valuestring) : -1, item = -1;
+        if (si >= 0 && cJSON_IsNumber(dj))
+            for (int k = 0; k < d->s[si].n_test && item < 0; k++)
+                if (d->s[si].test[k].doc_id == dj->valueint) item = k;
+        if (!j || item < 0 || !cJSON_IsBool(cj) || !cJSON_IsNumber(pj) || !want[si][item]) {
             int last = nl + 1 == text + n;
             cJSON_Delete(j);
-            if (last) break; /* a last line cut inside its JSON: redone */
-            rc = q35_fail(err, errlen, "%s:%d: not a record of this run", path, line);
+            if (last && !j) break; /* a last line cut inside its JSON: redone */
+            rc = q35_fail(err, errlen, "%s:%d: not an item of this run", path, line);
             break;
         }
-        if (!done[si][dj->valueint]) {
-            done[si][dj->valueint] = 1;
-            t[si].n++, t[si].correct += cJSON_IsTrue(cj);
-            (*n_done)++;
+        if (want[si][item] == 2) {
+            cJSON_Delete(j);
+            rc = q35_fail(err, errlen, "%s:%d: %s doc %d logged twice", path, line, sj->valuestring, dj->valueint);
+            break;
         }
+        want[si][item] = 2;
+        const cJSON *tk = cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens"), *sc = cJSON_GetObjectItemCaseSensitive(j, "seconds"),
+                    *ot = cJSON_GetObjectItemCaseSensitive(j, "output_tokens");
+        t[si].n++, t[si].correct += cJSON_IsTrue(cj), t[si].no_answer += pj->valueint < 0;
+        t[si].tokens += cJSON_IsNumber(tk) ? tk->valuedouble : 0;
+        t[si].seconds += cJSON_IsNumber(sc) ? sc->valuedouble : 0;
+        t[si].out_tokens += cJSON_IsNumber(ot) ? ot->valuedouble : 0;
+        (*n_done)++;
+        if (lines && !(lines[si][item] = strdup(text + pos))) rc = q35_fail(err, errlen, "out of memory");
         cJSON_Delete(j);
         pos = (size_t)(nl - text) + 1;
         good = pos;
     }
     free(text);
-    if (rc == 0 && good < n && truncate(path, (off_t)good) != 0)
+    if (rc == 0 && cut && good < n && truncate(path, (off_t)good) != 0)
         rc = q35_fail(err, errlen, "%s: cannot cut its torn last line: %s", path, strerror(errno));
     return rc;
 }
 
-/* results.json and report.md from the tallies. */
-static int write_results(const char *dir, const q35_eval_config *c, const char *model_fp, const q35_mmlu *d,
-                         const tally *t, double wall, char *err, size_t errlen) {
+static double reference_for(const q35_eval_config *c, const char *size) {
+    if (!strcmp(size, "0.8b")) return c->ref_08b;
+    if (!strcmp(size, "2b")) return c->ref_2b;
+    if (!strcmp(size, "4b")) return c->ref_4b;
+    return NAN;
+}
+
+/* A growing string for report.md. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int m = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (m < 0) return;
+        if (b->s && b->n + (size_t)m < b->cap) {
+            b->n += (size_t)m;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + (size_t)m + 1) cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) return;
+        b->s = s, b->cap = cap;
+    }
+}
+
+static cJSON *score_object(cJSON *parent, const char *name, int n, int correct, int no_answer) {
+    double lo, hi;
+    q35_wilson95(correct, n, &lo, &hi);
+    cJSON *o = cJSON_AddObjectToObject(parent, name);
+    cJSON_AddNumberToObject(o, "n", n);
+    cJSON_AddNumberToObject(o, "correct", correct);
+    cJSON_AddNumberToObject(o, "acc", n ? (double)correct / n : 0);
+    cJSON_AddNumberToObject(o, "ci95_lo", lo);
+    cJSON_AddNumberToObject(o, "ci95_hi", hi);
+    cJSON_AddNumberToObject(o, "no_answer", no_answer);
+    return o;
+}
+
+/* results.json, report.md and chart.svg of the run in dir from its samples.jsonl alone. */
+static int write_results(const char *dir, const q35_eval_config *c, const q35_eval_run_info *ri, const q35_mc_set *d,
+                         unsigned char **want, int total, double wall, char *err, size_t errlen) {
+    char p[4300];
+    snprintf(p, sizeof p, "%s/samples.jsonl", dir);
+    tally *t = calloc((size_t)d->n, sizeof *t);
+    if (!t) return q35_fail(err, errlen, "out of memory");
+    int n_done, rc;
+    for (int i = 0; i < d->n; i++)
+        for (int j = 0; j < d->s[i].n_test; j++) want[i][j] = want[i][j] ? 1 : 0;
+    if ((rc = read_log(p, d, want, t, &n_done, 0, NULL, err, errlen)) != 0) {
+        free(t);
+        return -1;
+    }
+    int generative = !strcmp(c->scoring, "generate");
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "schema", "q35-eval-results/1");
     cJSON_AddStringToObject(j, "q35_version", Q35_VERSION);
     cJSON_AddStringToObject(j, "task", c->task);
+    cJSON_AddStringToObject(j, "scoring", c->scoring);
     cJSON_AddStringToObject(j, "config_sha256", c->hash);
-    cJSON_AddStringToObject(j, "model_fingerprint", model_fp);
+    cJSON_AddStringToObject(j, "model_fingerprint", ri->model_fp);
+    cJSON_AddStringToObject(j, "model_size", ri->model_size);
     cJSON_AddStringToObject(j, "backend", c->backend);
     cJSON_AddNumberToObject(j, "num_fewshot", c->num_fewshot);
+    cJSON_AddNumberToObject(j, "items_selected", total);
+    cJSON_AddNumberToObject(j, "items_logged", n_done);
+    cJSON_AddNumberToObject(j, "items_filtered_by_dataset", d->n_filtered);
     cJSON *subs = cJSON_AddObjectToObject(j, "subjects");
-    int N = 0, K = 0, ns = 0;
-    double macro = 0;
+    int N = 0, K = 0, F = 0, ns = 0;
+    double macro = 0, tokens = 0, secs = 0, outt = 0;
     for (int i = 0; i < d->n; i++) {
         if (t[i].n == 0) continue;
-        double lo, hi;
-        q35_wilson95(t[i].correct, t[i].n, &lo, &hi);
-        cJSON *o = cJSON_AddObjectToObject(subs, d->s[i].name);
-        cJSON_AddNumberToObject(o, "n", t[i].n);
-        cJSON_AddNumberToObject(o, "correct", t[i].correct);
-        cJSON_AddNumberToObject(o, "acc", (double)t[i].correct / t[i].n);
-        cJSON_AddNumberToObject(o, "ci95_lo", lo);
-        cJSON_AddNumberToObject(o, "ci95_hi", hi);
-        N += t[i].n, K += t[i].correct, ns++;
+        cJSON *o = score_object(subs, d->s[i].name, t[i].n, t[i].correct, t[i].no_answer);
+        if (d->s[i].category) cJSON_AddStringToObject(o, "category", d->s[i].category);
+        N += t[i].n, K += t[i].correct, F += t[i].no_answer, ns++;
         macro += (double)t[i].correct / t[i].n;
+        tokens += t[i].tokens, secs += t[i].seconds, outt += t[i].out_tokens;
     }
+    /* categories, in order of first appearance among the sorted subjects */
+    const char *cats[64];
+    int ncat = 0, cn[64] = { 0 }, ck[64] = { 0 }, cf[64] = { 0 };
+    for (int i = 0; i < d->n; i++) {
+        if (!d->s[i].category || t[i].n == 0) continue;
+        int k = 0;
+        while (k < ncat && strcmp(cats[k], d->s[i].category)) k++;
+        if (k == ncat && ncat < 64) cats[ncat++] = d->s[i].category;
+        if (k < 64) cn[k] += t[i].n, ck[k] += t[i].correct, cf[k] += t[i].no_answer;
+    }
+    cJSON *cj = cJSON_AddObjectToObject(j, "categories");
+    for (int k = 0; k < ncat; k++) score_object(cj, cats[k], cn[k], ck[k], cf[k]);
     double lo, hi;
     q35_wilson95(K, N, &lo, &hi);
     cJSON *all = cJSON_AddObjectToObject(j, "overall");
@@ -304,126 +534,287 @@ static int write_results(const char *dir, const q35_eval_config *c, const char *
     cJSON_AddNumberToObject(all, "ci95_hi", hi);
     cJSON_AddNumberToObject(all, "acc_macro_subjects", ns ? macro / ns : 0);
     cJSON_AddNumberToObject(all, "subjects", ns);
+    cJSON_AddNumberToObject(all, "no_answer", F);
+    double ref = reference_for(c, ri->model_size);
+    if (!isnan(ref)) {
+        cJSON *r = cJSON_AddObjectToObject(j, "reference");
+        cJSON_AddNumberToObject(r, "acc", ref / 100);
+        cJSON_AddStringToObject(r, "source", c->ref_source ? c->ref_source : "");
+        cJSON_AddNumberToObject(r, "difference", N ? (double)K / N - ref / 100 : 0);
+        cJSON_AddBoolToObject(r, "inside_ci95", ref / 100 >= lo && ref / 100 <= hi);
+    }
     cJSON *tm = cJSON_AddObjectToObject(j, "timings");
     cJSON_AddNumberToObject(tm, "wall_s_this_session", wall);
+    cJSON_AddNumberToObject(tm, "item_seconds_sum", secs);
+    cJSON_AddNumberToObject(tm, "items_per_s", secs > 0 ? N / secs : 0);
+    cJSON_AddNumberToObject(tm, "prompt_tokens_per_s", secs > 0 ? tokens / secs : 0);
+    if (generative) cJSON_AddNumberToObject(tm, "output_tokens", outt);
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
-    char p[4200];
     snprintf(p, sizeof p, "%s/results.json", dir);
-    int rc = txt ? write_file(p, txt, err, errlen) : q35_fail(err, errlen, "out of memory");
+    rc = txt ? write_file(p, txt, err, errlen) : q35_fail(err, errlen, "out of memory");
     free(txt);
-    if (rc != 0) return -1;
+    /* chart.svg: per category when there are several, else per subject */
+    int nb = ncat > 1 ? ncat : ns, b = 0;
+    q35_chart_bar *bars = calloc((size_t)(nb ? nb : 1), sizeof *bars);
+    if (rc == 0 && bars) {
+        for (int k = 0; ncat > 1 && k < ncat; k++) {
+            q35_wilson95(ck[k], cn[k], &bars[b].lo, &bars[b].hi);
+            bars[b].label = cats[k], bars[b].value = (double)ck[k] / cn[k], bars[b].n = cn[k], b++;
+        }
+        for (int i = 0; ncat <= 1 && i < d->n; i++) {
+            if (t[i].n == 0) continue;
+            q35_wilson95(t[i].correct, t[i].n, &bars[b].lo, &bars[b].hi);
+            bars[b].label = d->s[i].name, bars[b].value = (double)t[i].correct / t[i].n, bars[b].n = t[i].n, b++;
+        }
+        char title[512], rl[300];
+        snprintf(title, sizeof title, "%s: accuracy per %s (95%% Wilson intervals)", c->task, ncat > 1 ? "category" : "subject");
+        snprintf(rl, sizeof rl, "published %.1f%%", ref);
+        snprintf(p, sizeof p, "%s/chart.svg", dir);
+        rc = q35_chart_svg(p, title, bars, b, isnan(ref) ? -1 : ref / 100, rl, err, errlen);
+    }
+    free(bars);
     /* report.md */
-    size_t cap = 4096 + (size_t)d->n * 160;
-    char *md = malloc(cap);
-    if (!md) return q35_fail(err, errlen, "out of memory");
-    int n = snprintf(md, cap,
-                     "# q35 eval: %s, %d-shot, %s\n\n"
-                     "Accuracy (micro average over %d items): **%.2f%%** (95%% Wilson interval %.2f-%.2f)  \n"
-                     "Macro average over %d subjects: %.2f%%\n\n"
-                     "- config SHA-256 `%s` (config.yaml in this directory)\n- model fingerprint `%s` (%s)\n"
-                     "- backend %s, q35 %s\n\n| subject | n | acc | 95%% interval |\n|---|---|---|---|\n",
-                     c->task, c->num_fewshot, c->scoring, N, N ? 100.0 * K / N : 0, 100 * lo, 100 * hi, ns,
-                     ns ? 100 * macro / ns : 0, c->hash, model_fp, c->model ? c->model : "", c->backend, Q35_VERSION);
-    for (int i = 0; i < d->n && n < (int)cap; i++) {
+    sbuf m = { 0 };
+    sb_printf(&m, "# q35 eval: %s\n\n", c->task);
+    sb_printf(&m, "Accuracy (micro average over %d items): **%.2f%%** (95%% Wilson interval %.2f-%.2f)  \n", N,
+              N ? 100.0 * K / N : 0, 100 * lo, 100 * hi);
+    sb_printf(&m, "Macro average over %d subjects: %.2f%%  \n", ns, ns ? 100 * macro / ns : 0);
+    if (!isnan(ref))
+        sb_printf(&m, "Published (%s, %s): %.1f%%; difference %+.2f points, %s our 95%% interval  \n",
+                  c->ref_source ? c->ref_source : "", ri->model_size, ref, N ? 100.0 * K / N - ref : 0,
+                  ref / 100 >= lo && ref / 100 <= hi ? "inside" : "outside");
+    if (generative)
+        sb_printf(&m, "No answer extracted: %d of %d items (%.1f%%), scored as wrong; q35 has no LLM judge  \n", F, N,
+                  N ? 100.0 * F / N : 0);
+    if (n_done < total) sb_printf(&m, "**Incomplete**: %d of %d items logged  \n", n_done, total);
+    if (d->n_filtered) sb_printf(&m, "Rows left out by the dataset filter (dataset.keep): %d  \n", d->n_filtered);
+    sb_printf(&m, "\n![accuracy](chart.svg)\n\n");
+    sb_printf(&m, "| setting | value |\n|---|---|\n| scoring | %s |\n| shots | %d |\n| prompt style | %s%s%s |\n", c->scoring,
+              c->num_fewshot, c->style, c->chat_template ? ", chat template" : "", c->multiturn ? ", shots as turns" : "");
+    if (c->chat_template) sb_printf(&m, "| thinking | %s |\n", c->thinking < 0 ? "template default" : c->thinking ? "on" : "off");
+    if (generative) {
+        if (c->preset) sb_printf(&m, "| sampling preset | %s |\n", c->preset);
+        sb_printf(&m, "| max_new_tokens | %d |\n| seed | %llu |\n", c->max_new_tokens, (unsigned long long)c->seed);
+    }
+    sb_printf(&m, "| config SHA-256 | `%s` (config.yaml here) |\n| model | %s, fingerprint `%s` |\n| backend | %s |\n",
+              c->hash, ri->model_size, ri->model_fp, c->backend);
+    sb_printf(&m, "| q35 | %s |\n| time | %.1f s of item time, %.2f items/s, %.0f prompt tokens/s |\n\n", Q35_VERSION, secs,
+              secs > 0 ? N / secs : 0, secs > 0 ? tokens / secs : 0);
+    if (ncat > 1) {
+        sb_printf(&m, "| category | n | acc | 95%% interval |\n|---|---|---|---|\n");
+        for (int k = 0; k < ncat; k++) {
+            q35_wilson95(ck[k], cn[k], &lo, &hi);
+            sb_printf(&m, "| %s | %d | %.2f%% | %.1f-%.1f |\n", cats[k], cn[k], 100.0 * ck[k] / cn[k], 100 * lo, 100 * hi);
+        }
+        sb_printf(&m, "\n");
+    }
+    sb_printf(&m, "| subject | n | acc | 95%% interval |%s\n|---|---|---|---|%s\n", generative ? " no answer |" : "",
+              generative ? "---|" : "");
+    for (int i = 0; i < d->n; i++) {
         if (t[i].n == 0) continue;
         q35_wilson95(t[i].correct, t[i].n, &lo, &hi);
-        n += snprintf(md + n, cap - (size_t)n, "| %s | %d | %.2f%% | %.1f-%.1f |\n", d->s[i].name, t[i].n,
-                      100.0 * t[i].correct / t[i].n, 100 * lo, 100 * hi);
+        sb_printf(&m, "| %s | %d | %.2f%% | %.1f-%.1f |", d->s[i].name, t[i].n, 100.0 * t[i].correct / t[i].n, 100 * lo,
+                  100 * hi);
+        if (generative) sb_printf(&m, " %d |", t[i].no_answer);
+        sb_printf(&m, "\n");
     }
+    free(t);
     snprintf(p, sizeof p, "%s/report.md", dir);
-    rc = write_file(p, md, err, errlen);
-    free(md);
+    if (rc == 0) rc = m.s ? write_file(p, m.s, err, errlen) : q35_fail(err, errlen, "out of memory");
+    free(m.s);
     return rc;
 }
 
+/* run.json: what a resume or a merge must find the same. */
+static char *run_json(const q35_eval_config *c, const q35_eval_run_info *ri) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "config_sha256", c->hash);
+    cJSON_AddStringToObject(j, "model_fingerprint", ri->model_fp);
+    cJSON_AddStringToObject(j, "model_size", ri->model_size);
+    cJSON_AddStringToObject(j, "q35_version", Q35_VERSION);
+    cJSON_AddNumberToObject(j, "shard", ri->shard_k);
+    cJSON_AddNumberToObject(j, "shards", ri->shard_n);
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+int q35_eval_read_run_info(const char *dir, q35_eval_run_info *ri, char *err, size_t errlen) {
+    char p[4300];
+    snprintf(p, sizeof p, "%s/run.json", dir);
+    char *t = q35_read_file(p, 1 << 20, NULL);
+    if (!t) return q35_fail(err, errlen, "%s: no run.json (not a run directory)", dir);
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "config_sha256"), *b = cJSON_GetObjectItemCaseSensitive(j, "model_fingerprint"),
+                *s = cJSON_GetObjectItemCaseSensitive(j, "model_size"), *v = cJSON_GetObjectItemCaseSensitive(j, "q35_version"),
+                *k = cJSON_GetObjectItemCaseSensitive(j, "shard"), *n = cJSON_GetObjectItemCaseSensitive(j, "shards");
+    int ok = cJSON_IsString(a) && strlen(a->valuestring) == 64 && cJSON_IsString(b) && strlen(b->valuestring) == 64 &&
+             cJSON_IsString(s) && cJSON_IsString(v) && cJSON_IsNumber(k) && cJSON_IsNumber(n);
+    if (ok) {
+        memset(ri, 0, sizeof *ri);
+        memcpy(ri->config_hash, a->valuestring, 65);
+        memcpy(ri->model_fp, b->valuestring, 65);
+        snprintf(ri->model_size, sizeof ri->model_size, "%s", s->valuestring);
+        snprintf(ri->version, sizeof ri->version, "%s", v->valuestring);
+        ri->shard_k = k->valueint, ri->shard_n = n->valueint;
+    }
+    cJSON_Delete(j);
+    return ok ? 0 : q35_fail(err, errlen, "%s: run.json lacks its fields", p);
+}
+
 /* ---- the run ---- */
+
+/* splitmix64: the item's sampler seed from the run's and the item's identity, so an item draws
+ * the same tokens whichever shard or resume runs it. */
+static uint64_t item_seed(uint64_t seed, const char *subject, int doc_id) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = subject; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    uint64_t z = seed ^ h ^ ((uint64_t)(unsigned)doc_id << 32);
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The sampling settings: the preset's, each stated value over it. */
+static q35_sampling sampling_of(const q35_eval_config *c) {
+    q35_sampling s = { 0 };
+    const q35_preset *p = c->preset ? q35_preset_find(c->preset) : NULL;
+    if (p) s = p->s;
+    else s.top_p = 1, s.repetition_penalty = 1;
+    if (!isnan(c->temperature)) s.temperature = (float)c->temperature;
+    if (!isnan(c->top_p)) s.top_p = (float)c->top_p;
+    if (c->top_k >= 0) s.top_k = c->top_k;
+    if (!isnan(c->min_p)) s.min_p = (float)c->min_p;
+    if (!isnan(c->presence_penalty)) s.presence_penalty = (float)c->presence_penalty;
+    if (!isnan(c->frequency_penalty)) s.frequency_penalty = (float)c->frequency_penalty;
+    if (!isnan(c->repetition_penalty)) s.repetition_penalty = (float)c->repetition_penalty;
+    return s;
+}
+
+static const char *letter_or_dash(int k, char buf[2]) {
+    if (k < 0) return "-";
+    buf[0] = (char)('A' + k), buf[1] = 0;
+    return buf;
+}
+
+/* The few-shot and prompt settings of c as the prompt module takes them. */
+static q35_mc_prompt prompt_of(const q35_eval_config *c, const char *tpl) {
+    q35_mc_prompt p = { c->description, c->question_format, c->option_format, c->target_delimiter,
+                        c->fewshot_delimiter, c->strip_question, c->chat_template, c->multiturn,
+                        c->system, c->thinking, tpl };
+    return p;
+}
 
 int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, size_t errlen) {
     q35_eval_config c = *cfg; /* the hash is recomputed into the copy */
     char *ctext = q35_eval_config_text(&c);
     if (!ctext) return q35_fail(err, errlen, "out of memory");
-    if (!c.data) {
-        free(ctext);
-        return q35_fail(err, errlen, "no dataset: set dataset.path in the config, or give --data DIR");
-    }
     if (!o->dry_run && !c.model) {
         free(ctext);
         return q35_fail(err, errlen, "no model: set model in the config, or give --model DIR");
     }
-    q35_mmlu d;
-    if (q35_mmlu_load(&d, c.data, err, errlen) != 0) {
+    q35_mc_set d;
+    if (q35_eval_load_data(&d, &c, err, errlen) != 0) {
         free(ctext);
         return -1;
     }
-    int rc = -1, V = 0;
+    int generative = !strcmp(c.scoring, "generate"), rc = -1, V = 0, n_sel = 0, total = 0;
     q35_tokenizer *tok = q35_tokenizer_load(c.tokenizer ? c.tokenizer : c.model ? c.model : "", err, errlen);
     q35_model m;
     int opened = 0;
     q35_text_state st = { 0 };
     prefix_cache pc = { 0 };
+    q35_sampler *smp = NULL;
     float *logits = NULL;
+    char *tpl = NULL;
     const q35_ops *ops = q35_backend(c.backend);
     FILE *log = NULL;
-    unsigned char **done = calloc((size_t)d.n, sizeof *done);
+    unsigned char **want = calloc((size_t)d.n, sizeof *want);
     tally *t = calloc((size_t)d.n, sizeof *t);
-    char fp[65] = "", p[4200];
+    item_ref *sel = NULL;
+    request cur = { 0 }, next = { 0 };
+    q35_eval_run_info ri = { .shard_k = o->shard_n > 1 ? o->shard_k : 1, .shard_n = o->shard_n > 1 ? o->shard_n : 1 };
+    int end_ids[24], n_end = 0;
+    char p[4300];
     double t0 = now_s();
-    if (!tok || !done || !t) {
+    snprintf(ri.model_size, sizeof ri.model_size, "none");
+    if (!tok || !want || !t) {
         if (tok) q35_fail(err, errlen, "out of memory");
         goto out;
     }
-    int total = 0;
-    for (int i = 0; i < d.n; i++) {
-        int n = c.limit > 0 && c.limit < d.s[i].n_test ? c.limit : d.s[i].n_test;
-        total += n;
-        if (!(done[i] = calloc((size_t)d.s[i].n_test + 1, 1))) {
+    if (!(sel = select_items(&d, c.limit, ri.shard_k, ri.shard_n, &n_sel))) {
+        q35_fail(err, errlen, "out of memory");
+        goto out;
+    }
+    total = n_sel;
+    for (int i = 0; i < d.n; i++)
+        if (!(want[i] = calloc((size_t)d.s[i].n_test + 1, 1))) {
             q35_fail(err, errlen, "out of memory");
             goto out;
         }
+    for (int k = 0; k < n_sel; k++) want[sel[k].s][sel[k].j] = 1;
+    if (c.chat_template) {
+        const char *src;
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s", c.model ? c.model : c.tokenizer);
+        if (!c.model) { /* a tokenizer file: its directory may hold the template */
+            char *slash = strrchr(dir, '/');
+            if (slash) *slash = 0;
+            else snprintf(dir, sizeof dir, ".");
+        }
+        if (!(tpl = q35_chat_template_load(dir, &src, err, errlen))) goto out;
     }
+    q35_mc_prompt pr = prompt_of(&c, tpl);
     if (!o->dry_run) {
-        if (model_fingerprint(c.model, fp) != 0) {
+        if (model_fingerprint(c.model, ri.model_fp) != 0) {
             q35_fail(err, errlen, "%s: no config.json", c.model);
             goto out;
         }
+        if (q35_model_open(&m, c.model, err, errlen) != 0) goto out;
+        opened = 1;
+        snprintf(ri.model_size, sizeof ri.model_size, "%s", model_size(&m));
+        memcpy(ri.config_hash, c.hash, 65);
         if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
             q35_fail(err, errlen, "%s: cannot create: %s", o->out_dir, strerror(errno));
             goto out;
         }
         snprintf(p, sizeof p, "%s/run.json", o->out_dir);
-        char *prev = q35_read_file(p, 1 << 20, NULL);
-        char runj[512];
-        snprintf(runj, sizeof runj,
-                 "{\n  \"config_sha256\": \"%s\",\n  \"model_fingerprint\": \"%s\",\n  \"q35_version\": \"%s\"\n}\n", c.hash,
-                 fp, Q35_VERSION);
-        if (prev && !o->resume) {
+        char *prev = q35_read_file(p, 1 << 20, NULL), *runj = run_json(&c, &ri);
+        if (!runj) {
             free(prev);
+            q35_fail(err, errlen, "out of memory");
+            goto out;
+        }
+        if (prev && !o->resume) {
+            free(prev), free(runj);
             q35_fail(err, errlen, "%s already holds a run: --resume to continue it, or another --out", o->out_dir);
             goto out;
         }
         if (prev && strcmp(prev, runj) != 0) {
-            free(prev);
+            free(prev), free(runj);
             q35_fail(err, errlen,
-                     "%s holds a run of another configuration, model or q35 version (its run.json differs): "
+                     "%s holds a run of another configuration, model, shard or q35 version (its run.json differs): "
                      "not resumed", o->out_dir);
             goto out;
         }
         free(prev);
-        if (write_file(p, runj, err, errlen) != 0) goto out;
+        int wrc = write_file(p, runj, err, errlen);
+        free(runj);
+        if (wrc != 0) goto out;
         snprintf(p, sizeof p, "%s/config.yaml", o->out_dir);
         if (write_file(p, ctext, err, errlen) != 0) goto out;
         snprintf(p, sizeof p, "%s/samples.jsonl", o->out_dir);
         int n_done = 0;
-        if (read_log(p, &d, done, t, &n_done, err, errlen) != 0) goto out;
+        if (read_log(p, &d, want, t, &n_done, 1, NULL, err, errlen) != 0) goto out;
         if (n_done) fprintf(stderr, "q35 eval: resuming: %d of %d items already done\n", n_done, total);
         log = fopen(p, "a");
         if (!log) {
             q35_fail(err, errlen, "%s: cannot append: %s", p, strerror(errno));
             goto out;
         }
-        if (q35_model_open(&m, c.model, err, errlen) != 0) goto out;
-        opened = 1;
         if (!ops) {
             q35_fail(err, errlen, "unknown backend '%s' (have: %s)", c.backend, q35_backend_names());
             goto out;
@@ -431,116 +822,300 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         q35_set_threads(c.threads);
         V = m.cfg.text.vocab_size;
         if (q35_text_state_init(&st, &m, err, errlen) != 0) goto out;
-        if (!c.no_prefix_cache && q35_text_state_init(&pc.st, &m, err, errlen) != 0) goto out;
+        pc.on = !c.no_prefix_cache && !generative;
+        if (pc.on && q35_text_state_init(&pc.st, &m, err, errlen) != 0) goto out;
         if (!(logits = malloc((size_t)V * sizeof *logits))) {
             q35_fail(err, errlen, "out of memory");
             goto out;
         }
-    }
-    int k_done = 0, k_correct = 0;
-    double t_items = now_s();
-    for (int i = 0; i < d.n; i++) {
-        q35_mmlu_subject *s = &d.s[i];
-        int n = c.limit > 0 && c.limit < s->n_test ? c.limit : s->n_test;
-        pc.ready = 0;
-        for (int j = 0; j < n; j++) {
-            if (done[i][j]) continue;
-            if (!o->dry_run && !c.no_prefix_cache && !pc.ready) { /* the subject's prefix, once */
-                char *pre = q35_mmlu_prefix(s, c.num_fewshot);
-                free(pc.ids);
-                pc.ids = NULL;
-                if (!pre || q35_tokenize(tok, pre, strlen(pre), &pc.ids, &pc.n, err, errlen) != 0) {
-                    if (!pre) q35_fail(err, errlen, "%s: %d shots asked, its dev split has %d", s->name, c.num_fewshot, s->n_dev);
-                    free(pre);
-                    goto out;
-                }
-                free(pre);
-                q35_text_state_reset(&pc.st);
-                if (q35_text_forward(&pc.st, ops, pc.ids, pc.n, NULL, NULL, 1, NULL, err, errlen) != 0) goto out;
-                pc.ready = 1;
+        if (generative) {
+            q35_sampling s = sampling_of(&c);
+            if (q35_sampling_check(&s, err, errlen) != 0 || !(smp = q35_sampler_new(&s, V, err, errlen))) goto out;
+            q35_genconfig gc;
+            if (q35_genconfig_load(&gc, c.model, err, errlen) != 0) goto out;
+            int cand[20], nc = 0;
+            for (int i = 0; i < gc.n_eos && nc < 16; i++) cand[nc++] = gc.eos[i];
+            cand[nc++] = m.cfg.text.eos_token_id;
+            cand[nc++] = q35_token_id(tok, "<|im_end|>");
+            cand[nc++] = q35_token_id(tok, "<|endoftext|>");
+            for (int i = 0; i < nc; i++) {
+                int dup = cand[i] < 0;
+                for (int k = 0; k < n_end; k++) dup |= end_ids[k] == cand[i];
+                if (!dup) end_ids[n_end++] = cand[i];
             }
-            q35_mc_item *it = &s->test[j];
-            request r;
-            double ti = now_s();
-            if (build_request(&r, tok, s, it, c.num_fewshot, err, errlen) != 0) goto out;
-            cJSON *rec = cJSON_CreateObject();
-            cJSON_AddStringToObject(rec, "subject", s->name);
-            cJSON_AddNumberToObject(rec, "doc_id", it->doc_id);
-            if (o->dry_run) {
-                cJSON_AddStringToObject(rec, "context", r.context);
-                cJSON *cs = cJSON_AddArrayToObject(rec, "continuations"), *ci = NULL;
-                for (int k = 0; k < 4; k++) cJSON_AddItemToArray(cs, cJSON_CreateString(r.cont[k]));
-                cJSON_AddItemToObject(rec, "context_ids", cJSON_CreateIntArray(r.ctx_ids, r.n_ctx));
-                ci = cJSON_AddArrayToObject(rec, "continuation_ids");
-                for (int k = 0; k < 4; k++) cJSON_AddItemToArray(ci, cJSON_CreateIntArray(r.cont_ids[k], r.n_cont[k]));
-                cJSON_AddNumberToObject(rec, "gold", it->answer);
-                char *line = cJSON_PrintUnformatted(rec);
-                if (line) fprintf(o->dry_run, "%s\n", line);
-                free(line);
-                cJSON_Delete(rec);
-                request_free(&r);
-                continue;
-            }
-            double ll[4];
-            int greedy[4];
-            int cached = 0;
-            if (score(ll, greedy, &r, &st, ops, logits, c.no_prefix_cache ? NULL : &pc, &cached, err, errlen) != 0) {
-                cJSON_Delete(rec);
-                request_free(&r);
-                goto out;
-            }
-            int pred = 0;
-            for (int k = 1; k < 4; k++)
-                if (ll[k] > ll[pred]) pred = k; /* the first of equal maxima, as numpy's argmax */
-            char hp[65], hi[65];
-            sha_text(r.context, hp);
-            sha_ids(r.ctx_ids, r.n_ctx, hi);
-            cJSON_AddStringToObject(rec, "prompt_sha256", hp);
-            cJSON_AddStringToObject(rec, "ids_sha256", hi);
-            cJSON_AddNumberToObject(rec, "prompt_tokens", r.n_ctx);
-            cJSON_AddNumberToObject(rec, "prefix_tokens_reused", cached ? pc.n : 0);
-            cJSON_AddItemToObject(rec, "loglik", cJSON_CreateDoubleArray(ll, 4));
-            cJSON_AddItemToObject(rec, "is_greedy", cJSON_CreateIntArray(greedy, 4));
-            cJSON_AddNumberToObject(rec, "pred", pred);
-            cJSON_AddNumberToObject(rec, "gold", it->answer);
-            cJSON_AddBoolToObject(rec, "correct", pred == it->answer);
-            cJSON_AddNumberToObject(rec, "seconds", now_s() - ti);
-            char *line = cJSON_PrintUnformatted(rec);
-            cJSON_Delete(rec);
-            request_free(&r);
-            int bad = !line || fprintf(log, "%s\n", line) < 0 || fflush(log) != 0 || fsync(fileno(log)) != 0;
-            free(line);
-            if (bad) {
-                q35_fail(err, errlen, "%s/samples.jsonl: write failed", o->out_dir);
-                goto out;
-            }
-            t[i].n++, t[i].correct += pred == it->answer;
-            k_done++, k_correct += pred == it->answer;
-            int left = total, all_done = 0;
-            for (int a = 0; a < d.n; a++) all_done += t[a].n;
-            left -= all_done;
-            double rate = k_done / (now_s() - t_items);
-            if (o->progress_tty || k_done % 50 == 0 || left == 0)
-                fprintf(stderr, "%sq35 eval: %d/%d items, acc %.1f%%, %.2f items/s, ETA %.0f s%s", o->progress_tty ? "\r" : "",
-                        all_done, total, 100.0 * k_correct / k_done, rate, left / rate, o->progress_tty ? "" : "\n");
         }
     }
+    int k_done = 0, k_correct = 0, all_done = 0;
+    for (int i = 0; i < d.n; i++) all_done += t[i].n;
+    double t_items = now_s();
+    for (int x = 0; x < n_sel; x++) {
+        int si = sel[x].s, j = sel[x].j;
+        if (want[si][j] == 2) continue;
+        q35_mc_subject *s = &d.s[si];
+        q35_mc_item *it = &s->test[j];
+        double ti = now_s();
+        request_free(&cur);
+        if (next.built) cur = next, memset(&next, 0, sizeof next);
+        else if (build_request(&cur, tok, &pr, s, it, c.num_fewshot, generative, err, errlen) != 0) goto out;
+        /* the next item of this subject to run: what it shares with this one stays in the cache */
+        int share = 0;
+        if (pc.on) {
+            int y = x + 1;
+            while (y < n_sel && sel[y].s == si && want[si][sel[y].j] == 2) y++;
+            if (y < n_sel && sel[y].s == si) {
+                request_free(&next);
+                if (build_request(&next, tok, &pr, s, &s->test[sel[y].j], c.num_fewshot, generative, err, errlen) != 0) goto out;
+                share = common_prefix(cur.ctx_ids, cur.n_ctx, next.ctx_ids, next.n_ctx);
+            } else if (pc.n > 0) {
+                share = common_prefix(cur.ctx_ids, cur.n_ctx, pc.ids, pc.n);
+            }
+        }
+        cJSON *rec = cJSON_CreateObject();
+        cJSON_AddStringToObject(rec, "subject", s->name);
+        cJSON_AddNumberToObject(rec, "doc_id", it->doc_id);
+        if (o->dry_run) {
+            if (generative) {
+                q35_sampling smpl = sampling_of(&c);
+                cJSON_AddStringToObject(rec, "prompt", cur.prompt);
+                cJSON_AddItemToObject(rec, "prompt_ids", cJSON_CreateIntArray(cur.ctx_ids, cur.n_ctx));
+                cJSON *sj = cJSON_AddObjectToObject(rec, "sampling");
+                cJSON_AddNumberToObject(sj, "temperature", smpl.temperature);
+                cJSON_AddNumberToObject(sj, "top_p", smpl.top_p);
+                cJSON_AddNumberToObject(sj, "top_k", smpl.top_k);
+                cJSON_AddNumberToObject(sj, "min_p", smpl.min_p);
+                cJSON_AddNumberToObject(sj, "presence_penalty", smpl.presence_penalty);
+                cJSON_AddNumberToObject(sj, "frequency_penalty", smpl.frequency_penalty);
+                cJSON_AddNumberToObject(sj, "repetition_penalty", smpl.repetition_penalty);
+                cJSON_AddNumberToObject(sj, "seed", (double)item_seed(c.seed, s->name, it->doc_id));
+                cJSON_AddNumberToObject(rec, "max_new_tokens", c.max_new_tokens);
+            } else {
+                cJSON_AddStringToObject(rec, "context", cur.context);
+                cJSON *cs = cJSON_AddArrayToObject(rec, "continuations"), *ci = NULL;
+                for (int k = 0; k < cur.nc; k++) cJSON_AddItemToArray(cs, cJSON_CreateString(cur.cont[k]));
+                cJSON_AddItemToObject(rec, "context_ids", cJSON_CreateIntArray(cur.ctx_ids, cur.n_ctx));
+                ci = cJSON_AddArrayToObject(rec, "continuation_ids");
+                for (int k = 0; k < cur.nc; k++) cJSON_AddItemToArray(ci, cJSON_CreateIntArray(cur.cont_ids[k], cur.n_cont[k]));
+            }
+            cJSON_AddNumberToObject(rec, "gold", it->answer);
+            char *line = cJSON_PrintUnformatted(rec);
+            if (line) fprintf(o->dry_run, "%s\n", line);
+            free(line);
+            cJSON_Delete(rec);
+            continue;
+        }
+        char hp[65], hi[65], lb[2], lg[2];
+        sha_text(cur.prompt, hp);
+        sha_ids(cur.ctx_ids, cur.n_ctx, hi);
+        cJSON_AddStringToObject(rec, "prompt_sha256", hp);
+        cJSON_AddStringToObject(rec, "ids_sha256", hi);
+        cJSON_AddNumberToObject(rec, "prompt_tokens", cur.n_ctx);
+        int pred = -1, reused = 0;
+        if (!generative) {
+            double ll[Q35_MC_MAX_CHOICES];
+            int greedy[Q35_MC_MAX_CHOICES];
+            if (score_loglik(ll, greedy, &cur, share, &st, ops, logits, pc.on ? &pc : NULL, &reused, err, errlen) != 0) {
+                cJSON_Delete(rec);
+                goto out;
+            }
+            pred = 0;
+            for (int k = 1; k < cur.nc; k++)
+                if (ll[k] > ll[pred]) pred = k; /* the first of equal maxima, as numpy's argmax */
+            cJSON_AddNumberToObject(rec, "prefix_tokens_reused", reused);
+            cJSON_AddItemToObject(rec, "loglik", cJSON_CreateDoubleArray(ll, cur.nc));
+            cJSON_AddItemToObject(rec, "is_greedy", cJSON_CreateIntArray(greedy, cur.nc));
+        } else {
+            q35_sampler_free(smp);
+            q35_sampling sm = sampling_of(&c);
+            sm.seed = item_seed(c.seed, s->name, it->doc_id);
+            if (!(smp = q35_sampler_new(&sm, V, err, errlen))) {
+                cJSON_Delete(rec);
+                goto out;
+            }
+            q35_gen_opts go = { .max_new_tokens = c.max_new_tokens, .context = m.cfg.text.max_position_embeddings,
+                                .end_ids = end_ids, .n_end = n_end, .thinking_open = q35_prompt_opens_thinking(cur.prompt) };
+            q35_gen_result gr;
+            if (q35_generate(&gr, &st, ops, smp, tok, cur.ctx_ids, cur.n_ctx, NULL, &go, err, errlen) != 0) {
+                cJSON_Delete(rec);
+                goto out;
+            }
+            q35_extract_rule rule = Q35_EX_NONE;
+            pred = q35_extract_choice(gr.content ? gr.content : "", it->n_choices, &rule);
+            cJSON_AddStringToObject(rec, "output", gr.text ? gr.text : "");
+            if (gr.reasoning) cJSON_AddStringToObject(rec, "reasoning", gr.reasoning);
+            cJSON_AddStringToObject(rec, "extracted", q35_extract_rule_name(rule));
+            cJSON_AddNumberToObject(rec, "output_tokens", gr.n);
+            cJSON_AddStringToObject(rec, "finish", gr.finish);
+            q35_gen_result_free(&gr);
+        }
+        int ok = pred == it->answer;
+        cJSON_AddNumberToObject(rec, "pred", pred);
+        cJSON_AddNumberToObject(rec, "gold", it->answer);
+        cJSON_AddStringToObject(rec, "pred_letter", letter_or_dash(pred, lb));
+        cJSON_AddStringToObject(rec, "gold_letter", letter_or_dash(it->answer, lg));
+        if (it->error_type) cJSON_AddStringToObject(rec, "error_type", it->error_type);
+        cJSON_AddBoolToObject(rec, "correct", ok);
+        cJSON_AddNumberToObject(rec, "seconds", now_s() - ti);
+        char *line = cJSON_PrintUnformatted(rec);
+        cJSON_Delete(rec);
+        int bad = !line || fprintf(log, "%s\n", line) < 0 || fflush(log) != 0 || fsync(fileno(log)) != 0;
+        free(line);
+        if (bad) {
+            q35_fail(err, errlen, "%s/samples.jsonl: write failed", o->out_dir);
+            goto out;
+        }
+        want[si][j] = 2;
+        t[si].n++, t[si].correct += ok;
+        k_done++, k_correct += ok, all_done++;
+        int left = total - all_done;
+        double rate = k_done / (now_s() - t_items);
+        if (o->progress_tty || k_done % 50 == 0 || left == 0)
+            fprintf(stderr, "%sq35 eval: %d/%d items, acc %.1f%%, %.2f items/s, ETA %.0f s%s", o->progress_tty ? "\r" : "",
+                    all_done, total, 100.0 * k_correct / k_done, rate, left / rate, o->progress_tty ? "\033[K" : "\n");
+    }
     if (o->progress_tty && !o->dry_run) fputc('\n', stderr);
-    if (!o->dry_run && write_results(o->out_dir, &c, fp, &d, t, now_s() - t0, err, errlen) != 0) goto out;
+    if (!o->dry_run && write_results(o->out_dir, &c, &ri, &d, want, total, now_s() - t0, err, errlen) != 0) goto out;
     rc = 0;
 out:
     if (log) fclose(log);
+    request_free(&cur), request_free(&next);
     free(logits);
+    q35_sampler_free(smp);
     q35_text_state_free(&st);
     q35_text_state_free(&pc.st);
     free(pc.ids);
-    if (pc.fallbacks) fprintf(stderr, "q35 eval: %d items ran whole: their tokens did not start with the prefix's\n", pc.fallbacks);
     if (opened) q35_model_close(&m);
     q35_tokenizer_free(tok);
-    for (int i = 0; done && i < d.n; i++) free(done[i]);
-    free(done);
+    free(tpl);
+    for (int i = 0; want && i < d.n; i++) free(want[i]);
+    free(want), free(t), free(sel);
+    q35_mc_set_free(&d);
+    free(ctext);
+    return rc;
+}
+
+/* ---- merge ---- */
+
+int q35_eval_merge(char *const *dirs, int n, const char *out_dir, const char *data, char *err, size_t errlen) {
+    q35_eval_run_info ri[256];
+    if (n < 1 || n > 256) return q35_fail(err, errlen, "merge takes 1 to 256 run directories");
+    int shards = 0;
+    for (int i = 0; i < n; i++) {
+        if (q35_eval_read_run_info(dirs[i], &ri[i], err, errlen) != 0) return -1;
+        const char *what = strcmp(ri[i].config_hash, ri[0].config_hash)    ? "configuration"
+                           : strcmp(ri[i].model_fp, ri[0].model_fp)         ? "model"
+                           : strcmp(ri[i].version, ri[0].version)           ? "q35 version"
+                           : ri[i].shard_n != ri[0].shard_n                 ? "shard count"
+                                                                            : NULL;
+        if (what) return q35_fail(err, errlen, "%s and %s differ in their %s: not shards of one run", dirs[0], dirs[i], what);
+        for (int k = 0; k < i; k++)
+            if (ri[k].shard_k == ri[i].shard_k)
+                return q35_fail(err, errlen, "%s and %s are both shard %d/%d", dirs[k], dirs[i], ri[i].shard_k, ri[i].shard_n);
+        shards = ri[0].shard_n;
+    }
+    if (n != shards) {
+        char miss[512] = "";
+        size_t m = 0;
+        for (int k = 1; k <= shards && m < sizeof miss - 16; k++) {
+            int have = 0;
+            for (int i = 0; i < n; i++) have |= ri[i].shard_k == k;
+            if (!have) m += (size_t)snprintf(miss + m, sizeof miss - m, " %d", k);
+        }
+        return q35_fail(err, errlen, "%d of %d shards given; missing:%s", n, shards, miss);
+    }
+    char p[4300];
+    snprintf(p, sizeof p, "%s/config.yaml", dirs[0]);
+    q35_eval_config c;
+    if (q35_eval_config_load(&c, p, err, errlen) != 0) return -1;
+    if (data) {
+        char kv[4300];
+        snprintf(kv, sizeof kv, "dataset.path=%s", data);
+        if (q35_eval_config_set(&c, kv, err, errlen) != 0) return q35_eval_config_free(&c), -1;
+    }
+    char *ctext = q35_eval_config_text(&c);
+    q35_mc_set d = { 0 };
+    unsigned char **want = NULL;
+    char ***lines = NULL;
+    item_ref *sel = NULL;
+    int rc = -1, n_sel = 0;
+    FILE *f = NULL;
+    if (!ctext) {
+        q35_fail(err, errlen, "out of memory");
+        goto out;
+    }
+    if (strcmp(c.hash, ri[0].config_hash) != 0) {
+        q35_fail(err, errlen, "%s does not hash to the run's configuration", p);
+        goto out;
+    }
+    if (q35_eval_load_data(&d, &c, err, errlen) != 0) goto out;
+    want = calloc((size_t)d.n, sizeof *want);
+    lines = calloc((size_t)d.n, sizeof *lines);
+    tally *t = calloc((size_t)d.n, sizeof *t);
+    if (!want || !lines || !t || !(sel = select_items(&d, c.limit, 1, 1, &n_sel))) {
+        free(t);
+        q35_fail(err, errlen, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < d.n; i++)
+        if (!(want[i] = calloc((size_t)d.s[i].n_test + 1, 1)) || !(lines[i] = calloc((size_t)d.s[i].n_test + 1, sizeof **lines))) {
+            free(t);
+            q35_fail(err, errlen, "out of memory");
+            goto out;
+        }
+    for (int k = 0; k < n_sel; k++) want[sel[k].s][sel[k].j] = 1;
+    int got = 0;
+    for (int i = 0; i < n; i++) { /* a second log of an item is "logged twice" */
+        int nd;
+        snprintf(p, sizeof p, "%s/samples.jsonl", dirs[i]);
+        if (read_log(p, &d, want, t, &nd, 0, lines, err, errlen) != 0) {
+            free(t);
+            goto out;
+        }
+        got += nd;
+    }
     free(t);
-    q35_mmlu_free(&d);
+    if (got != n_sel) {
+        for (int k = 0; k < n_sel; k++)
+            if (want[sel[k].s][sel[k].j] != 2) {
+                q35_fail(err, errlen, "%d of %d items logged in the shards; the first missing: %s doc %d (an unfinished shard?)",
+                         got, n_sel, d.s[sel[k].s].name, d.s[sel[k].s].test[sel[k].j].doc_id);
+                break;
+            }
+        goto out;
+    }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        q35_fail(err, errlen, "%s: cannot create: %s", out_dir, strerror(errno));
+        goto out;
+    }
+    snprintf(p, sizeof p, "%s/samples.jsonl", out_dir);
+    if (!(f = fopen(p, "w"))) {
+        q35_fail(err, errlen, "%s: cannot write: %s", p, strerror(errno));
+        goto out;
+    }
+    for (int k = 0; k < n_sel; k++) fprintf(f, "%s\n", lines[sel[k].s][sel[k].j]);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        q35_fail(err, errlen, "%s: write failed", p);
+        goto out;
+    }
+    q35_eval_run_info one = ri[0];
+    one.shard_k = one.shard_n = 1;
+    char *runj = run_json(&c, &one);
+    snprintf(p, sizeof p, "%s/run.json", out_dir);
+    int w = runj ? write_file(p, runj, err, errlen) : q35_fail(err, errlen, "out of memory");
+    free(runj);
+    snprintf(p, sizeof p, "%s/config.yaml", out_dir);
+    if (w != 0 || write_file(p, ctext, err, errlen) != 0) goto out;
+    if (write_results(out_dir, &c, &one, &d, want, n_sel, 0, err, errlen) != 0) goto out;
+    rc = 0;
+out:
+    if (f) fclose(f);
+    for (int i = 0; i < d.n; i++) {
+        if (want) free(want[i]);
+        for (int j = 0; lines && lines[i] && j < d.s[i].n_test; j++) free(lines[i][j]);
+        if (lines) free(lines[i]);
+    }
+    free(want), free(lines), free(sel);
+    q35_mc_set_free(&d);
+    q35_eval_config_free(&c);
     free(ctext);
     return rc;
 }

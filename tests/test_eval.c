@@ -18,11 +18,20 @@
 #include "config.h"
 #include "csv.h"
 #include "mmlu.h"
+#include "prompt.h"
+#include "chat.h"
 #include "run.h"
 #include "testutil.h"
 #include "util.h"
 
 static char err[2048];
+
+/* lm-eval's mmlu prompt through the prompt module. */
+static char *mmlu_context(const q35_mc_subject *s, const q35_mc_item *it, int k) {
+    q35_mc_prompt p = { .strip_question = -1, .thinking = -1 };
+    ck_assert_int_eq(q35_mc_prompt_style(&p, "lm-eval-mmlu"), 0);
+    return q35_mc_context(&p, s, it, k, err, sizeof err);
+}
 
 static void write_at(const char *dir, const char *name, const char *text) {
     char p[4200];
@@ -49,25 +58,25 @@ START_TEST(prompt_byte_for_byte) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
     make_subject(dir);
-    q35_mmlu d;
+    q35_mc_set d;
     ck_assert_msg(q35_mmlu_load(&d, dir, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(d.n, 1);
-    q35_mmlu_subject *s = &d.s[0];
+    q35_mc_subject *s = &d.s[0];
     ck_assert_str_eq(s->name, "high_school_physics");
     ck_assert_int_eq(s->n_dev, 2);
     ck_assert_int_eq(s->n_test, 2);
     ck_assert_int_eq(s->test[1].doc_id, 1);
     ck_assert_int_eq(s->test[1].answer, 2);
     ck_assert_int_eq(s->test[1].line, 3); /* the first row spans lines 1-2 */
-    char *c0 = q35_mmlu_context(s, &s->test[0], 0);
+    char *c0 = mmlu_context(s, &s->test[0], 0);
     ck_assert_str_eq(c0, "The following are multiple choice questions (with answers) about high school physics.\n\n"
                          "Two\nlines?\nA. yes\nB. no\nC. x,y\nD. z\nAnswer:");
-    char *c2 = q35_mmlu_context(s, &s->test[1], 2);
+    char *c2 = mmlu_context(s, &s->test[1], 2);
     ck_assert_str_eq(c2, "The following are multiple choice questions (with answers) about high school physics.\n\n"
                          "What is 1+1?\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer: B\n\n"
                          "Leading spaces and a \"quote\"\nA. a  b\nB.  c\nC. d\nD. e\nAnswer: D\n\n"
                          "Last, no line end\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer:");
-    ck_assert_ptr_null(q35_mmlu_context(s, &s->test[0], 3)); /* more shots than the dev split */
+    ck_assert_ptr_null(mmlu_context(s, &s->test[0], 3)); /* more shots than the dev split */
     free(c0), free(c2);
     /* the request split: trailing whitespace of the context goes to the continuation */
     char *ctx, *cont;
@@ -79,7 +88,7 @@ START_TEST(prompt_byte_for_byte) {
     ck_assert_str_eq(ctx, "Answer:");
     ck_assert_str_eq(cont, " A");
     free(ctx), free(cont);
-    q35_mmlu_free(&d);
+    q35_mc_set_free(&d);
     tu_rm_rf(dir);
 }
 END_TEST
@@ -91,12 +100,12 @@ START_TEST(both_csv_forms_and_the_shipped_sample) {
     make_subject(dir);
     write_at(dir, "test/high_school_physics_test.csv",
              "question,choice0,choice1,choice2,choice3,answer\n\"Two\nlines?\",yes,no,\"x,y\",z,0\n");
-    q35_mmlu d;
+    q35_mc_set d;
     ck_assert_msg(q35_mmlu_load(&d, dir, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(d.s[0].n_test, 1);
     ck_assert_int_eq(d.s[0].test[0].answer, 0);
     ck_assert_str_eq(d.s[0].test[0].choices[2], "x,y");
-    q35_mmlu_free(&d);
+    q35_mc_set_free(&d);
     tu_rm_rf(dir);
     ck_assert_msg(q35_mmlu_load(&d, "datasets/mmlu", err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(d.n, 57);
@@ -104,7 +113,7 @@ START_TEST(both_csv_forms_and_the_shipped_sample) {
     for (int i = 0; i < d.n; i++) nt += d.s[i].n_test, nd += d.s[i].n_dev;
     ck_assert_int_eq(nt, 285);
     ck_assert_int_eq(nd, 285);
-    q35_mmlu_free(&d);
+    q35_mc_set_free(&d);
 }
 END_TEST
 
@@ -126,7 +135,7 @@ START_TEST(bad_rows_name_file_and_line) {
         snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
         make_subject(dir);
         write_at(dir, "test/high_school_physics_test.csv", cases[i].test);
-        q35_mmlu d;
+        q35_mc_set d;
         err[0] = 0;
         ck_assert_int_eq(q35_mmlu_load(&d, dir, err, sizeof err), -1);
         ck_assert_msg(strstr(err, cases[i].says), "case %zu: '%s' lacks '%s'", i, err, cases[i].says);
@@ -138,7 +147,7 @@ START_TEST(bad_rows_name_file_and_line) {
     char p[4200];
     snprintf(p, sizeof p, "%s/dev/high_school_physics_dev.csv", dir);
     unlink(p);
-    q35_mmlu d;
+    q35_mc_set d;
     ck_assert_int_eq(q35_mmlu_load(&d, dir, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "high_school_physics_dev.csv"), "%s", err);
     tu_rm_rf(dir);
@@ -156,7 +165,9 @@ START_TEST(config_errors_name_file_and_line) {
         { "task: mmlu\nthreads: [1, 2]\n", "cfg.yaml:2: threads must be a single value" },
         { "task: mmlu\n  bad indent: 1\n", "cfg.yaml:2:" },
         { "- a\n- b\n", "expected a mapping" },
-        { "task: hellaswag\n", "task 'hellaswag'" },
+        { "type: ranking\n", "type 'ranking'" },
+        { "prompt:\n  chat_template: yes\n", "cfg.yaml:2: prompt.chat_template 'yes': expected true or false" },
+        { "sampling:\n  top_p: 1.5\n", "cfg.yaml:2: sampling.top_p '1.5': expected a number in [0, 1]" },
     };
     char dir[4096], p[4200];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
@@ -184,8 +195,45 @@ START_TEST(config_errors_name_file_and_line) {
     ck_assert_int_eq(q35_eval_config_set(&c, "prompt.shots=0", err, sizeof err), -1);
     ck_assert_msg(strstr(err, "unknown key 'prompt.shots'"), "%s", err);
     ck_assert_int_eq(q35_eval_config_set(&c, "limit=-1", err, sizeof err), -1);
-    free(t1), free(t2);
-    q35_eval_config_free(&c);
+    /* the canonical text is itself a configuration with the same hash (paths and threads are
+     * outside it: shards on machines with other mounts share it) */
+    ck_assert_int_eq(q35_eval_config_set(&c, "prompt.system=say \"hi\"\nthen: go", err, sizeof err), 0);
+    ck_assert_int_eq(q35_eval_config_finish(&c, err, sizeof err), 0);
+    char *t3 = q35_eval_config_text(&c), h3[65];
+    memcpy(h3, c.hash, 65);
+    tu_write_file(p, t3, strlen(t3));
+    q35_eval_config c2;
+    ck_assert_msg(q35_eval_config_load(&c2, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(c2.system, "say \"hi\"\nthen: go");
+    char *t4 = q35_eval_config_text(&c2);
+    ck_assert_str_eq(t3, t4);
+    ck_assert_int_eq(q35_eval_config_set(&c2, "dataset.path=/elsewhere", err, sizeof err), 0);
+    ck_assert_int_eq(q35_eval_config_set(&c2, "threads=7", err, sizeof err), 0);
+    free(q35_eval_config_text(&c2));
+    ck_assert_str_eq(c2.hash, h3);
+    /* what keys mean together */
+    static const struct {
+        const char *set[3];
+        const char *says;
+    } combos[] = {
+        { { "scoring=generate", "sampling.preset=instruct" }, "needs max_new_tokens" },
+        { { "scoring=generate", "max_new_tokens=64", "sampling.temperature=0.7" }, "refuses an unstated setting: give sampling.preset or sampling.top_p" },
+        { { "scoring=generate", "max_new_tokens=64", "sampling.preset=warm" }, "sampling.preset 'warm': unknown" },
+        { { "sampling.preset=instruct" }, "for scoring: generate" },
+        { { "prompt.fewshot_as_multiturn=true" }, "needs prompt.chat_template: true" },
+        { { "dataset.format=jsonl" }, "needs dataset.columns.question" },
+        { { "dataset.keep=ok" }, "for dataset.format mmlu-redux" },
+    };
+    for (size_t i = 0; i < sizeof combos / sizeof combos[0]; i++) {
+        q35_eval_config k;
+        ck_assert_int_eq(q35_eval_config_load(&k, p, err, sizeof err), 0);
+        for (int j = 0; j < 3 && combos[i].set[j]; j++) ck_assert_int_eq(q35_eval_config_set(&k, combos[i].set[j], err, sizeof err), 0);
+        ck_assert_int_eq(q35_eval_config_finish(&k, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, combos[i].says), "combo %zu: '%s' lacks '%s'", i, err, combos[i].says);
+        q35_eval_config_free(&k);
+    }
+    free(t1), free(t2), free(t3), free(t4);
+    q35_eval_config_free(&c), q35_eval_config_free(&c2);
     tu_rm_rf(dir);
 }
 END_TEST
