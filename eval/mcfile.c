@@ -271,7 +271,7 @@ static q35_mc_subject *subject_for(q35_mc_set *t, const mrow *r, const mapping *
         return s->category ? s : NULL;
     }
     if (strcmp(s->category, cat) != 0) {
-        q35_fail(err, errlen, "%s:%d: column '%s' (category) '%.60s' differs from '%.60s' of subject '%.60s''s earlier rows",
+        q35_fail(err, errlen, "%s:%d: column '%s' (category) '%.60s' differs from '%.60s' given by earlier rows of subject '%.60s'",
                  r->path, r->line, m->c->category, cat, s->category, s->name);
         return NULL;
     }

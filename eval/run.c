@@ -879,14 +879,19 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
                 cJSON_AddStringToObject(rec, "prompt", cur.prompt);
                 cJSON_AddItemToObject(rec, "prompt_ids", cJSON_CreateIntArray(cur.ctx_ids, cur.n_ctx));
                 cJSON *sj = cJSON_AddObjectToObject(rec, "sampling");
-                cJSON_AddNumberToObject(sj, "temperature", smpl.temperature);
-                cJSON_AddNumberToObject(sj, "top_p", smpl.top_p);
+                const char *names[] = { "temperature", "top_p", "min_p", "presence_penalty", "frequency_penalty",
+                                        "repetition_penalty" };
+                const float vals[] = { smpl.temperature, smpl.top_p, smpl.min_p, smpl.presence_penalty,
+                                       smpl.frequency_penalty, smpl.repetition_penalty };
+                for (int v = 0; v < 6; v++) { /* the float's shortest decimal, as it was written */
+                    char num[32];
+                    snprintf(num, sizeof num, "%.7g", (double)vals[v]);
+                    cJSON_AddNumberToObject(sj, names[v], strtod(num, NULL));
+                }
                 cJSON_AddNumberToObject(sj, "top_k", smpl.top_k);
-                cJSON_AddNumberToObject(sj, "min_p", smpl.min_p);
-                cJSON_AddNumberToObject(sj, "presence_penalty", smpl.presence_penalty);
-                cJSON_AddNumberToObject(sj, "frequency_penalty", smpl.frequency_penalty);
-                cJSON_AddNumberToObject(sj, "repetition_penalty", smpl.repetition_penalty);
-                cJSON_AddNumberToObject(sj, "seed", (double)item_seed(c.seed, s->name, it->doc_id));
+                char seed[24];
+                snprintf(seed, sizeof seed, "%llu", (unsigned long long)item_seed(c.seed, s->name, it->doc_id));
+                cJSON_AddStringToObject(sj, "seed", seed); /* 64 bits: a string, as JSON numbers are doubles */
                 cJSON_AddNumberToObject(rec, "max_new_tokens", c.max_new_tokens);
             } else {
                 cJSON_AddStringToObject(rec, "context", cur.context);

@@ -54,6 +54,14 @@ double q35_mcnemar_exact_p(int b, int c) {
     if (b < 0 || c < 0) return NAN;
     double N = (double)b + c, m = b < c ? b : c;
     if (N == 0) return 1;
+    if (N <= 62) { /* exact: Pascal's row in integers, one rounding */
+        uint64_t row[63] = { 1 }, sum = 0;
+        for (int r = 1; r <= (int)N; r++)
+            for (int k = r; k >= 1; k--) row[k] += row[k - 1];
+        for (int k = 0; k <= (int)m; k++) sum += row[k];
+        double p = ldexp((double)sum, 1 - (int)N);
+        return p > 1 ? 1 : p;
+    }
     /* P(X <= m) = pmf(m) (1 + r_m + r_m r_{m-1} + ...), r_k = pmf(k-1)/pmf(k) = k/(N-k+1) <= 1 */
     double t = binom_half(m, N), s = t;
     for (double k = m; k >= 1 && t > s * 1e-18; k--) {
@@ -468,7 +476,7 @@ static void print_text(FILE *out, const run *A, const run *B, const cmp *d, int 
     }
     fprintf(out, "\nchanged items (prediction differs): %d", d->changed);
     if (list < d->changed) fprintf(out, "; the first %d", list);
-    if (d->nch) fprintf(out, "\n  %-*s %7s %4s %4s %4s  right\n", w, "subject", "doc_id", "gold", "A", "B");
+    if (d->nch) fprintf(out, "\n  %-*s %7s %4s %4s %4s  right in\n", w, "subject", "doc_id", "gold", "A", "B");
     else fprintf(out, "\n");
     for (int i = 0; i < d->nch; i++) {
         const rec *a = &A->r[d->ch[i][0]], *b = &B->r[d->ch[i][1]];

@@ -376,6 +376,163 @@ START_TEST(prefix_cache_agrees) {
 }
 END_TEST
 
+/* lm-eval --apply_chat_template through Qwen3.5's small-model template (its default: thinking
+ * off, an empty think block opening the answer): the description becomes the system turn (the
+ * template trims it), shots go into the user turn, or with fewshot_as_multiturn become
+ * user/assistant turns answering with the bare letter; the request split then moves the
+ * template's trailing "\n\n" into the continuation. Expected strings written by hand. */
+START_TEST(chat_template_prompts) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    make_subject(dir);
+    q35_mc_set d;
+    ck_assert_msg(q35_mmlu_load(&d, dir, err, sizeof err) == 0, "%s", err);
+    q35_mc_subject *s = &d.s[0];
+    q35_mc_prompt p = { .strip_question = -1, .thinking = -1, .chat = 1, .template_text = q35_chat_template_builtin(1) };
+    ck_assert_int_eq(q35_mc_prompt_style(&p, "lm-eval-mmlu"), 0);
+    const char *sys = "<|im_start|>system\nThe following are multiple choice questions (with answers) about high school physics.<|im_end|>\n";
+    const char *gen = "<|im_start|>assistant\n<think>\n\n</think>\n\n";
+    const char *item = "Last, no line end\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer:";
+    const char *shot1 = "What is 1+1?\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer:", *shot2 = "Leading spaces and a \"quote\"\nA. a  b\nB.  c\nC. d\nD. e\nAnswer:";
+    char want[4096];
+    char *c0 = q35_mc_context(&p, s, &s->test[1], 0, err, sizeof err);
+    ck_assert_msg(c0 != NULL, "%s", err);
+    snprintf(want, sizeof want, "%s<|im_start|>user\n%s<|im_end|>\n%s", sys, item, gen);
+    ck_assert_str_eq(c0, want);
+    char *c2 = q35_mc_context(&p, s, &s->test[1], 2, err, sizeof err);
+    snprintf(want, sizeof want, "%s<|im_start|>user\n%s B\n\n%s D\n\n%s<|im_end|>\n%s", sys, shot1, shot2, item, gen);
+    ck_assert_str_eq(c2, want);
+    p.multiturn = 1;
+    char *m2 = q35_mc_context(&p, s, &s->test[1], 2, err, sizeof err);
+    snprintf(want, sizeof want,
+             "%s<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\nB<|im_end|>\n<|im_start|>user\n%s<|im_end|>\n"
+             "<|im_start|>assistant\nD<|im_end|>\n<|im_start|>user\n%s<|im_end|>\n%s",
+             sys, shot1, shot2, item, gen);
+    ck_assert_str_eq(m2, want);
+    /* a system instruction goes before the description, joined by the few-shot delimiter;
+     * thinking on opens a think block instead of the empty one */
+    p.multiturn = 0, p.system = "Be brief.", p.thinking = 1;
+    char *t0 = q35_mc_context(&p, s, &s->test[1], 0, err, sizeof err);
+    snprintf(want, sizeof want,
+             "<|im_start|>system\nBe brief.\n\nThe following are multiple choice questions (with answers) about high "
+             "school physics.<|im_end|>\n<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n<think>\n", item);
+    ck_assert_str_eq(t0, want);
+    char *ctx, *cont;
+    ck_assert_int_eq(q35_split_request(c0, " A", &ctx, &cont), 0);
+    ck_assert_str_eq(cont, "\n\n A");
+    ck_assert(strlen(ctx) + 2 == strlen(c0));
+    free(ctx), free(cont), free(c0), free(c2), free(m2), free(t0);
+    q35_mc_set_free(&d);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* ZeroEval's MCQA prompt, byte for byte (trailing spaces included), on an item with 5 options. */
+START_TEST(zeroeval_prompt) {
+    q35_mc_prompt p = { .strip_question = -1, .thinking = -1 };
+    ck_assert_int_eq(q35_mc_prompt_style(&p, "zeroeval-mcqa"), 0);
+    char *ch[] = { "red", "green", "blue", " cyan", "magenta" };
+    q35_mc_item it = { .question = " Which colour? ", .choices = ch, .n_choices = 5, .answer = 2 };
+    q35_mc_subject s = { .name = "colours" };
+    char *c = q35_mc_context(&p, &s, &it, 0, err, sizeof err);
+    ck_assert_str_eq(c, "\n## Question: \n\n Which colour? \n\n## Choices:\n\n- (A) red\n- (B) green\n- (C) blue\n"
+                        "- (D)  cyan\n- (E) magenta\n\n\n## Instruction \n\nPlease answer this question by first "
+                        "reasoning and then selecting the correct choice. \nPresent your reasoning and solution in the "
+                        "following json format. \nPlease show your choice in the `answer` field with only the choice "
+                        "letter, e.g.,`\"answer\": \"C\"`.\n\n```json\n{\n    \"reasoning\": \"___\",\n    \"answer\": "
+                        "\"___\"\n}\n```\n");
+    free(c);
+}
+END_TEST
+
+/* Run the tiny model over the sample in 3 shards and merge: results.json equals one machine's
+ * apart from timings; a missing or doubled shard is refused. */
+START_TEST(shards_merge) {
+    char dir[4096], model[4200], cmd[32768];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *base = "./q35 eval eval/configs/mmlu_0shot.yaml --limit 2 --threads 2";
+    snprintf(cmd, sizeof cmd, "%s --model %s --out %s/one 2>/dev/null", base, model, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    for (int k = 1; k <= 3; k++) {
+        snprintf(cmd, sizeof cmd, "%s --model %s --shard %d/3 --out %s/s%d 2>/dev/null", base, model, k, dir, k);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    /* a Slurm array task picks its shard from the environment (ids 1..3 here) */
+    snprintf(cmd, sizeof cmd,
+             "SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=1 %s --model %s --out %s/slurm2 2>/dev/null && "
+             "cmp %s/slurm2/run.json %s/s2/run.json", base, model, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s3 %s/s1 %s/s2 --out %s/merged 2>/dev/null", dir, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    char p1[4300], p2[4300];
+    snprintf(p1, sizeof p1, "%s/one", dir);
+    snprintf(p2, sizeof p2, "%s/merged", dir);
+    char *a = results_core(p1), *b = results_core(p2);
+    ck_assert_str_eq(a, b);
+    free(a), free(b);
+    /* the merged log lists the items in the single run's order */
+    snprintf(cmd, sizeof cmd, "cmp <(cut -c1-60 %s/one/samples.jsonl) <(cut -c1-60 %s/merged/samples.jsonl)", dir, dir);
+    char bash[33000];
+    snprintf(bash, sizeof bash, "bash -c '%s'", cmd);
+    ck_assert_int_eq(system(bash), 0);
+    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s1 %s/s2 --out %s/m2 2>&1 | grep -q 'missing: 3'", dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s1 %s/s2 %s/s2 --out %s/m3 2>&1 | grep -q 'both shard 2/3'", dir, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s1 %s/s2 %s/one --out %s/m4 2>&1 | grep -q 'differ in their shard count'", dir, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* Generative scoring on the tiny model: greedy, so the same replies on 1 and 2 threads and
+ * across runs; replies without an answer are counted as such in the log and the results. */
+START_TEST(generative_run) {
+    char dir[4096], model[4200], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    ck_assert_int_eq(system(cmd), 0);
+    for (int k = 1; k <= 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "./q35 eval eval/configs/mmlu_redux.yaml --model %s --set dataset.subjects=anatomy,virology --limit 2 "
+                 "--set max_new_tokens=6 --threads %d --out %s/g%d 2>/dev/null", model, k, dir, k);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    char p1[4300], p2[4300];
+    snprintf(p1, sizeof p1, "%s/g1", dir);
+    snprintf(p2, sizeof p2, "%s/g2", dir);
+    char *a = results_core(p1), *b = results_core(p2);
+    ck_assert_str_eq(a, b);
+    cJSON *j = cJSON_Parse(a);
+    const cJSON *all = cJSON_GetObjectItem(j, "overall");
+    ck_assert_int_eq(cJSON_GetObjectItem(all, "n")->valueint, 4);
+    int na = cJSON_GetObjectItem(all, "no_answer")->valueint;
+    ck_assert(na >= 0 && na <= 4);
+    cJSON_Delete(j);
+    /* every record has its output, the rule that extracted (or "none" with pred -1) */
+    snprintf(p1, sizeof p1, "%s/g1/samples.jsonl", dir);
+    char *log = q35_read_file(p1, 1 << 22, NULL);
+    int none = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *r = cJSON_Parse(line);
+        ck_assert(cJSON_IsString(cJSON_GetObjectItem(r, "output")));
+        ck_assert_int_eq(cJSON_GetObjectItem(r, "output_tokens")->valueint, 6);
+        const char *ex = cJSON_GetObjectItem(r, "extracted")->valuestring;
+        int pred = cJSON_GetObjectItem(r, "pred")->valueint;
+        ck_assert_int_eq(strcmp(ex, "none") == 0, pred == -1);
+        none += pred == -1;
+        cJSON_Delete(r);
+    }
+    ck_assert_int_eq(none, na);
+    free(log), free(a), free(b);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -429,6 +586,10 @@ int main(void) {
     tcase_add_test(tc, dry_run);
     tcase_add_test(tc, kill_and_resume);
     tcase_add_test(tc, prefix_cache_agrees);
+    tcase_add_test(tc, chat_template_prompts);
+    tcase_add_test(tc, zeroeval_prompt);
+    tcase_add_test(tc, shards_merge);
+    tcase_add_test(tc, generative_run);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

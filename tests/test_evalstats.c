@@ -1,8 +1,8 @@
 /* test_evalstats.c - comparing runs: McNemar's exact p against exact integer sums and a long
  * double oracle (no overflow, no NaN at a million), Newcombe's paired interval against his
  * published values, `q35 eval diff` on hand-made run directories (pairing, items of one run,
- * different prompts, the JSON keys, malformed, torn and duplicate lines), and the SVG chart's
- * escaping and well-formedness. */
+ * different prompts, the JSON keys, malformed, torn and duplicate lines; the command's exit
+ * statuses), and the SVG chart's escaping and well-formedness. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -57,7 +58,12 @@ START_TEST(mcnemar_known_tables) {
     for (int N = 0; N <= 62; N++)
         for (int b = 0; b <= N; b++) {
             double want = mcnemar_exact_int(b, N - b), got = q35_mcnemar_exact_p(b, N - b);
-            ck_assert_msg(fabs(got - want) <= 1e-13 * want, "b=%d c=%d: %.17g, exact %.17g", b, N - b, got, want);
+            ck_assert_msg(got == want, "b=%d c=%d: %.17g, exact %.17g", b, N - b, got, want);
+        }
+    for (int N = 63; N <= 400; N += 7) /* past the integer path */
+        for (int b = 0; b <= N; b += 3) {
+            double want = mcnemar_lgammal(b, N - b), got = q35_mcnemar_exact_p(b, N - b);
+            ck_assert_msg(fabs(got - want) <= 1e-12 * want, "b=%d c=%d: %.17g, oracle %.17g", b, N - b, got, want);
         }
     /* large: symmetric is 1, asymmetric matches the oracle, the far tail is 0 and never NaN */
     ck_assert_double_eq(q35_mcnemar_exact_p(500000, 500000), 1);
@@ -390,6 +396,55 @@ START_TEST(diff_errors) {
 }
 END_TEST
 
+/* The command line: q35 eval diff's exit statuses (0 done, 1 failed, 2 bad usage) and messages. */
+static int sh(const char *cmd) {
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(diff_command_line) {
+    const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "diff_command_line: no %s (set Q35_BIN): skipped\n", bin);
+        return;
+    }
+    char dir[1024], a[1100], b[1100], cmd[8192];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(a, sizeof a, "%s/runA", dir);
+    snprintf(b, sizeof b, "%s/runB", dir);
+    make_runs(a, b);
+    snprintf(cmd, sizeof cmd, "'%s' eval diff '%s' '%s' --list 1 >'%s/out' 2>'%s/err'", bin, a, b, dir, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/out", dir);
+    char *out = q35_read_file(cmd, 1 << 20, NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_msg(strstr(out, "changed items (prediction differs): 6; the first 1\n"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' eval diff '%s' '%s' --json >'%s/out' 2>&1", bin, a, b, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/out", dir);
+    cJSON *j = q35_read_json_object(cmd, 1 << 20, 0, err, sizeof err);
+    ck_assert_msg(j != NULL, "%s", err);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "changed")), 6);
+    cJSON_Delete(j);
+    snprintf(cmd, sizeof cmd, "'%s' eval diff '%s' '%s/none' >/dev/null 2>'%s/err'", bin, a, dir, dir);
+    ck_assert_int_eq(sh(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/err", dir);
+    char *e = q35_read_file(cmd, 1 << 20, NULL);
+    ck_assert_msg(e && strncmp(e, "q35 eval diff: ", 15) == 0 && strstr(e, "no samples.jsonl"), "%s", e ? e : "");
+    free(e);
+    const char *usage[] = { "'%s' eval diff '%s' 2>/dev/null", "'%s' eval diff '%s' x y 2>/dev/null",
+                            "'%s' eval diff '%s' x --list -3 2>/dev/null", "'%s' eval diff '%s' x --what 2>/dev/null" };
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, usage[i], bin, a);
+        ck_assert_msg(sh(cmd) == 2, "%s", cmd);
+    }
+    snprintf(cmd, sizeof cmd, "'%s' eval diff --help >/dev/null", bin);
+    ck_assert_int_eq(sh(cmd), 0);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* ---- the chart ---- */
 
 /* A small well-formedness check of the XML we write: declaration, nested tags, quoted
@@ -475,7 +530,7 @@ START_TEST(chart_escaping_and_bars) {
     ck_assert(strstr(svg, "Qwen&apos;s &lt;published&gt; 62.3%"));
     ck_assert(strstr(svg, "ctrl?char and bad utf8 ??"));
     ck_assert(strstr(svg, "caf\xc3\xa9 \xe2\x80\x94 utf-8"));
-    ck_assert(strstr(svg, "a very long label, longer than forty-eight charac...<"));
+    ck_assert(strstr(svg, "a very long label, longer than forty-eight chara...<"));
     ck_assert(strstr(svg, ">41.2%  n=57<") && strstr(svg, ">100.0%  n=3<") && strstr(svg, ">-  n=0<"));
     ck_assert(strstr(svg, ">25%<") && strstr(svg, ">50%<") && strstr(svg, ">75%<") && strstr(svg, ">100%<"));
     ck_assert(!strstr(svg, "<script") && !strstr(svg, "href") && !strstr(svg, "@import"));
@@ -512,6 +567,7 @@ int main(void) {
     tcase_add_test(tc, paired_interval_published_values);
     tcase_add_test(tc, diff_two_runs);
     tcase_add_test(tc, diff_errors);
+    tcase_add_test(tc, diff_command_line);
     tcase_add_test(tc, chart_escaping_and_bars);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
