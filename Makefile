@@ -1,7 +1,7 @@
 # q35 - one build for everything.
 #   make          build ./q35
 #   make check    install missing Debian packages, build, run every Check suite
-#   make demo     build and show info, verify, forward, compare, chat-format and generate on shipped data
+#   make demo     build and show info, verify, forward, compare, chat-format, generate and eval on shipped data
 #   make bench    timings (absolute figures and ratios)
 #   make asan     the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make clean
@@ -74,6 +74,7 @@ check: deps
 # the tokenizer and compare. The race against llama.cpp: tests/bench/llama_cpp_pair.sh.
 bench: q35 $(BUILD)/tests/bench_tokenizer $(BUILD)/tests/bench_compare $(BUILD)/tests/bench_matmul
 	tests/bench/models.sh ./q35 $(BUILD)/models
+	tests/bench/eval_speed.sh ./q35 $(BUILD)/models/q35-0.8b
 	$(BUILD)/tests/bench_matmul
 	$(BUILD)/tests/bench_tokenizer
 	$(BUILD)/tests/bench_compare
@@ -129,6 +130,10 @@ demo: deps
 	./q35 generate golden/data/small_text/checkpoint_f32 --prompt-ids 3,148,561,489,517,346,136,915,872,511,368,749,853,508,497,499,842,283,620,205,777,317,847,733 \
 	  --temperature 0 --max-new-tokens 3
 	@echo "   (the golden set's greedy tokens are 880,188,124)"
+	@echo "== the benchmark runner: lm-eval's 5-shot MMLU on the shipped sample, one question per subject (random weights: chance accuracy):"
+	@rm -rf reports/demo
+	./q35 eval eval/configs/demo.yaml --model $(BUILD)/tiny --out reports/demo
+	@echo "   reports/demo/report.md, with chart.svg, results.json and samples.jsonl beside it"
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
