@@ -343,6 +343,19 @@ static const char *model_size(const q35_model *m) {
     }
 }
 
+/* mkdir -p: dir and its missing parents. 0, or -1 with errno. */
+static int mkdir_p(const char *dir) {
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return errno = ENAMETOOLONG, -1;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) return -1;
+        *c = '/';
+    }
+    return mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int write_file(const char *path, const char *text, char *err, size_t errlen) {
     char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -777,7 +790,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         opened = 1;
         snprintf(ri.model_size, sizeof ri.model_size, "%s", model_size(&m));
         memcpy(ri.config_hash, c.hash, 65);
-        if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
+        if (mkdir_p(o->out_dir) != 0) {
             q35_fail(err, errlen, "%s: cannot create: %s", o->out_dir, strerror(errno));
             goto out;
         }
@@ -1087,7 +1100,7 @@ int q35_eval_merge(char *const *dirs, int n, const char *out_dir, const char *da
             }
         goto out;
     }
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+    if (mkdir_p(out_dir) != 0) {
         q35_fail(err, errlen, "%s: cannot create: %s", out_dir, strerror(errno));
         goto out;
     }
