@@ -271,13 +271,13 @@ START_TEST(kill_and_resume) {
     char dir[4096], model[4200], cmd[16384];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
     snprintf(model, sizeof model, "%s/tiny", dir);
-    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
     ck_assert_int_eq(system(cmd), 0);
     const char *args[] = { "./q35", "eval", "eval/configs/mmlu_0shot.yaml", "--model", model, "--limit", "1", "--threads", "1", "--out", NULL, NULL, NULL };
     char whole[4300], killed[4300];
     snprintf(whole, sizeof whole, "%s/whole", dir);
     snprintf(killed, sizeof killed, "%s/killed", dir);
-    snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu_0shot.yaml --model %s --limit 1 --threads 1 --out %s 2>/dev/null", model, whole);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval eval/configs/mmlu_0shot.yaml --model %s --limit 1 --threads 1 --out %s 2>/dev/null", model, whole);
     ck_assert_int_eq(system(cmd), 0);
     char *want = results_core(whole);
     static const int kill_ms[] = { 150, 600, 1500, 2500 };
@@ -287,7 +287,9 @@ START_TEST(kill_and_resume) {
             args[10] = killed;
             args[11] = k ? "--resume" : NULL;
             freopen("/dev/null", "w", stderr);
-            execv("./q35", (char *const *)args);
+            const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
+            args[0] = bin;
+            execv(bin, (char *const *)args);
             _exit(127);
         }
         struct timespec ts = { kill_ms[k] / 1000, (kill_ms[k] % 1000) * 1000000L };
@@ -295,7 +297,7 @@ START_TEST(kill_and_resume) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
     }
-    snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu_0shot.yaml --model %s --limit 1 --threads 1 --out %s --resume 2>/dev/null", model, killed);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval eval/configs/mmlu_0shot.yaml --model %s --limit 1 --threads 1 --out %s --resume 2>/dev/null", model, killed);
     ck_assert_int_eq(system(cmd), 0);
     char *got = results_core(killed);
     ck_assert_str_eq(got, want);
@@ -308,7 +310,7 @@ START_TEST(kill_and_resume) {
     ck_assert_int_eq(lines, 57);
     free(log), free(got), free(want);
     /* a different configuration is not resumed into the same directory */
-    snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu.yaml --model %s --limit 1 --out %s --resume 2>/dev/null", model, killed);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval eval/configs/mmlu.yaml --model %s --limit 1 --out %s --resume 2>/dev/null", model, killed);
     ck_assert_int_ne(system(cmd), 0);
     tu_rm_rf(dir);
 }
@@ -342,10 +344,10 @@ START_TEST(prefix_cache_agrees) {
     char dir[4096], model[4200], cmd[16384];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
     snprintf(model, sizeof model, "%s/tiny", dir);
-    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
     ck_assert_int_eq(system(cmd), 0);
     for (int k = 0; k < 2; k++) {
-        snprintf(cmd, sizeof cmd, "./q35 eval eval/configs/mmlu.yaml --model %s --limit 2 --threads 2 --out %s/%s %s 2>/dev/null",
+        snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval eval/configs/mmlu.yaml --model %s --limit 2 --threads 2 --out %s/%s %s 2>/dev/null",
                  model, dir, k ? "whole" : "cached", k ? "--set speed.no_prefix_cache=true" : "");
         ck_assert_int_eq(system(cmd), 0);
     }
@@ -451,9 +453,9 @@ START_TEST(shards_merge) {
     char dir[4096], model[4200], cmd[32768];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
     snprintf(model, sizeof model, "%s/tiny", dir);
-    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
     ck_assert_int_eq(system(cmd), 0);
-    const char *base = "./q35 eval eval/configs/mmlu_0shot.yaml --limit 2 --threads 2";
+    const char *base = "${Q35_BIN:-./q35} eval eval/configs/mmlu_0shot.yaml --limit 2 --threads 2";
     snprintf(cmd, sizeof cmd, "%s --model %s --out %s/one 2>/dev/null", base, model, dir);
     ck_assert_int_eq(system(cmd), 0);
     for (int k = 1; k <= 3; k++) {
@@ -465,7 +467,7 @@ START_TEST(shards_merge) {
              "SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=1 %s --model %s --out %s/slurm2 2>/dev/null && "
              "cmp %s/slurm2/run.json %s/s2/run.json", base, model, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s3 %s/s1 %s/s2 --out %s/merged 2>/dev/null", dir, dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/s3 %s/s1 %s/s2 --out %s/merged 2>/dev/null", dir, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
     char p1[4300], p2[4300];
     snprintf(p1, sizeof p1, "%s/one", dir);
@@ -478,11 +480,11 @@ START_TEST(shards_merge) {
     char bash[33000];
     snprintf(bash, sizeof bash, "bash -c '%s'", cmd);
     ck_assert_int_eq(system(bash), 0);
-    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s1 %s/s2 --out %s/m2 2>&1 | grep -q 'missing: 3'", dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/s1 %s/s2 --out %s/m2 2>&1 | grep -q 'missing: 3'", dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s1 %s/s2 %s/s2 --out %s/m3 2>&1 | grep -q 'both shard 2/3'", dir, dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/s1 %s/s2 %s/s2 --out %s/m3 2>&1 | grep -q 'both shard 2/3'", dir, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "./q35 eval merge %s/s1 %s/s2 %s/one --out %s/m4 2>&1 | grep -q 'differ in their shard count'", dir, dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/s1 %s/s2 %s/one --out %s/m4 2>&1 | grep -q 'differ in their shard count'", dir, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
     tu_rm_rf(dir);
 }
@@ -494,11 +496,11 @@ START_TEST(generative_run) {
     char dir[4096], model[4200], cmd[16384];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
     snprintf(model, sizeof model, "%s/tiny", dir);
-    snprintf(cmd, sizeof cmd, "./q35 mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
     ck_assert_int_eq(system(cmd), 0);
     for (int k = 1; k <= 2; k++) {
         snprintf(cmd, sizeof cmd,
-                 "./q35 eval eval/configs/mmlu_redux.yaml --model %s --set dataset.subjects=anatomy,virology --limit 2 "
+                 "${Q35_BIN:-./q35} eval eval/configs/mmlu_redux.yaml --model %s --set dataset.subjects=anatomy,virology --limit 2 "
                  "--set max_new_tokens=6 --threads %d --out %s/g%d 2>/dev/null", model, k, dir, k);
         ck_assert_int_eq(system(cmd), 0);
     }
@@ -539,7 +541,7 @@ START_TEST(dry_run) {
     char dir[4096], cmd[8192], p[4300];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
     snprintf(cmd, sizeof cmd,
-             "./q35 eval eval/configs/mmlu.yaml --tokenizer tests/data/tokenizer/qwen35_style_tokenizer.json --dry-run "
+             "${Q35_BIN:-./q35} eval eval/configs/mmlu.yaml --tokenizer tests/data/tokenizer/qwen35_style_tokenizer.json --dry-run "
              "--limit 2 > %s/dry.jsonl",
              dir);
     ck_assert_int_eq(system(cmd), 0);
