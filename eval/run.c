@@ -417,8 +417,8 @@ static int read_log(const char *path, const q35_mc_set *d, unsigned char **want,
             break;
         }
         if (want[si][item] == 2) {
-            cJSON_Delete(j);
             rc = q35_fail(err, errlen, "%s:%d: %s doc %d logged twice", path, line, sj->valuestring, dj->valueint);
+            cJSON_Delete(j);
             break;
         }
         want[si][item] = 2;

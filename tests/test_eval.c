@@ -21,6 +21,7 @@
 #include "prompt.h"
 #include "chat.h"
 #include "run.h"
+#include "q35.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@ static char *mmlu_context(const q35_mc_subject *s, const q35_mc_item *it, int k)
 }
 
 static void write_at(const char *dir, const char *name, const char *text) {
-    char p[4200];
+    char p[8500];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     tu_write_file(p, text, strlen(text));
 }
@@ -535,6 +536,76 @@ START_TEST(generative_run) {
 }
 END_TEST
 
+/* Aggregation from a hand-made log (through merge, which computes results from logs alone):
+ * micro over items vs macro over subjects, categories, extraction failures counted, Wilson
+ * intervals, the published score for the model's size. */
+START_TEST(aggregation_from_a_hand_made_log) {
+    char dir[4096], p[4300], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(p, sizeof p, "%s/data", dir);
+    mkdir(p, 0777);
+    make_subject(p); /* high_school_physics: 2 test items */
+    write_at(p, "test/virology_test.csv", "Q1?,a,b,c,d,A\n");
+    write_at(p, "dev/virology_dev.csv", "S?,a,b,c,d,B\n");
+    snprintf(p, sizeof p, "%s/run", dir);
+    mkdir(p, 0777);
+    char cfg[8300];
+    snprintf(cfg, sizeof cfg,
+             "task: hand\ndataset:\n  path: %s/data\nprompt:\n  num_fewshot: 0\nreference:\n  0_8b: 50\n  source: \"card\"\n", dir);
+    write_at(p, "config.yaml", cfg);
+    q35_eval_config c;
+    snprintf(cmd, sizeof cmd, "%s/config.yaml", p);
+    ck_assert_msg(q35_eval_config_load(&c, cmd, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(q35_eval_config_finish(&c, err, sizeof err), 0);
+    char *text = q35_eval_config_text(&c);
+    write_at(p, "config.yaml", text); /* the effective form, as a run writes it */
+    char runj[1024];
+    snprintf(runj, sizeof runj,
+             "{\"config_sha256\": \"%s\", \"model_fingerprint\": \"%064d\", \"model_size\": \"0.8b\", \"q35_version\": \"%s\", "
+             "\"shard\": 1, \"shards\": 1}\n", c.hash, 0, Q35_VERSION);
+    write_at(p, "run.json", runj);
+    write_at(p, "samples.jsonl",
+             "{\"subject\":\"high_school_physics\",\"doc_id\":1,\"pred\":2,\"gold\":2,\"correct\":true,\"prompt_tokens\":10,\"seconds\":1}\n"
+             "{\"subject\":\"virology\",\"doc_id\":0,\"pred\":-1,\"gold\":0,\"correct\":false,\"prompt_tokens\":10,\"seconds\":1}\n"
+             "{\"subject\":\"high_school_physics\",\"doc_id\":0,\"pred\":0,\"gold\":0,\"correct\":true,\"prompt_tokens\":10,\"seconds\":1}\n");
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/run --out %s/out 2>/dev/null", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/out", dir);
+    char *r = results_core(p);
+    cJSON *j = cJSON_Parse(r);
+    const cJSON *all = cJSON_GetObjectItem(j, "overall"), *subs = cJSON_GetObjectItem(j, "subjects"),
+                *cats = cJSON_GetObjectItem(j, "categories"), *ref = cJSON_GetObjectItem(j, "reference");
+    ck_assert_int_eq(cJSON_GetObjectItem(all, "n")->valueint, 3);
+    ck_assert_int_eq(cJSON_GetObjectItem(all, "correct")->valueint, 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(all, "no_answer")->valueint, 1);
+    ck_assert(fabs(cJSON_GetObjectItem(all, "acc_micro")->valuedouble - 2.0 / 3) < 1e-12);
+    ck_assert(fabs(cJSON_GetObjectItem(all, "acc_macro_subjects")->valuedouble - 0.5) < 1e-12); /* (1 + 0) / 2 */
+    double lo, hi;
+    q35_wilson95(2, 3, &lo, &hi);
+    ck_assert(fabs(cJSON_GetObjectItem(all, "ci95_lo")->valuedouble - lo) < 1e-12);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(subs, "virology"), "no_answer")->valueint, 1);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(subs, "virology"), "category")->valuestring, "other");
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cats, "stem"), "correct")->valueint, 2);
+    ck_assert(fabs(cJSON_GetObjectItem(ref, "acc")->valuedouble - 0.5) < 1e-12);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(ref, "inside_ci95")));
+    cJSON_Delete(j);
+    free(r);
+    /* a log that names an item twice, or one the run does not hold, is refused */
+    snprintf(p, sizeof p, "%s/run", dir);
+    write_at(p, "samples.jsonl",
+             "{\"subject\":\"virology\",\"doc_id\":0,\"pred\":0,\"gold\":0,\"correct\":true}\n"
+             "{\"subject\":\"virology\",\"doc_id\":0,\"pred\":0,\"gold\":0,\"correct\":true}\n");
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/run --out %s/out2 2>&1 | grep -q 'samples.jsonl:2: virology doc 0 logged twice'", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    write_at(p, "samples.jsonl", "{\"subject\":\"virology\",\"doc_id\":7,\"pred\":0,\"gold\":0,\"correct\":true}\n");
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/run --out %s/out3 2>&1 | grep -q 'samples.jsonl:1: not an item of this run'", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(text);
+    q35_eval_config_free(&c);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -592,6 +663,7 @@ int main(void) {
     tcase_add_test(tc, zeroeval_prompt);
     tcase_add_test(tc, shards_merge);
     tcase_add_test(tc, generative_run);
+    tcase_add_test(tc, aggregation_from_a_hand_made_log);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
