@@ -136,7 +136,6 @@ typedef struct {
     int nc;              /* choices */
     char *cont[Q35_MC_MAX_CHOICES];
     int *cont_ids[Q35_MC_MAX_CHOICES], n_cont[Q35_MC_MAX_CHOICES];
-    int built;
 } request;
 
 static void request_free(request *r) {
@@ -155,7 +154,6 @@ static int build_request(request *r, q35_tokenizer *tok, const q35_mc_prompt *p,
     if (!r->prompt) return -1;
     if (generate) {
         if (!(r->context = strdup(r->prompt))) return q35_fail(err, errlen, "out of memory");
-        r->built = 1;
         return q35_tokenize(tok, r->context, strlen(r->context), &r->ctx_ids, &r->n_ctx, err, errlen);
     }
     int rc = 0;
@@ -195,7 +193,6 @@ static int build_request(request *r, q35_tokenizer *tok, const q35_mc_prompt *p,
         }
         free(ids);
     }
-    r->built = rc == 0;
     return rc;
 }
 
@@ -226,35 +223,57 @@ static int common_prefix(const int *a, int na, const int *b, int nb) {
     return i;
 }
 
-/* Runs ctx[n] into s (logits of the last position into logits). With the cache: reuses its state
- * where ctx starts with its ids, after extending it to share_n tokens (what the next item shares
- * with this one). *reused: the tokens not recomputed. */
+/* Runs ctx[n] into s (logits of the last position into logits). With the cache, the snapshot
+ * holds the state after the first share_n tokens of ctx (rebuilt when it holds other tokens) and
+ * is copied into s, which then runs only the rest. *reused: the tokens not recomputed. */
 static int run_context(q35_text_state *s, const q35_ops *ops, const int *ctx, int n, int share_n, prefix_cache *pc,
                        float *logits, int *reused, char *err, size_t errlen) {
-    int base = 0;
     *reused = 0;
-    if (pc && pc->on) {
-        if (share_n > n - 1) share_n = n - 1; /* at least one token runs, for the logits */
-        if (pc->n > 0 && pc->n <= n - 1 && common_prefix(pc->ids, pc->n, ctx, n) == pc->n) base = pc->n;
-        if (share_n > base) { /* extend (or rebuild) the snapshot */
-            if (base == 0) q35_text_state_reset(&pc->st);
-            if (q35_text_forward(&pc->st, ops, ctx + base, share_n - base, NULL, NULL, 1, NULL, err, errlen) != 0) return -1;
+    if (share_n > n - 1) share_n = n - 1; /* at least one token runs, for the logits */
+    if (pc && pc->on && share_n > 0) {
+        if (pc->n != share_n || common_prefix(pc->ids, pc->n, ctx, n) != share_n) { /* (re)build the snapshot */
+            q35_text_state_reset(&pc->st);
+            pc->n = 0;
+            if (q35_text_forward(&pc->st, ops, ctx, share_n, NULL, NULL, 1, NULL, err, errlen) != 0) return -1;
             if (share_n > pc->cap) {
                 int *g = realloc(pc->ids, (size_t)share_n * sizeof *g);
                 if (!g) return q35_fail(err, errlen, "out of memory");
                 pc->ids = g, pc->cap = share_n;
             }
             memcpy(pc->ids, ctx, (size_t)share_n * sizeof *ctx);
-            pc->n = base = share_n;
+            pc->n = share_n;
         }
-    }
-    if (base > 0) {
         if (q35_text_state_copy(s, &pc->st, err, errlen) != 0) return -1;
-        *reused = base;
-        return q35_text_forward(s, ops, ctx + base, n - base, NULL, logits, 1, NULL, err, errlen);
+        *reused = share_n;
+        return q35_text_forward(s, ops, ctx + share_n, n - share_n, NULL, logits, 1, NULL, err, errlen);
     }
     q35_text_state_reset(s);
     return q35_text_forward(s, ops, ctx, n, NULL, logits, 1, NULL, err, errlen);
+}
+
+/* The tokens every remaining item of subject si shares at the start of its context (from item
+ * x of the selection on): the description and shots, computed once per subject. Each context
+ * is tokenized whole, as it will be scored, so the prefix is exact whatever BPE does at its end. */
+static int subject_share(const item_ref *sel, int n_sel, int x, unsigned char **want, q35_tokenizer *tok,
+                         const q35_mc_prompt *pr, const q35_mc_subject *s, int k, int *share, char *err, size_t errlen) {
+    int *first = NULL, si = sel[x].s;
+    *share = 0;
+    for (int y = x; y < n_sel && sel[y].s == si; y++) {
+        if (want[si][sel[y].j] == 2) continue;
+        char *prompt = q35_mc_context(pr, s, &s->test[sel[y].j], k, err, errlen), *ctx, *cont;
+        if (!prompt) return free(first), -1;
+        int bad = q35_split_request(prompt, "", &ctx, &cont) != 0;
+        free(prompt);
+        if (bad) return free(first), q35_fail(err, errlen, "out of memory");
+        free(cont);
+        int *ids = NULL, n = 0, rc = q35_tokenize(tok, ctx, strlen(ctx), &ids, &n, err, errlen);
+        free(ctx);
+        if (rc != 0) return free(first), -1;
+        if (!first) first = ids, *share = n;
+        else *share = common_prefix(first, *share, ids, n), free(ids);
+    }
+    free(first);
+    return 0;
 }
 
 /* The log-likelihood of each continuation: one context run when every continuation is one token
@@ -748,7 +767,8 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
     unsigned char **want = calloc((size_t)d.n, sizeof *want);
     tally *t = calloc((size_t)d.n, sizeof *t);
     item_ref *sel = NULL;
-    request cur = { 0 }, next = { 0 };
+    request cur = { 0 };
+    int share = 0, share_subject = -1;
     q35_eval_run_info ri = { .shard_k = o->shard_n > 1 ? o->shard_k : 1, .shard_n = o->shard_n > 1 ? o->shard_n : 1 };
     int end_ids[24], n_end = 0;
     char p[4300];
@@ -868,20 +888,10 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         q35_mc_item *it = &s->test[j];
         double ti = now_s();
         request_free(&cur);
-        if (next.built) cur = next, memset(&next, 0, sizeof next);
-        else if (build_request(&cur, tok, &pr, s, it, c.num_fewshot, generative, err, errlen) != 0) goto out;
-        /* the next item of this subject to run: what it shares with this one stays in the cache */
-        int share = 0;
-        if (pc.on) {
-            int y = x + 1;
-            while (y < n_sel && sel[y].s == si && want[si][sel[y].j] == 2) y++;
-            if (y < n_sel && sel[y].s == si) {
-                request_free(&next);
-                if (build_request(&next, tok, &pr, s, &s->test[sel[y].j], c.num_fewshot, generative, err, errlen) != 0) goto out;
-                share = common_prefix(cur.ctx_ids, cur.n_ctx, next.ctx_ids, next.n_ctx);
-            } else if (pc.n > 0) {
-                share = common_prefix(cur.ctx_ids, cur.n_ctx, pc.ids, pc.n);
-            }
+        if (build_request(&cur, tok, &pr, s, it, c.num_fewshot, generative, err, errlen) != 0) goto out;
+        if (pc.on && share_subject != si) { /* a new subject: what all its items share */
+            if (subject_share(sel, n_sel, x, want, tok, &pr, s, c.num_fewshot, &share, err, errlen) != 0) goto out;
+            share_subject = si;
         }
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddStringToObject(rec, "subject", s->name);
@@ -995,7 +1005,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
     rc = 0;
 out:
     if (log) fclose(log);
-    request_free(&cur), request_free(&next);
+    request_free(&cur);
     free(logits);
     q35_sampler_free(smp);
     q35_text_state_free(&st);

@@ -15,9 +15,9 @@ threads=${3:-$(nproc)}
 [ -f "$model/config.json" ] || { echo "== eval speed: skipped, no checkpoint at $model"; exit 0; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$q35" eval eval/configs/mmlu.yaml --model "$model" --threads "$threads" --limit 3 \
+"$q35" eval eval/configs/mmlu.yaml --model "$model" --threads "$threads" --limit 3 --backend "${BACKEND:-fast}" \
     --set dataset.subjects=abstract_algebra,anatomy,high_school_us_history,world_religions --out "$out/run" 2> /dev/null
-awk -v threads="$threads" -v model="$model" '
+awk -v threads="$threads" -v model="$model" -v backend="${BACKEND:-fast}" '
     { s = $0; sub(/.*"seconds":/, "", s); sec = s + 0
       r = $0; sub(/.*"prefix_tokens_reused":/, "", r); r = r + 0
       p = $0; sub(/.*"prompt_tokens":/, "", p); p = p + 0
@@ -26,7 +26,7 @@ awk -v threads="$threads" -v model="$model" '
     END {
       if (nf == 0 || nl == 0) { print "== eval speed: no items logged"; exit }
       f = first / nf; l = later / nl; full = 57 * f + (14042 - 57) * l
-      printf "== eval: 5-shot MMLU items on %s, %d thread(s)\n", model, threads
+      printf "== eval: 5-shot MMLU items on %s, %d thread(s), backend %s\n", model, threads, backend
       printf "   first item of a subject %.2f s (its prefix computed once); later items %.3f s each = %.2f items/s (%.0f of %.0f prompt tokens reused)\n", f, l, 1 / l, reused / nl, toks / nl
       printf "   projected full 5-shot MMLU (14,042 items): %.1f hours on this machine\n", full / 3600
       printf "   lm-eval 0.4.x HF backend, float32, as measured beside this harness on a 2-core machine: ~11 s per 5-shot item (~43 hours): ratio %.0fx\n", 11 / l
