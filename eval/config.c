@@ -71,6 +71,10 @@ static const key_def keys[] = {
     { "limit", K_INT, OFF(limit), 0, 1000000000, 0 },
     { "seed", K_U64, OFF(seed), 0, 0, 0 },
     { "speed.no_prefix_cache", K_BOOL, OFF(no_prefix_cache), 0, 1, 0 },
+    { "extract", K_STR, OFF(extract), 0, 0, 0 },
+    { "circular", K_BOOL, OFF(circular), 0, 1, 0 },
+    { "image.min_pixels", K_INT, OFF(min_pixels), 0, 1 << 30, 0 },
+    { "image.max_pixels", K_INT, OFF(max_pixels), 0, 1 << 30, 0 },
     { "reference.0_8b", K_FLOAT, OFF(ref_08b), 0, 100, 0 },
     { "reference.2b", K_FLOAT, OFF(ref_2b), 0, 100, 0 },
     { "reference.4b", K_FLOAT, OFF(ref_4b), 0, 100, 0 },
@@ -82,9 +86,10 @@ static const key_def keys[] = {
 static const char *allowed(const char *key) {
     if (!strcmp(key, "type")) return "multiple_choice";
     if (!strcmp(key, "backend")) return "fast ref fast-bf16";
-    if (!strcmp(key, "dataset.format")) return "mmlu-csv mmlu-redux jsonl csv tsv";
+    if (!strcmp(key, "dataset.format")) return "mmlu-csv mmlu-redux jsonl csv tsv vlmevalkit-tsv";
+    if (!strcmp(key, "extract")) return "card vlmevalkit";
     if (!strcmp(key, "dataset.columns.answer_format")) return "letter index index1 text auto";
-    if (!strcmp(key, "prompt.style")) return "lm-eval-mmlu zeroeval-mcqa";
+    if (!strcmp(key, "prompt.style")) return "lm-eval-mmlu zeroeval-mcqa vlmevalkit vlmevalkit-qwen lmms-eval";
     if (!strcmp(key, "scoring")) return "loglikelihood generate";
     return NULL;
 }
@@ -294,15 +299,30 @@ char *q35_eval_config_text(q35_eval_config *c) {
 
 int q35_eval_config_finish(q35_eval_config *c, char *err, size_t errlen) {
     char **fields[] = { &c->description, &c->question_format, &c->option_format, &c->target_delimiter, &c->fewshot_delimiter };
+    int vl_style = !strcmp(c->style, "vlmevalkit") || !strcmp(c->style, "vlmevalkit-qwen") || !strcmp(c->style, "lmms-eval"),
+        vl_data = !strcmp(c->format, "vlmevalkit-tsv");
+    if (vl_style != vl_data)
+        return q35_fail(err, errlen, "prompt.style %s is for %s data (dataset.format is %s)", c->style,
+                        vl_style ? "vision-language (vlmevalkit-tsv)" : "text", c->format);
+    if (vl_data && (strcmp(c->scoring, "generate") || !c->chat_template))
+        return q35_fail(err, errlen, "vision-language items are scored by generating through the chat template: "
+                                     "scoring: generate and prompt.chat_template: true");
+    if (vl_data && c->num_fewshot) return q35_fail(err, errlen, "vision-language items take no shots (prompt.num_fewshot: 0)");
+    if (!vl_data && (c->circular || c->min_pixels || c->max_pixels))
+        return q35_fail(err, errlen, "circular and image.* are for vision-language data (dataset.format: vlmevalkit-tsv)");
+    if (c->min_pixels && c->max_pixels && c->min_pixels > c->max_pixels)
+        return q35_fail(err, errlen, "image.min_pixels %d is above image.max_pixels %d", c->min_pixels, c->max_pixels);
+    if (!c->extract && !(c->extract = strdup(vl_data ? "vlmevalkit" : "card"))) return q35_fail(err, errlen, "out of memory");
     q35_mc_prompt p = { 0 };
     p.strip_question = c->strip_question;
-    if (q35_mc_prompt_style(&p, c->style) != 0) return q35_fail(err, errlen, "prompt.style '%s': unknown", c->style);
+    if (vl_style) p.strip_question = 0;
+    else if (q35_mc_prompt_style(&p, c->style) != 0) return q35_fail(err, errlen, "prompt.style '%s': unknown", c->style);
     const char *given[] = { p.description, p.question_format, p.option_format, p.target_delimiter, p.fewshot_delimiter };
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 5 && !vl_style; i++) {
         if (*fields[i]) continue;
         if (!(*fields[i] = strdup(given[i]))) return q35_fail(err, errlen, "out of memory");
     }
-    c->strip_question = p.strip_question;
+    if (!vl_style) c->strip_question = p.strip_question;
     if (!strcmp(c->scoring, "generate")) {
         if (c->max_new_tokens <= 0)
             return q35_fail(err, errlen, "scoring: generate needs max_new_tokens (the card's evaluations state theirs)");

@@ -43,6 +43,10 @@ typedef struct {
     int limit;           /* limit: items per subject (0 = all) */
     uint64_t seed;       /* seed: the sampler's seed for every item is derived from it and the item */
     int no_prefix_cache; /* speed.no_prefix_cache: run every context whole (for checking) */
+    /* vision-language items */
+    char *extract;       /* extract: card (JSON answer, \boxed, Answer:, lone letter) | vlmevalkit (can_infer) */
+    int circular;        /* circular: MMBench's circular evaluation beside the plain score */
+    int min_pixels, max_pixels; /* image.min_pixels, image.max_pixels: the image budget (0 = the model's) */
     /* the published score to print beside ours, by model size */
     double ref_08b, ref_2b, ref_4b; /* reference.0_8b, reference.2b, reference.4b (percent; NAN = none) */
     char *ref_source;    /* reference.source */

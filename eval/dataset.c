@@ -9,6 +9,7 @@ void q35_mc_item_free(q35_mc_item *it) {
     for (int k = 0; k < it->n_choices; k++) free(it->choices[k]);
     free(it->choices);
     free(it->error_type);
+    free(it->hint), free(it->image), free(it->image_path);
     memset(it, 0, sizeof *it);
 }
 

@@ -20,6 +20,12 @@ typedef struct {
     int line;         /* 1-based line of the file where the row starts */
     char *error_type; /* MMLU-Redux's label, normalised: "ok", "wrong_groundtruth", ...; NULL elsewhere */
     int orig_answer;  /* the file's own answer column before any correction (== answer elsewhere) */
+    /* vision-language items (VLMEvalKit TSVs, POPE) */
+    char *hint;              /* the row's hint, or NULL */
+    unsigned char *image;    /* the encoded image (PNG/JPEG bytes), or NULL */
+    size_t image_len;
+    char *image_path;        /* or a file holding it, or NULL */
+    long long index;         /* the row's own index (MMBench: rotation k of item i is i + k * 1000000) */
 } q35_mc_item;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include "extract.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ASCII only: bytes >= 0x80 are none of these, whatever the locale. */
@@ -185,6 +186,55 @@ const char *q35_extract_rule_name(q35_extract_rule r) {
     case Q35_EX_BOXED: return "boxed";
     case Q35_EX_ANSWER_IS: return "answer_is";
     case Q35_EX_LONE: return "lone_letter";
+    case Q35_EX_VLM_LETTER: return "vlm_letter";
+    case Q35_EX_VLM_TEXT: return "vlm_text";
     default: return "none";
     }
+}
+
+/* ASCII lower case of s (a new string; NULL on out of memory). Python's str.lower() also folds
+ * non-ASCII letters; the options compared here are English. */
+static char *ascii_lower(const char *s) {
+    char *t = strdup(s);
+    for (char *c = t; t && *c; c++)
+        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    return t;
+}
+
+int q35_extract_vlmevalkit(const char *text, char *const *choices, int n_choices, q35_extract_rule *rule) {
+    q35_extract_rule dummy;
+    if (!rule) rule = &dummy;
+    *rule = Q35_EX_NONE;
+    if (!text || n_choices < 1 || n_choices > 26) return -1;
+    /* (1) the option letters standing as words once punctuation is blanked */
+    int seen[26] = { 0 };
+    const char *p = text;
+    while (*p) {
+        while (*p && (strchr(".()[],:;!*#{}", *p) || *p == ' ' || (*p >= '\t' && *p <= '\r'))) p++;
+        const char *w = p;
+        while (*p && !strchr(".()[],:;!*#{}", *p) && *p != ' ' && !(*p >= '\t' && *p <= '\r')) p++;
+        if (p - w == 1 && *w >= 'A' && *w < 'A' + n_choices) seen[*w - 'A'] = 1;
+    }
+    int count = 0, which = -1;
+    for (int k = 0; k < n_choices; k++)
+        if (seen[k]) count++, which = k;
+    if (count == 1) {
+        *rule = Q35_EX_VLM_LETTER;
+        return which;
+    }
+    /* (2) the one option whose text the reply contains */
+    char *low = ascii_lower(text);
+    if (!low) return -1;
+    count = 0, which = -1;
+    for (int k = 0; k < n_choices; k++) {
+        char *o = ascii_lower(choices[k] ? choices[k] : "");
+        if (o && strstr(low, o)) count++, which = k;
+        free(o);
+    }
+    free(low);
+    if (count == 1) {
+        *rule = Q35_EX_VLM_TEXT;
+        return which;
+    }
+    return -1;
 }

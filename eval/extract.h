@@ -48,7 +48,7 @@
 #define Q35_EX_MAX_CHOICES 26
 #define Q35_EX_GAP_MAX 64
 
-typedef enum { Q35_EX_NONE = 0, Q35_EX_JSON, Q35_EX_BOXED, Q35_EX_ANSWER_IS, Q35_EX_LONE } q35_extract_rule;
+typedef enum { Q35_EX_NONE = 0, Q35_EX_JSON, Q35_EX_BOXED, Q35_EX_ANSWER_IS, Q35_EX_LONE, Q35_EX_VLM_LETTER, Q35_EX_VLM_TEXT } q35_extract_rule;
 
 /* The option (0-based, < n_choices) that text chose by the rules above, or -1 when no rule finds
  * one, text is NULL or n_choices is outside 1..26. When rule is not NULL, *rule is the rule that
@@ -58,5 +58,12 @@ int q35_extract_choice(const char *text, int n_choices, q35_extract_rule *rule);
 /* "json", "boxed", "answer_is", "lone_letter" or "none" (also for values outside the enum); a
  * static string. */
 const char *q35_extract_rule_name(q35_extract_rule r);
+
+/* VLMEvalKit's rule-based extraction without a judge model (can_infer): (1) replace each of
+ * .()[],:;!*#{} by a space, split at whitespace; if exactly one of the option letters is among the
+ * words, that option ("vlm_letter"); (2) else, lower-cased, if exactly one option's text occurs in
+ * the reply, that option ("vlm_text"); else -1 (an extraction failure; VLMEvalKit would ask its
+ * judge model, q35 has none). Linear in the reply's length times the options. */
+int q35_extract_vlmevalkit(const char *text, char *const *choices, int n_choices, q35_extract_rule *rule);
 
 #endif

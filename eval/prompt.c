@@ -221,3 +221,39 @@ int q35_mc_prompt_style(q35_mc_prompt *p, const char *style) {
     if (p->strip_question < 0) p->strip_question = strip;
     return 0;
 }
+
+char *q35_vl_user_text(const char *style, const q35_mc_item *it) {
+    str b = { 0 };
+    int lmms = !strcmp(style, "lmms-eval"), qwen = !strcmp(style, "vlmevalkit-qwen");
+    if (!lmms && !qwen && strcmp(style, "vlmevalkit") != 0) return NULL;
+    if (lmms) { /* f"{hint} {question} {options}" + "\n" + post_prompt */
+        if (it->hint) puts_(&b, it->hint), puts_(&b, " ");
+        puts_(&b, it->question);
+        puts_(&b, " There are several options:");
+        for (int k = 0; k < it->n_choices && k < 5; k++) {
+            char head[5] = { '\n', letters[k], '.', ' ', 0 };
+            puts_(&b, head);
+            puts_(&b, it->choices[k]);
+        }
+        puts_(&b, "\n\nAnswer with the option's letter from the given choices directly.");
+    } else {
+        if (it->hint) puts_(&b, "Hint: "), puts_(&b, it->hint), puts_(&b, "\n");
+        puts_(&b, "Question: "), puts_(&b, it->question), puts_(&b, "\n");
+        if (it->n_choices > 0) {
+            puts_(&b, "Options:\n");
+            for (int k = 0; k < it->n_choices; k++) {
+                char head[4] = { letters[k], '.', ' ', 0 };
+                puts_(&b, head), puts_(&b, it->choices[k]), puts_(&b, "\n");
+            }
+            puts_(&b, qwen ? "Answer with the option letter only." : "Please select the correct answer from the options above. \n");
+        }
+        if (qwen)
+            while (b.n > 0 && is_py_space((unsigned char)b.s[b.n - 1])) b.s[--b.n] = 0;
+    }
+    puts_(&b, "");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}

@@ -52,4 +52,16 @@ int q35_split_request(const char *context, const char *continuation, char **ctx,
  * fields of p that are NULL and strip_question when it is < 0; -1 for an unknown name. */
 int q35_mc_prompt_style(q35_mc_prompt *p, const char *style);
 
+/* The text part of a vision-language multiple-choice item's user turn (its image goes before it),
+ * as each harness writes it (a new string; NULL for an unknown style or out of memory):
+ *   "vlmevalkit" (VLMEvalKit's dataset default, which its Qwen3.5 configs use):
+ *       ["Hint: {hint}\n"] "Question: {question}\n" "Options:\n" "A. {A}\n" ...
+ *       "Please select the correct answer from the options above. \n"
+ *   "vlmevalkit-qwen" (the Qwen-VL custom prompt): the same lines, then "Answer with the option
+ *       letter only.", trailing whitespace stripped;
+ *   "lmms-eval" (lmms-eval's mmbench tasks, options A-E only): ["{hint} "] "{question} There are
+ *       several options:\nA. {A}\n...E. {E}" then "\n\nAnswer with the option's letter from the
+ *       given choices directly.". */
+char *q35_vl_user_text(const char *style, const q35_mc_item *it);
+
 #endif

@@ -28,6 +28,8 @@
 #include "q35.h"
 #include "redux.h"
 #include "sha256.h"
+#include "vision.h"
+#include "vlmtsv.h"
 #include "util.h"
 
 static double now_s(void) {
@@ -66,6 +68,8 @@ int q35_eval_load_data(q35_mc_set *d, const q35_eval_config *c, char *err, size_
     if (!c->data) return q35_fail(err, errlen, "no dataset: set dataset.path in the config, or give --data PATH");
     if (!strcmp(c->format, "mmlu-csv")) {
         rc = q35_mmlu_load(d, c->data, err, errlen);
+    } else if (!strcmp(c->format, "vlmevalkit-tsv")) {
+        rc = q35_vlmtsv_load(d, c->data, err, errlen);
     } else if (!strcmp(c->format, "mmlu-redux")) {
         q35_redux_opts o = { c->keep, c->corrected };
         rc = q35_redux_load(d, c->data, &o, err, errlen);
@@ -505,6 +509,58 @@ static cJSON *score_object(cJSON *parent, const char *name, int n, int correct, 
     return o;
 }
 
+/* MMBench's circular evaluation from the log in path: items grouped by index mod 1,000,000 (the
+ * item and its rotations); a group counts when every one of its logged rows is right. Per subject
+ * into gn / gk (groups, groups right), overall into *n, *k. */
+typedef struct {
+    int s;
+    long long base;
+    int ok;
+} circ_row;
+
+static int cmp_circ(const void *a, const void *b) {
+    const circ_row *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? -1 : 1;
+    return x->base < y->base ? -1 : x->base > y->base;
+}
+
+static int circular_scores(const char *path, const q35_mc_set *d, int *gn, int *gk, int *n, int *k) {
+    size_t len;
+    char *text = q35_read_file(path, 1u << 30, &len);
+    *n = *k = 0;
+    if (!text) return 0;
+    circ_row *rows = NULL;
+    int nr = 0, cap = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *ij = cJSON_GetObjectItemCaseSensitive(j, "index"),
+                    *cj = cJSON_GetObjectItemCaseSensitive(j, "correct");
+        int si = cJSON_IsString(sj) ? subject_index(d, sj->valuestring) : -1;
+        if (si >= 0 && cJSON_IsNumber(ij) && cJSON_IsBool(cj)) {
+            if (nr == cap) {
+                circ_row *g = realloc(rows, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *g);
+                if (!g) {
+                    cJSON_Delete(j);
+                    break;
+                }
+                rows = g;
+            }
+            rows[nr++] = (circ_row){ si, (long long)ij->valuedouble % 1000000, cJSON_IsTrue(cj) };
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+    if (nr > 1) qsort(rows, (size_t)nr, sizeof *rows, cmp_circ);
+    for (int i = 0; i < nr;) {
+        int e = i, ok = 1;
+        while (e < nr && rows[e].s == rows[i].s && rows[e].base == rows[i].base) ok &= rows[e].ok, e++;
+        gn[rows[i].s]++, gk[rows[i].s] += ok, (*n)++, *k += ok;
+        i = e;
+    }
+    free(rows);
+    return 0;
+}
+
 /* results.json, report.md and chart.svg of the run in dir from its samples.jsonl alone. */
 static int write_results(const char *dir, const q35_eval_config *c, const q35_eval_run_info *ri, const q35_mc_set *d,
                          unsigned char **want, int total, double wall, char *err, size_t errlen) {
@@ -567,6 +623,28 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
     cJSON_AddNumberToObject(all, "acc_macro_subjects", ns ? macro / ns : 0);
     cJSON_AddNumberToObject(all, "subjects", ns);
     cJSON_AddNumberToObject(all, "no_answer", F);
+    int *gn = calloc((size_t)d->n, sizeof *gn), *gk = calloc((size_t)d->n, sizeof *gk), GN = 0, GK = 0;
+    if (c->circular && gn && gk) {
+        snprintf(p, sizeof p, "%s/samples.jsonl", dir);
+        circular_scores(p, d, gn, gk, &GN, &GK);
+        double clo, chi;
+        q35_wilson95(GK, GN, &clo, &chi);
+        cJSON *co = cJSON_AddObjectToObject(j, "circular");
+        cJSON_AddNumberToObject(co, "items", GN);
+        cJSON_AddNumberToObject(co, "correct", GK);
+        cJSON_AddNumberToObject(co, "acc", GN ? (double)GK / GN : 0);
+        cJSON_AddNumberToObject(co, "ci95_lo", clo);
+        cJSON_AddNumberToObject(co, "ci95_hi", chi);
+        cJSON *cs = cJSON_AddObjectToObject(co, "subjects");
+        for (int i = 0; i < d->n; i++)
+            if (gn[i]) {
+                cJSON *o = cJSON_AddObjectToObject(cs, d->s[i].name);
+                cJSON_AddNumberToObject(o, "items", gn[i]);
+                cJSON_AddNumberToObject(o, "correct", gk[i]);
+                cJSON_AddNumberToObject(o, "acc", (double)gk[i] / gn[i]);
+            }
+    }
+    free(gn), free(gk);
     double ref = reference_for(c, ri->model_size);
     if (!isnan(ref)) {
         cJSON *r = cJSON_AddObjectToObject(j, "reference");
@@ -616,6 +694,12 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
         sb_printf(&m, "Published (%s, %s): %.1f%%; difference %+.2f points, %s our 95%% interval  \n",
                   c->ref_source ? c->ref_source : "", ri->model_size, ref, N ? 100.0 * K / N - ref : 0,
                   ref / 100 >= lo && ref / 100 <= hi ? "inside" : "outside");
+    if (c->circular) {
+        double clo, chi;
+        q35_wilson95(GK, GN, &clo, &chi);
+        sb_printf(&m, "Circular evaluation (an item counts when it and every rotation of its options are right): "
+                      "**%.2f%%** of %d items (95%% interval %.2f-%.2f)  \n", GN ? 100.0 * GK / GN : 0, GN, 100 * clo, 100 * chi);
+    }
     if (generative)
         sb_printf(&m, "No answer extracted: %d of %d items (%.1f%%), scored as wrong; q35 has no LLM judge  \n", F, N,
                   N ? 100.0 * F / N : 0);
@@ -696,6 +780,79 @@ int q35_eval_read_run_info(const char *dir, q35_eval_run_info *ri, char *err, si
     return ok ? 0 : q35_fail(err, errlen, "%s: run.json lacks its fields", p);
 }
 
+/* ---- vision-language items ---- */
+
+/* A VL item's prompt: the system turn (when configured), then the user turn with the image before
+ * the text the style writes, rendered with the generation prompt; ids unexpanded (one
+ * <|image_pad|> per image). *user_text receives the text part. */
+static int build_vl_request(request *r, char **user_text, q35_tokenizer *tok, const q35_eval_config *c, const char *tpl,
+                            const q35_mc_item *it, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    *user_text = q35_vl_user_text(c->style, it);
+    if (!*user_text) return q35_fail(err, errlen, "out of memory");
+    cJSON *msgs = cJSON_CreateArray(), *flags = cJSON_CreateObject();
+    if (c->system && c->system[0]) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "system");
+        cJSON_AddStringToObject(m, "content", c->system);
+        cJSON_AddItemToArray(msgs, m);
+    }
+    cJSON *u = cJSON_CreateObject(), *parts = cJSON_CreateArray(), *im = cJSON_CreateObject(), *tx = cJSON_CreateObject();
+    cJSON_AddStringToObject(im, "type", "image");
+    cJSON_AddStringToObject(tx, "type", "text");
+    cJSON_AddStringToObject(tx, "text", *user_text);
+    cJSON_AddItemToArray(parts, im);
+    cJSON_AddItemToArray(parts, tx);
+    cJSON_AddStringToObject(u, "role", "user");
+    cJSON_AddItemToObject(u, "content", parts);
+    cJSON_AddItemToArray(msgs, u);
+    cJSON_AddBoolToObject(flags, "add_generation_prompt", 1);
+    if (c->thinking >= 0) cJSON_AddBoolToObject(flags, "enable_thinking", c->thinking);
+    r->prompt = q35_chat_render(tpl, msgs, flags, err, errlen);
+    cJSON_Delete(msgs), cJSON_Delete(flags);
+    if (!r->prompt || !(r->context = strdup(r->prompt))) return r->prompt ? q35_fail(err, errlen, "out of memory") : -1;
+    return q35_tokenize(tok, r->context, strlen(r->context), &r->ctx_ids, &r->n_ctx, err, errlen);
+}
+
+/* The item's image as a file path: its own, or its bytes written to a temporary file (*tmp set,
+ * for the caller to unlink). */
+static int image_file(const q35_mc_item *it, char path[4200], int *tmp, char *err, size_t errlen) {
+    *tmp = 0;
+    if (it->image_path) {
+        snprintf(path, 4200, "%s", it->image_path);
+        return 0;
+    }
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, 4200, "%s/q35-image-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) return q35_fail(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+    size_t off = 0;
+    while (off < it->image_len) {
+        ssize_t w = write(fd, it->image + off, it->image_len - off);
+        if (w <= 0) {
+            close(fd), unlink(path);
+            return q35_fail(err, errlen, "%s: write failed", path);
+        }
+        off += (size_t)w;
+    }
+    close(fd);
+    *tmp = 1;
+    return 0;
+}
+
+/* The image of it, decoded and preprocessed into b with the budget of pc. Errors name the row. */
+static int load_vl_image(q35_image_batch *b, const q35_preproc_config *pc, const q35_mc_subject *s,
+                         const q35_mc_item *it, char *err, size_t errlen) {
+    char path[4200], e2[1024];
+    int tmp;
+    if (image_file(it, path, &tmp, err, errlen) != 0) return -1;
+    const char *files[1] = { path };
+    int rc = q35_image_batch_load(b, pc, files, 1, 1, NULL, NULL, e2, sizeof e2);
+    if (tmp) unlink(path);
+    if (rc != 0) return q35_fail(err, errlen, "%s item %lld (line %d): %s", s->name, it->index, it->line, e2);
+    return 0;
+}
+
 /* ---- the run ---- */
 
 /* splitmix64: the item's sampler seed from the run's and the item's identity, so an item draws
@@ -769,6 +926,8 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
     item_ref *sel = NULL;
     request cur = { 0 };
     int share = 0, share_subject = -1;
+    char *user_text = NULL;
+    q35_image_batch ib = { 0 };
     q35_eval_run_info ri = { .shard_k = o->shard_n > 1 ? o->shard_k : 1, .shard_n = o->shard_n > 1 ? o->shard_n : 1 };
     int end_ids[24], n_end = 0;
     char p[4300];
@@ -801,6 +960,16 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         if (!(tpl = q35_chat_template_load(dir, &src, err, errlen))) goto out;
     }
     q35_mc_prompt pr = prompt_of(&c, tpl);
+    int vl = !strcmp(c.format, "vlmevalkit-tsv");
+    q35_preproc_config ppc;
+    q35_preproc_defaults(&ppc);
+    if (vl && c.model && q35_preproc_load(&ppc, c.model, err, errlen) != 0) goto out;
+    if (c.min_pixels) ppc.min_pixels = c.min_pixels;
+    if (c.max_pixels) ppc.max_pixels = c.max_pixels;
+    if (ppc.max_pixels < ppc.min_pixels) {
+        q35_fail(err, errlen, "image budget: min_pixels %ld above max_pixels %ld", ppc.min_pixels, ppc.max_pixels);
+        goto out;
+    }
     if (!o->dry_run) {
         if (model_fingerprint(c.model, ri.model_fp) != 0) {
             q35_fail(err, errlen, "%s: no config.json", c.model);
@@ -888,7 +1057,15 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         q35_mc_item *it = &s->test[j];
         double ti = now_s();
         request_free(&cur);
-        if (build_request(&cur, tok, &pr, s, it, c.num_fewshot, generative, err, errlen) != 0) goto out;
+        free(user_text);
+        user_text = NULL;
+        q35_image_batch_free(&ib);
+        if (vl) {
+            if (build_vl_request(&cur, &user_text, tok, &c, tpl, it, err, errlen) != 0) goto out;
+            if (load_vl_image(&ib, &ppc, s, it, err, errlen) != 0) goto out;
+        } else if (build_request(&cur, tok, &pr, s, it, c.num_fewshot, generative, err, errlen) != 0) {
+            goto out;
+        }
         if (pc.on && share_subject != si) { /* a new subject: what all its items share */
             if (subject_share(sel, n_sel, x, want, tok, &pr, s, c.num_fewshot, &share, err, errlen) != 0) goto out;
             share_subject = si;
@@ -896,7 +1073,19 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddStringToObject(rec, "subject", s->name);
         cJSON_AddNumberToObject(rec, "doc_id", it->doc_id);
+        if (vl) {
+            cJSON_AddNumberToObject(rec, "index", (double)it->index);
+            cJSON_AddNumberToObject(rec, "circular_rotation", (double)(it->index / 1000000));
+            int tokens = ib.grids[0][0] * ib.grids[0][1] * ib.grids[0][2] / (ppc.merge_size * ppc.merge_size);
+            cJSON *sz = cJSON_CreateArray();
+            cJSON_AddItemToArray(sz, cJSON_CreateNumber(ib.grids[0][2] * ppc.patch_size));
+            cJSON_AddItemToArray(sz, cJSON_CreateNumber(ib.grids[0][1] * ppc.patch_size));
+            cJSON *ims = cJSON_AddArrayToObject(rec, "images");
+            cJSON_AddItemToArray(ims, sz);
+            cJSON_AddNumberToObject(rec, "image_tokens", tokens);
+        }
         if (o->dry_run) {
+            if (vl) cJSON_AddStringToObject(rec, "user_text", user_text);
             if (generative) {
                 q35_sampling smpl = sampling_of(&c);
                 cJSON_AddStringToObject(rec, "prompt", cur.prompt);
@@ -962,12 +1151,26 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
             q35_gen_opts go = { .max_new_tokens = c.max_new_tokens, .context = m.cfg.text.max_position_embeddings,
                                 .end_ids = end_ids, .n_end = n_end, .thinking_open = q35_prompt_opens_thinking(cur.prompt) };
             q35_gen_result gr;
-            if (q35_generate(&gr, &st, ops, smp, tok, cur.ctx_ids, cur.n_ctx, NULL, &go, err, errlen) != 0) {
+            int *ids = cur.ctx_ids, nids = cur.n_ctx, *full = NULL;
+            if (vl) { /* one <|image_pad|> per merged patch */
+                int count;
+                q35_vision_token_counts(&count, &m.cfg.vision, &ib);
+                if (q35_expand_image_tokens(&full, &nids, cur.ctx_ids, cur.n_ctx, m.cfg.image_token_id, &count, 1, err, errlen) != 0) {
+                    cJSON_Delete(rec);
+                    goto out;
+                }
+                ids = full;
+            }
+            int grc = q35_generate(&gr, &st, ops, smp, tok, ids, nids, vl ? &ib : NULL, &go, err, errlen);
+            free(full);
+            if (grc != 0) {
                 cJSON_Delete(rec);
                 goto out;
             }
             q35_extract_rule rule = Q35_EX_NONE;
-            pred = q35_extract_choice(gr.content ? gr.content : "", it->n_choices, &rule);
+            pred = !strcmp(c.extract, "vlmevalkit")
+                       ? q35_extract_vlmevalkit(gr.content ? gr.content : "", it->choices, it->n_choices, &rule)
+                       : q35_extract_choice(gr.content ? gr.content : "", it->n_choices, &rule);
             cJSON_AddStringToObject(rec, "output", gr.text ? gr.text : "");
             if (gr.reasoning) cJSON_AddStringToObject(rec, "reasoning", gr.reasoning);
             cJSON_AddStringToObject(rec, "extracted", q35_extract_rule_name(rule));
@@ -1006,6 +1209,8 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
 out:
     if (log) fclose(log);
     request_free(&cur);
+    free(user_text);
+    q35_image_batch_free(&ib);
     free(logits);
     q35_sampler_free(smp);
     q35_text_state_free(&st);

@@ -18,6 +18,8 @@
 #include "config.h"
 #include "csv.h"
 #include "mmlu.h"
+#include "vlmtsv.h"
+#include "extract.h"
 #include "prompt.h"
 #include "chat.h"
 #include "run.h"
@@ -606,6 +608,145 @@ START_TEST(aggregation_from_a_hand_made_log) {
 }
 END_TEST
 
+/* A 1x1 PNG, base64 (the reader keeps the bytes; decoding is image.c's, tested elsewhere). */
+#define PNG1 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+
+/* VLMEvalKit's TSV: options by letter columns, hint, base64 or a reference to another row's
+ * index, circular copies; each harness's user text written by hand; broken rows name the line. */
+START_TEST(vl_tsv_and_prompts) {
+    char dir[4096], p[4300];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    write_at(dir, "v.tsv",
+             "index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\timage\n"
+             "7\tWhat colour is the car?\tLook at the left side.\tred\tblue\tgreen\t\tB\tcolour\t" PNG1 "\n"
+             "1000007\tWhat colour is the car?\tLook at the left side.\tblue\tgreen\tred\t\tA\tcolour\t7\n"
+             "9\t\"Two\nlines\"\t\tyes\tno\t\t\tA\tcounting\t" PNG1 "\n");
+    snprintf(p, sizeof p, "%s/v.tsv", dir);
+    q35_mc_set d;
+    ck_assert_msg(q35_vlmtsv_load(&d, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(d.n, 2);
+    q35_mc_subject *c = &d.s[0]; /* "colour" */
+    ck_assert_str_eq(c->name, "colour");
+    ck_assert_int_eq(c->n_test, 2);
+    q35_mc_item *it = &c->test[0], *rot = &c->test[1];
+    ck_assert_int_eq(it->n_choices, 3);
+    ck_assert_int_eq(it->answer, 1);
+    ck_assert_int_eq((int)rot->index, 1000007);
+    ck_assert(it->image_len == rot->image_len && memcmp(it->image, rot->image, it->image_len) == 0);
+    ck_assert(it->image_len > 8 && memcmp(it->image, "\x89PNG", 4) == 0);
+    ck_assert_ptr_null(d.s[1].test[0].hint);
+    char *a = q35_vl_user_text("vlmevalkit", it), *b = q35_vl_user_text("vlmevalkit-qwen", it), *l = q35_vl_user_text("lmms-eval", it);
+    ck_assert_str_eq(a, "Hint: Look at the left side.\nQuestion: What colour is the car?\nOptions:\nA. red\nB. blue\nC. green\n"
+                        "Please select the correct answer from the options above. \n");
+    ck_assert_str_eq(b, "Hint: Look at the left side.\nQuestion: What colour is the car?\nOptions:\nA. red\nB. blue\nC. green\n"
+                        "Answer with the option letter only.");
+    ck_assert_str_eq(l, "Look at the left side. What colour is the car? There are several options:\nA. red\nB. blue\nC. green\n\n"
+                        "Answer with the option's letter from the given choices directly.");
+    free(a), free(b), free(l);
+    a = q35_vl_user_text("vlmevalkit", &d.s[1].test[0]); /* no hint */
+    ck_assert_str_eq(a, "Question: Two\nlines\nOptions:\nA. yes\nB. no\nPlease select the correct answer from the options above. \n");
+    free(a);
+    q35_mc_set_free(&d);
+    static const struct {
+        const char *tsv, *says;
+    } bad[] = {
+        { "index\tquestion\tA\tB\tanswer\timage\n1\tq\tx\ty\tC\t" PNG1 "\n", "v.tsv:2: answer 'C' is not one of the row's options A-B" },
+        { "index\tquestion\tA\tB\tC\tanswer\timage\n1\tq\tx\t\tz\tA\t" PNG1 "\n", "v.tsv:2: option C given after an empty option B" },
+        { "index\tquestion\tA\tB\tanswer\timage\n1\tq\tx\ty\tA\tnot*base64\n", "v.tsv:2: the image cell is not base64" },
+        { "index\tquestion\tA\tB\tanswer\timage\n1\tq\tx\ty\tA\t55\n", "v.tsv:2: the image cell names row 55" },
+        { "index\tquestion\tA\tB\tanswer\n1\tq\tx\ty\tA\n", "v.tsv:1: no 'image (or image_path)' column" },
+        { "index\tquestion\tA\tB\tanswer\timage\n1\tq\tx\tA\t" PNG1 "\n", "v.tsv:2: 5 fields, the header has 6" },
+        { "index\tquestion\tA\tB\tanswer\timage\nx1\tq\tx\ty\tA\t" PNG1 "\n", "v.tsv:2: index 'x1' is not a whole number" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_at(dir, "v.tsv", bad[i].tsv);
+        err[0] = 0;
+        ck_assert_int_eq(q35_vlmtsv_load(&d, p, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i].says), "case %zu: '%s' lacks '%s'", i, err, bad[i].says);
+    }
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* VLMEvalKit's can_infer: one option letter among the words (punctuation blanked), else one
+ * option's text in the reply; its quirk (an article "A" counts as a letter) kept. */
+START_TEST(vl_can_infer) {
+    char *opts[] = { "red car", "blue", "green" };
+    static const struct {
+        const char *reply;
+        int want;
+        q35_extract_rule rule;
+    } cases[] = {
+        { "B", 1, Q35_EX_VLM_LETTER },
+        { "The answer is (C).", 2, Q35_EX_VLM_LETTER },
+        { "**B**: blue", 1, Q35_EX_VLM_LETTER },
+        { "It is blue.", 1, Q35_EX_VLM_TEXT },
+        { "A RED CAR, I think", 0, Q35_EX_VLM_LETTER },  /* "A" stands as a word */
+        { "a red car, I think", 0, Q35_EX_VLM_TEXT },
+        { "A or B", -1, Q35_EX_NONE },                    /* two letters, and no option text */
+        { "blue or green", -1, Q35_EX_NONE },             /* two option texts */
+        { "D", -1, Q35_EX_NONE },                         /* not an option */
+        { "", -1, Q35_EX_NONE },
+        { "Bb", -1, Q35_EX_NONE },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        q35_extract_rule r;
+        int got = q35_extract_vlmevalkit(cases[i].reply, opts, 3, &r);
+        ck_assert_msg(got == cases[i].want && r == cases[i].rule, "'%s': %d (%s), want %d", cases[i].reply, got,
+                      q35_extract_rule_name(r), cases[i].want);
+    }
+}
+END_TEST
+
+/* Circular evaluation from a hand-made log: item 7 right in both rotations counts, item 8 right
+ * in one of two does not; the plain score counts rows. */
+START_TEST(vl_circular_scores) {
+    char dir[4096], p[4300], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    write_at(dir, "v.tsv",
+             "index\tquestion\tA\tB\tanswer\tcategory\timage\n"
+             "7\tq7\tx\ty\tA\tc\t" PNG1 "\n1000007\tq7\ty\tx\tB\tc\t7\n"
+             "8\tq8\tx\ty\tA\tc\t" PNG1 "\n1000008\tq8\ty\tx\tB\tc\t8\n");
+    snprintf(p, sizeof p, "%s/run", dir);
+    mkdir(p, 0777);
+    char cfg[8300];
+    snprintf(cfg, sizeof cfg,
+             "task: vl\ndataset:\n  format: vlmevalkit-tsv\n  path: %s/v.tsv\nprompt:\n  style: vlmevalkit\n  chat_template: true\n"
+             "scoring: generate\nsampling:\n  preset: greedy\nmax_new_tokens: 8\ncircular: true\n", dir);
+    write_at(p, "config.yaml", cfg);
+    q35_eval_config c;
+    snprintf(cmd, sizeof cmd, "%s/config.yaml", p);
+    ck_assert_msg(q35_eval_config_load(&c, cmd, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(q35_eval_config_finish(&c, err, sizeof err) == 0, "%s", err);
+    char *text = q35_eval_config_text(&c);
+    write_at(p, "config.yaml", text);
+    char runj[1024];
+    snprintf(runj, sizeof runj,
+             "{\"config_sha256\": \"%s\", \"model_fingerprint\": \"%064d\", \"model_size\": \"0.8b\", \"q35_version\": \"%s\", "
+             "\"shard\": 1, \"shards\": 1}\n", c.hash, 0, Q35_VERSION);
+    write_at(p, "run.json", runj);
+    write_at(p, "samples.jsonl",
+             "{\"subject\":\"c\",\"doc_id\":0,\"index\":7,\"pred\":0,\"gold\":0,\"correct\":true}\n"
+             "{\"subject\":\"c\",\"doc_id\":1,\"index\":1000007,\"pred\":1,\"gold\":1,\"correct\":true}\n"
+             "{\"subject\":\"c\",\"doc_id\":2,\"index\":8,\"pred\":0,\"gold\":0,\"correct\":true}\n"
+             "{\"subject\":\"c\",\"doc_id\":3,\"index\":1000008,\"pred\":-1,\"gold\":1,\"correct\":false}\n");
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/run --out %s/out 2>/dev/null", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/out", dir);
+    char *r = results_core(p);
+    cJSON *j = cJSON_Parse(r);
+    const cJSON *all = cJSON_GetObjectItem(j, "overall"), *circ = cJSON_GetObjectItem(j, "circular");
+    ck_assert_int_eq(cJSON_GetObjectItem(all, "correct")->valueint, 3);
+    ck_assert_int_eq(cJSON_GetObjectItem(all, "no_answer")->valueint, 1);
+    ck_assert_int_eq(cJSON_GetObjectItem(circ, "items")->valueint, 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(circ, "correct")->valueint, 1);
+    cJSON_Delete(j);
+    free(r), free(text);
+    q35_eval_config_free(&c);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -664,6 +805,9 @@ int main(void) {
     tcase_add_test(tc, shards_merge);
     tcase_add_test(tc, generative_run);
     tcase_add_test(tc, aggregation_from_a_hand_made_log);
+    tcase_add_test(tc, vl_tsv_and_prompts);
+    tcase_add_test(tc, vl_can_infer);
+    tcase_add_test(tc, vl_circular_scores);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
