@@ -11,7 +11,7 @@
 
 static const char *usage_eval =
     "usage: q35 eval CONFIG.yaml [--model DIR] [--data PATH] [--out RUN_DIR] [--resume] [--limit N]\n"
-    "                [--shard K/N] [--set KEY=VALUE]... [--backend NAME] [--threads N]\n"
+    "                [--shard K/N] [--set KEY=VALUE]... [--backend NAME] [--threads N] [--images DIR]\n"
     "                [--dry-run] [--tokenizer FILE]\n"
     "       q35 eval merge RUN_DIR... --out RUN_DIR [--data PATH]\n"
     "       q35 eval diff RUN_A RUN_B [--json] [--list N]\n"
@@ -23,6 +23,7 @@ static const char *usage_eval =
     "\n"
     "  --model DIR        the checkpoint (config key model)\n"
     "  --data PATH        the dataset (dataset.path): a directory or file of the config's format\n"
+    "  --images DIR       the images of a dataset that names them (dataset.images; POPE: COCO val2014)\n"
     "  --out RUN_DIR      where the run goes (default runs/<config name>, with a shard\n"
     "                     runs/<config name>.shard-K-of-N): config.yaml (the effective configuration),\n"
     "                     run.json, samples.jsonl (one line per item, fsync'd as it finishes),\n"
@@ -135,7 +136,7 @@ int cmd_eval(int argc, char **argv) {
         else if (strcmp(a, "--dry-run") == 0) dry = 1;
         else if (strcmp(a, "--model") && strcmp(a, "--data") && strcmp(a, "--out") && strcmp(a, "--limit") &&
                  strcmp(a, "--set") && strcmp(a, "--backend") && strcmp(a, "--threads") && strcmp(a, "--tokenizer") &&
-                 strcmp(a, "--shard")) {
+                 strcmp(a, "--shard") && strcmp(a, "--images")) {
             fprintf(stderr, "q35 eval: unknown option %s (q35 eval --help)\n", a);
             goto done;
         } else if (!v) {
@@ -153,6 +154,7 @@ int cmd_eval(int argc, char **argv) {
             else if (!strcmp(a, "--set")) snprintf(kv, sizeof kv, "%s", v);
             else if (!strcmp(a, "--model")) snprintf(kv, sizeof kv, "model=%s", v);
             else if (!strcmp(a, "--data")) snprintf(kv, sizeof kv, "dataset.path=%s", v);
+            else if (!strcmp(a, "--images")) snprintf(kv, sizeof kv, "dataset.images=%s", v);
             else if (!strcmp(a, "--limit")) snprintf(kv, sizeof kv, "limit=%s", v);
             else if (!strcmp(a, "--backend")) snprintf(kv, sizeof kv, "backend=%s", v);
             else if (!strcmp(a, "--threads")) snprintf(kv, sizeof kv, "threads=%s", v);

@@ -188,6 +188,7 @@ const char *q35_extract_rule_name(q35_extract_rule r) {
     case Q35_EX_LONE: return "lone_letter";
     case Q35_EX_VLM_LETTER: return "vlm_letter";
     case Q35_EX_VLM_TEXT: return "vlm_text";
+    case Q35_EX_YES_NO: return "yes_no";
     default: return "none";
     }
 }
@@ -237,4 +238,26 @@ int q35_extract_vlmevalkit(const char *text, char *const *choices, int n_choices
         return which;
     }
     return -1;
+}
+
+int q35_extract_yes_no(const char *text, int word_rule) {
+    if (!text) return -1;
+    char *t = ascii_lower(text);
+    if (!t) return -1;
+    int ans = -1;
+    if (!word_rule) {
+        char *a = t, *e = t + strlen(t);
+        while (a < e && (*a == ' ' || (*a >= '\t' && *a <= '\r'))) a++;
+        while (e > a && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r'))) e--;
+        *e = 0;
+        ans = !strcmp(a, "yes") ? 0 : !strcmp(a, "no") ? 1 : -1;
+    } else {
+        int yes = 0, no = 0;
+        for (char *c = t; *c; c++)
+            if ((*c >= '!' && *c <= '/') || (*c >= ':' && *c <= '@') || (*c >= '[' && *c <= '`') || (*c >= '{' && *c <= '~')) *c = ' ';
+        for (char *w = strtok(t, " \t\n\r\v\f"); w; w = strtok(NULL, " \t\n\r\v\f")) yes |= !strcmp(w, "yes"), no |= !strcmp(w, "no");
+        ans = yes && !no ? 0 : no && !yes ? 1 : -1;
+    }
+    free(t);
+    return ans;
 }

@@ -48,7 +48,7 @@
 #define Q35_EX_MAX_CHOICES 26
 #define Q35_EX_GAP_MAX 64
 
-typedef enum { Q35_EX_NONE = 0, Q35_EX_JSON, Q35_EX_BOXED, Q35_EX_ANSWER_IS, Q35_EX_LONE, Q35_EX_VLM_LETTER, Q35_EX_VLM_TEXT } q35_extract_rule;
+typedef enum { Q35_EX_NONE = 0, Q35_EX_JSON, Q35_EX_BOXED, Q35_EX_ANSWER_IS, Q35_EX_LONE, Q35_EX_VLM_LETTER, Q35_EX_VLM_TEXT, Q35_EX_YES_NO } q35_extract_rule;
 
 /* The option (0-based, < n_choices) that text chose by the rules above, or -1 when no rule finds
  * one, text is NULL or n_choices is outside 1..26. When rule is not NULL, *rule is the rule that
@@ -65,5 +65,11 @@ const char *q35_extract_rule_name(q35_extract_rule r);
  * the reply, that option ("vlm_text"); else -1 (an extraction failure; VLMEvalKit would ask its
  * judge model, q35 has none). Linear in the reply's length times the options. */
 int q35_extract_vlmevalkit(const char *text, char *const *choices, int n_choices, q35_extract_rule *rule);
+
+/* A yes/no reply as 0 (yes), 1 (no) or -1 (neither), by lmms-eval's POPE rule (word_rule 0: the
+ * reply lower-cased and stripped of whitespace is exactly "yes" or "no") or VLMEvalKit's
+ * (word_rule 1, YOrN_Extraction: lower-cased, punctuation turned into spaces, split into words:
+ * "yes" among them and "no" not, or the reverse). */
+int q35_extract_yes_no(const char *text, int word_rule);
 
 #endif

@@ -257,3 +257,26 @@ char *q35_vl_user_text(const char *style, const q35_mc_item *it) {
     }
     return b.s;
 }
+
+char *q35_vl_yes_no_text(const char *style, const q35_mc_item *it) {
+    str b = { 0 };
+    if (!strcmp(style, "lmms-eval")) {
+        const char *q = it->question, *e = q + strlen(q);
+        while (q < e && is_py_space((unsigned char)*q)) q++;
+        while (e > q && is_py_space((unsigned char)e[-1])) e--;
+        put(&b, q, (size_t)(e - q));
+        puts_(&b, "\nAnswer the question using a single word or phrase.");
+    } else if (!strcmp(style, "vlmevalkit")) {
+        puts_(&b, it->question);
+    } else if (!strcmp(style, "vlmevalkit-qwen")) {
+        puts_(&b, it->question), puts_(&b, " Please answer yes or no.");
+    } else {
+        return NULL;
+    }
+    puts_(&b, "");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}

@@ -63,5 +63,9 @@ int q35_mc_prompt_style(q35_mc_prompt *p, const char *style);
  *       several options:\nA. {A}\n...E. {E}" then "\n\nAnswer with the option's letter from the
  *       given choices directly.". */
 char *q35_vl_user_text(const char *style, const q35_mc_item *it);
+/* The same for a yes/no question (POPE): "lmms-eval": question.strip() + "\nAnswer the question
+ * using a single word or phrase."; "vlmevalkit": the question as it is; "vlmevalkit-qwen": the
+ * question + " Please answer yes or no.". */
+char *q35_vl_yes_no_text(const char *style, const q35_mc_item *it);
 
 #endif

@@ -30,6 +30,7 @@
 #include "sha256.h"
 #include "vision.h"
 #include "vlmtsv.h"
+#include "pope.h"
 #include "util.h"
 
 static double now_s(void) {
@@ -68,6 +69,8 @@ int q35_eval_load_data(q35_mc_set *d, const q35_eval_config *c, char *err, size_
     if (!c->data) return q35_fail(err, errlen, "no dataset: set dataset.path in the config, or give --data PATH");
     if (!strcmp(c->format, "mmlu-csv")) {
         rc = q35_mmlu_load(d, c->data, err, errlen);
+    } else if (!strcmp(c->format, "pope")) {
+        rc = q35_pope_load(d, c->data, c->images, err, errlen);
     } else if (!strcmp(c->format, "vlmevalkit-tsv")) {
         rc = q35_vlmtsv_load(d, c->data, err, errlen);
     } else if (!strcmp(c->format, "mmlu-redux")) {
@@ -561,6 +564,48 @@ static int circular_scores(const char *path, const q35_mc_set *d, int *gn, int *
     return 0;
 }
 
+/* POPE's metrics per split from the log: "yes" the positive class; a reply that is neither yes
+ * nor no counts in n (and so against accuracy) but in no cell of the table, as lmms-eval counts. */
+typedef struct {
+    int n, tp, fp, tn, fn;
+} yn_table;
+
+static void yes_no_scores(const char *path, const q35_mc_set *d, yn_table *t) {
+    size_t len;
+    char *text = q35_read_file(path, 1u << 30, &len);
+    if (!text) return;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *pj = cJSON_GetObjectItemCaseSensitive(j, "pred"),
+                    *gj = cJSON_GetObjectItemCaseSensitive(j, "gold");
+        int si = cJSON_IsString(sj) ? subject_index(d, sj->valuestring) : -1;
+        if (si >= 0 && cJSON_IsNumber(pj) && cJSON_IsNumber(gj)) {
+            yn_table *x = &t[si];
+            int p = pj->valueint, g = gj->valueint;
+            x->n++;
+            if (p == 0) g == 0 ? x->tp++ : x->fp++;
+            else if (p == 1) g == 0 ? x->fn++ : x->tn++;
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+}
+
+static cJSON *yes_no_object(cJSON *parent, const char *name, const yn_table *x) {
+    cJSON *o = cJSON_AddObjectToObject(parent, name);
+    double p = x->tp + x->fp ? (double)x->tp / (x->tp + x->fp) : 0, r = x->tp + x->fn ? (double)x->tp / (x->tp + x->fn) : 0;
+    cJSON_AddNumberToObject(o, "n", x->n);
+    cJSON_AddNumberToObject(o, "accuracy", x->n ? (double)(x->tp + x->tn) / x->n : 0);
+    cJSON_AddNumberToObject(o, "precision", p);
+    cJSON_AddNumberToObject(o, "recall", r);
+    cJSON_AddNumberToObject(o, "f1", p + r > 0 ? 2 * p * r / (p + r) : 0);
+    cJSON_AddNumberToObject(o, "yes_ratio", x->n ? (double)(x->tp + x->fp) / x->n : 0);
+    cJSON_AddNumberToObject(o, "tp", x->tp), cJSON_AddNumberToObject(o, "fp", x->fp);
+    cJSON_AddNumberToObject(o, "tn", x->tn), cJSON_AddNumberToObject(o, "fn", x->fn);
+    cJSON_AddNumberToObject(o, "neither", x->n - x->tp - x->fp - x->tn - x->fn);
+    return o;
+}
+
 /* results.json, report.md and chart.svg of the run in dir from its samples.jsonl alone. */
 static int write_results(const char *dir, const q35_eval_config *c, const q35_eval_run_info *ri, const q35_mc_set *d,
                          unsigned char **want, int total, double wall, char *err, size_t errlen) {
@@ -645,6 +690,20 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
             }
     }
     free(gn), free(gk);
+    yn_table *yn = !strcmp(c->type, "yes_no") ? calloc((size_t)d->n + 1, sizeof *yn) : NULL;
+    if (yn) {
+        snprintf(p, sizeof p, "%s/samples.jsonl", dir);
+        yes_no_scores(p, d, yn);
+        cJSON *po = cJSON_AddObjectToObject(j, "yes_no");
+        yn_table all_t = { 0 };
+        for (int i = 0; i < d->n; i++) {
+            if (!yn[i].n) continue;
+            yes_no_object(po, d->s[i].name, &yn[i]);
+            all_t.n += yn[i].n, all_t.tp += yn[i].tp, all_t.fp += yn[i].fp, all_t.tn += yn[i].tn, all_t.fn += yn[i].fn;
+        }
+        yn[d->n] = all_t;
+        yes_no_object(po, "all", &all_t);
+    }
     double ref = reference_for(c, ri->model_size);
     if (!isnan(ref)) {
         cJSON *r = cJSON_AddObjectToObject(j, "reference");
@@ -699,6 +758,20 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
         q35_wilson95(GK, GN, &clo, &chi);
         sb_printf(&m, "Circular evaluation (an item counts when it and every rotation of its options are right): "
                       "**%.2f%%** of %d items (95%% interval %.2f-%.2f)  \n", GN ? 100.0 * GK / GN : 0, GN, 100 * clo, 100 * chi);
+    }
+    if (yn) {
+        sb_printf(&m, "\n| split | n | accuracy | precision | recall | F1 | yes ratio | neither yes nor no |\n|---|---|---|---|---|---|---|---|\n");
+        for (int i = 0; i <= d->n; i++) {
+            const yn_table *x = &yn[i];
+            if (!x->n) continue;
+            double pr = x->tp + x->fp ? (double)x->tp / (x->tp + x->fp) : 0, rc2 = x->tp + x->fn ? (double)x->tp / (x->tp + x->fn) : 0;
+            sb_printf(&m, "| %s | %d | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %d |\n", i < d->n ? d->s[i].name : "all", x->n,
+                      100.0 * (x->tp + x->tn) / x->n, 100 * pr, 100 * rc2, pr + rc2 > 0 ? 200 * pr * rc2 / (pr + rc2) : 0,
+                      100.0 * (x->tp + x->fp) / x->n, x->n - x->tp - x->fp - x->tn - x->fn);
+        }
+        sb_printf(&m, "\n(\"yes\" is the positive class; replies that are neither count against accuracy only; rule: %s)  \n",
+                  !strcmp(c->extract, "yorn") ? "VLMEvalKit's word rule" : "lmms-eval's exact match");
+        free(yn);
     }
     if (generative)
         sb_printf(&m, "No answer extracted: %d of %d items (%.1f%%), scored as wrong; q35 has no LLM judge  \n", F, N,
@@ -788,7 +861,7 @@ int q35_eval_read_run_info(const char *dir, q35_eval_run_info *ri, char *err, si
 static int build_vl_request(request *r, char **user_text, q35_tokenizer *tok, const q35_eval_config *c, const char *tpl,
                             const q35_mc_item *it, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
-    *user_text = q35_vl_user_text(c->style, it);
+    *user_text = !strcmp(c->type, "yes_no") ? q35_vl_yes_no_text(c->style, it) : q35_vl_user_text(c->style, it);
     if (!*user_text) return q35_fail(err, errlen, "out of memory");
     cJSON *msgs = cJSON_CreateArray(), *flags = cJSON_CreateObject();
     if (c->system && c->system[0]) {
@@ -960,7 +1033,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         if (!(tpl = q35_chat_template_load(dir, &src, err, errlen))) goto out;
     }
     q35_mc_prompt pr = prompt_of(&c, tpl);
-    int vl = !strcmp(c.format, "vlmevalkit-tsv");
+    int vl = !strcmp(c.format, "vlmevalkit-tsv") || !strcmp(c.format, "pope");
     q35_preproc_config ppc;
     q35_preproc_defaults(&ppc);
     if (vl && c.model && q35_preproc_load(&ppc, c.model, err, errlen) != 0) goto out;
@@ -1168,9 +1241,14 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
                 goto out;
             }
             q35_extract_rule rule = Q35_EX_NONE;
-            pred = !strcmp(c.extract, "vlmevalkit")
-                       ? q35_extract_vlmevalkit(gr.content ? gr.content : "", it->choices, it->n_choices, &rule)
-                       : q35_extract_choice(gr.content ? gr.content : "", it->n_choices, &rule);
+            const char *reply = gr.content ? gr.content : "";
+            if (!strcmp(c.extract, "exact") || !strcmp(c.extract, "yorn")) {
+                pred = q35_extract_yes_no(reply, !strcmp(c.extract, "yorn"));
+                rule = pred < 0 ? Q35_EX_NONE : Q35_EX_YES_NO;
+            } else {
+                pred = !strcmp(c.extract, "vlmevalkit") ? q35_extract_vlmevalkit(reply, it->choices, it->n_choices, &rule)
+                                                        : q35_extract_choice(reply, it->n_choices, &rule);
+            }
             cJSON_AddStringToObject(rec, "output", gr.text ? gr.text : "");
             if (gr.reasoning) cJSON_AddStringToObject(rec, "reasoning", gr.reasoning);
             cJSON_AddStringToObject(rec, "extracted", q35_extract_rule_name(rule));

@@ -19,6 +19,7 @@
 #include "csv.h"
 #include "mmlu.h"
 #include "vlmtsv.h"
+#include "pope.h"
 #include "extract.h"
 #include "prompt.h"
 #include "chat.h"
@@ -747,6 +748,116 @@ START_TEST(vl_circular_scores) {
 }
 END_TEST
 
+/* POPE: the question files and their images, the three user texts, both harnesses' yes/no
+ * rules, and the metrics of a known table from a hand-made log. */
+START_TEST(pope_files_rules_and_metrics) {
+    char dir[4096], p[8800], img[4300], cmd[16384];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(img, sizeof img, "%s/img", dir);
+    mkdir(img, 0777);
+    unsigned char *png;
+    size_t pn;
+    ck_assert_int_eq(q35_base64_decode(PNG1, strlen(PNG1), &png, &pn), 0);
+    snprintf(p, sizeof p, "%s/a.jpg", img);
+    tu_write_file(p, png, pn);
+    free(png);
+    /* 10 questions: gold yes x5, no x5 */
+    char lines[4096] = "";
+    for (int i = 0; i < 10; i++) {
+        char l[256];
+        snprintf(l, sizeof l, "{\"question_id\": %d, \"image\": \"a.jpg\", \"text\": \" Is there a cat %d? \", \"label\": \"%s\"}\n",
+                 i + 1, i, i < 5 ? "yes" : "no");
+        strcat(lines, l);
+    }
+    snprintf(p, sizeof p, "%s/q", dir);
+    mkdir(p, 0777);
+    write_at(p, "coco_pope_random.json", lines);
+    q35_mc_set d;
+    ck_assert_msg(q35_pope_load(&d, p, img, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_str_eq(d.s[0].name, "random");
+    ck_assert_int_eq(d.s[0].n_test, 10);
+    ck_assert_int_eq(d.s[0].test[6].answer, 1);
+    char *t1 = q35_vl_yes_no_text("lmms-eval", &d.s[0].test[0]), *t2 = q35_vl_yes_no_text("vlmevalkit", &d.s[0].test[0]),
+         *t3 = q35_vl_yes_no_text("vlmevalkit-qwen", &d.s[0].test[0]);
+    ck_assert_str_eq(t1, "Is there a cat 0?\nAnswer the question using a single word or phrase.");
+    ck_assert_str_eq(t2, " Is there a cat 0? ");
+    ck_assert_str_eq(t3, " Is there a cat 0?  Please answer yes or no.");
+    free(t1), free(t2), free(t3);
+    q35_mc_set_free(&d);
+    /* the two rules */
+    ck_assert_int_eq(q35_extract_yes_no(" Yes \n", 0), 0);
+    ck_assert_int_eq(q35_extract_yes_no("Yes.", 0), -1); /* lmms-eval: exact */
+    ck_assert_int_eq(q35_extract_yes_no("Yes.", 1), 0);  /* VLMEvalKit: words */
+    ck_assert_int_eq(q35_extract_yes_no("No, there is none.", 1), 1);
+    ck_assert_int_eq(q35_extract_yes_no("yes and no", 1), -1);
+    ck_assert_int_eq(q35_extract_yes_no("Not sure", 1), -1);
+    ck_assert_int_eq(q35_extract_yes_no("NO", 0), 1);
+    /* broken files name the line */
+    static const struct {
+        const char *json, *says;
+    } bad[] = {
+        { "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"q\", \"label\": \"maybe\"}\n", "x.json:1: label is not" },
+        { "{\"question_id\": 1, \"image\": \"b.jpg\", \"text\": \"q\", \"label\": \"yes\"}\n", "x.json:1: image" },
+        { "\n{\"question_id\": \"1\", \"image\": \"a.jpg\", \"text\": \"q\", \"label\": \"yes\"}\n", "x.json:2: no question_id number" },
+        { "[1]\n", "x.json:1: not a JSON object" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_at(dir, "x.json", bad[i].json);
+        snprintf(p, sizeof p, "%s/x.json", dir);
+        err[0] = 0;
+        ck_assert_int_eq(q35_pope_load(&d, p, img, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i].says), "case %zu: '%s' lacks '%s'", i, err, bad[i].says);
+    }
+    /* metrics: replies yes,yes,yes,no,(none) for gold yes; yes,no,no,no,no for gold no:
+     * tp 3, fn 1, fp 1, tn 4, one neither: accuracy 7/10, precision 3/4, recall 3/4, yes ratio 4/10 */
+    snprintf(p, sizeof p, "%s/run", dir);
+    mkdir(p, 0777);
+    char cfg[16384];
+    snprintf(cfg, sizeof cfg,
+             "task: pope\ntype: yes_no\ndataset:\n  format: pope\n  path: %s/q\n  images: %s\nprompt:\n  style: lmms-eval\n"
+             "  chat_template: true\nscoring: generate\nsampling:\n  preset: greedy\nmax_new_tokens: 8\n", dir, img);
+    write_at(p, "config.yaml", cfg);
+    q35_eval_config c;
+    snprintf(cmd, sizeof cmd, "%s/config.yaml", p);
+    ck_assert_msg(q35_eval_config_load(&c, cmd, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(q35_eval_config_finish(&c, err, sizeof err) == 0, "%s", err);
+    char *text = q35_eval_config_text(&c);
+    write_at(p, "config.yaml", text);
+    char runj[1024];
+    snprintf(runj, sizeof runj,
+             "{\"config_sha256\": \"%s\", \"model_fingerprint\": \"%064d\", \"model_size\": \"0.8b\", \"q35_version\": \"%s\", "
+             "\"shard\": 1, \"shards\": 1}\n", c.hash, 0, Q35_VERSION);
+    write_at(p, "run.json", runj);
+    static const int preds[10] = { 0, 0, 0, 1, -1, 0, 1, 1, 1, 1 };
+    char log[4096] = "";
+    for (int i = 0; i < 10; i++) {
+        char l[256];
+        int g = i >= 5;
+        snprintf(l, sizeof l, "{\"subject\":\"random\",\"doc_id\":%d,\"index\":%d,\"pred\":%d,\"gold\":%d,\"correct\":%s}\n", i, i + 1,
+                 preds[i], g, preds[i] == g ? "true" : "false");
+        strcat(log, l);
+    }
+    write_at(p, "samples.jsonl", log);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/run --out %s/out 2>/dev/null", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/out", dir);
+    char *r = results_core(p);
+    cJSON *j = cJSON_Parse(r);
+    const cJSON *y = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "yes_no"), "random");
+    ck_assert(fabs(cJSON_GetObjectItem(y, "accuracy")->valuedouble - 0.7) < 1e-12);
+    ck_assert(fabs(cJSON_GetObjectItem(y, "precision")->valuedouble - 0.75) < 1e-12);
+    ck_assert(fabs(cJSON_GetObjectItem(y, "recall")->valuedouble - 0.75) < 1e-12);
+    ck_assert(fabs(cJSON_GetObjectItem(y, "f1")->valuedouble - 0.75) < 1e-12);
+    ck_assert(fabs(cJSON_GetObjectItem(y, "yes_ratio")->valuedouble - 0.4) < 1e-12);
+    ck_assert_int_eq(cJSON_GetObjectItem(y, "neither")->valueint, 1);
+    cJSON_Delete(j);
+    free(r), free(text);
+    q35_eval_config_free(&c);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -808,6 +919,7 @@ int main(void) {
     tcase_add_test(tc, vl_tsv_and_prompts);
     tcase_add_test(tc, vl_can_infer);
     tcase_add_test(tc, vl_circular_scores);
+    tcase_add_test(tc, pope_files_rules_and_metrics);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
