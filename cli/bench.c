@@ -89,63 +89,40 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Parses v as a whole number in [lo, hi] into *out; on failure says so on stderr (naming opt) and
- * returns -1. */
-static int parse_int(const char *opt, const char *v, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end || errno || n < lo || n > hi) {
-        fprintf(stderr, "q35 bench: %s wants a whole number from %ld to %ld, not '%s'\n", opt, lo, hi, v);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
-
-/* Parses "WxH" (e.g. 1024x768) into *w, *h; -1 after a message on stderr. */
+/* Parses "WxH" (e.g. 1024x768) into *w, *h, each side a strict whole number; -1 after a message on
+ * stderr. */
 static int parse_size(const char *v, int *w, int *h) {
-    char *end, *end2 = NULL;
-    errno = 0;
-    long a = strtol(v, &end, 10);
-    long b = (end != v && (*end == 'x' || *end == 'X')) ? strtol(end + 1, &end2, 10) : -1;
-    if (errno || b < 0 || end2 == end + 1 || *end2 || a < 1 || b < 1 || a > Q35_IMAGE_MAX_SIDE || b > Q35_IMAGE_MAX_SIDE) {
-        fprintf(stderr, "q35 bench: --image wants WIDTHxHEIGHT in pixels, e.g. 1024x768 (each 1..%d), not '%s'\n",
-                Q35_IMAGE_MAX_SIDE, v);
+    const char *x = strpbrk(v, "xX");
+    char side[32];
+    if (!x || (size_t)(x - v) >= sizeof side) {
+        fprintf(stderr, "q35 bench: --image wants WIDTHxHEIGHT in pixels, e.g. 1024x768, not '%s'\n", v);
         return -1;
     }
-    *w = (int)a;
-    *h = (int)b;
-    return 0;
+    memcpy(side, v, (size_t)(x - v));
+    side[x - v] = 0;
+    if (cli_int("bench", "--image width", side, 1, Q35_IMAGE_MAX_SIDE, w) != 0) return -1;
+    return cli_int("bench", "--image height", x + 1, 1, Q35_IMAGE_MAX_SIDE, h);
 }
 
 /* Fills o from the command line; 0, or 2 after a message on stderr (bad usage). */
 static int parse_args(bench_opts *o, int argc, char **argv) {
     *o = (bench_opts){ .backend = Q35_DEFAULT_BACKEND, .prompt = 512, .gen = 128, .repeat = 3, .limits = 1, .sampler = 1 };
+    static const char *const vals[] = { "--backend", "--threads", "--prompt", "--gen", "--repeat", "--image", NULL };
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
+        const char *a = argv[i], *v;
         if (strcmp(a, "--json") == 0) o->json = 1;
         else if (strcmp(a, "--no-limits") == 0) o->limits = 0;
         else if (strcmp(a, "--no-sampler") == 0) o->sampler = 0;
-        else if (strcmp(a, "--backend") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--prompt") == 0 ||
-                 strcmp(a, "--gen") == 0 || strcmp(a, "--repeat") == 0 || strcmp(a, "--image") == 0) {
-            if (!has_val) {
-                fprintf(stderr, "q35 bench: %s needs a value (q35 bench --help)\n", a);
-                return 2;
-            }
-            const char *v = argv[++i];
+        else if (a[0] == '-' && a[1]) {
+            if (!(v = cli_value("bench", argc, argv, &i, vals))) return 2;
             int bad = 0;
             if (strcmp(a, "--backend") == 0) o->backend = v;
-            else if (strcmp(a, "--threads") == 0) bad = parse_int(a, v, 1, 4096, &o->threads);
-            else if (strcmp(a, "--prompt") == 0) bad = parse_int(a, v, 0, 1 << 20, &o->prompt);
-            else if (strcmp(a, "--gen") == 0) bad = parse_int(a, v, 0, 1 << 20, &o->gen);
-            else if (strcmp(a, "--repeat") == 0) bad = parse_int(a, v, 1, 1000, &o->repeat);
+            else if (strcmp(a, "--threads") == 0) bad = cli_int("bench", a, v, 1, 4096, &o->threads);
+            else if (strcmp(a, "--prompt") == 0) bad = cli_int("bench", a, v, 0, 1 << 20, &o->prompt);
+            else if (strcmp(a, "--gen") == 0) bad = cli_int("bench", a, v, 0, 1 << 20, &o->gen);
+            else if (strcmp(a, "--repeat") == 0) bad = cli_int("bench", a, v, 1, 1000, &o->repeat);
             else bad = parse_size(v, &o->img_w, &o->img_h);
             if (bad) return 2;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "q35 bench: unknown option '%s' (q35 bench --help)\n", a);
-            return 2;
         } else if (o->model_dir) {
             fprintf(stderr, "q35 bench: one model directory only ('%s' and '%s')\n", o->model_dir, a);
             return 2;

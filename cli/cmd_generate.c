@@ -90,9 +90,11 @@ typedef struct {
     char origin[S_N][96];
 } settings;
 
-/* The flags given for each setting (NULL: not given). */
+/* The flags given for each setting (v[k] NULL: not given), parsed as they are read. */
 typedef struct {
     const char *v[S_N];
+    double x[S_N];          /* the value of each given setting but the seed */
+    uint64_t seed;          /* --seed */
     const char *preset;
 } setting_flags;
 
@@ -107,17 +109,37 @@ static void apply_preset(settings *st, const q35_preset *p, const char *why) {
     for (int k = 0; k < S_SEED; k++) set_origin(st, k, o);
 }
 
-/* Parses v as a finite number in [lo, hi] into *out; -1 after a message. */
-static int parse_num(const char *flag, const char *v, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || *end || errno || !isfinite(x) || x < lo || x > hi) {
-        fprintf(stderr, "q35 generate: %s %s: expected a number in [%g, %g]\n", flag, v, lo, hi);
-        return -1;
+/* The flag of setting k ("--top-p") into buf. */
+static const char *setting_flag(int k, char *buf, size_t n) {
+    snprintf(buf, n, "--%s", setting_names[k]);
+    for (char *c = buf; *c; c++)
+        if (*c == '_') *c = '-';
+    return buf;
+}
+
+/* The setting whose flag a is, or -1. */
+static int setting_of(const char *a) {
+    char flag[64];
+    for (int k = 0; k < S_N; k++)
+        if (strcmp(a, setting_flag(k, flag, sizeof flag)) == 0) return k;
+    return -1;
+}
+
+/* Takes v as the value of setting k's flag; -1 after a message naming the flag and its range. */
+static int parse_setting(setting_flags *f, int k, const char *v) {
+    static const double lo[S_N] = { 0, 1e-9, 0, 0, -1e6, -1e6, 1e-6, 0, 0 };
+    static const double hi[S_N] = { 1e6, 1, 1e9, 1, 1e6, 1e6, 1e6, 0 /* the seed: any uint64 */, 1e9 };
+    char flag[64];
+    setting_flag(k, flag, sizeof flag);
+    f->v[k] = v;
+    if (k == S_SEED) return cli_u64("generate", flag, v, &f->seed);
+    if (k == S_TOP_K || k == S_MAX) {
+        int n;
+        if (cli_int("generate", flag, v, (int)lo[k], (int)hi[k], &n) != 0) return -1;
+        f->x[k] = n;
+        return 0;
     }
-    *out = x;
-    return 0;
+    return cli_real("generate", flag, v, lo[k], hi[k], &f->x[k]);
 }
 
 /* The effective settings: mode preset, then generation_config.json (its sampling values only when
@@ -142,20 +164,9 @@ static int resolve_settings(settings *st, const setting_flags *f, const q35_genc
     }
     if (g->present && g->has_max_new_tokens) st->max_new_tokens = g->max_new_tokens, set_origin(st, S_MAX, "generation_config.json");
     if (f->preset) apply_preset(st, q35_preset_find(f->preset), "--preset");
-    static const double lo[S_N] = { 0, 1e-9, 0, 0, -1e6, -1e6, 1e-6, 0, 0 };
-    static const double hi[S_N] = { 1e6, 1, 1e9, 1, 1e6, 1e6, 1e6, 1.8e19, 1e9 };
     for (int k = 0; k < S_N; k++) {
         if (!f->v[k]) continue;
-        double x;
-        char flag[64];
-        snprintf(flag, sizeof flag, "--%s", setting_names[k]);
-        for (char *c = flag; *c; c++)
-            if (*c == '_') *c = '-';
-        if (parse_num(flag, f->v[k], lo[k], hi[k], &x) != 0) return -1;
-        if ((k == S_TOP_K || k == S_SEED || k == S_MAX) && x != floor(x)) {
-            fprintf(stderr, "q35 generate: %s %s: expected a whole number\n", flag, f->v[k]);
-            return -1;
-        }
+        double x = f->x[k];
         switch (k) {
         case S_TEMP: st->s.temperature = (float)x; break;
         case S_TOP_P: st->s.top_p = (float)x; break;
@@ -164,10 +175,11 @@ static int resolve_settings(settings *st, const setting_flags *f, const q35_genc
         case S_PRES: st->s.presence_penalty = (float)x; break;
         case S_FREQ: st->s.frequency_penalty = (float)x; break;
         case S_REP: st->s.repetition_penalty = (float)x; break;
-        case S_SEED: st->s.seed = (uint64_t)x; break;
+        case S_SEED: st->s.seed = f->seed; break;
         default: st->max_new_tokens = (int)x; break;
         }
-        set_origin(st, k, flag);
+        char flag[64];
+        set_origin(st, k, setting_flag(k, flag, sizeof flag));
     }
     if (st->max_new_tokens > context) {
         st->max_new_tokens = context;
@@ -441,10 +453,20 @@ static void add_end(gen_ctx *c, int id) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 1) {
-        fputs(usage_generate, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
+    static const char *const vals[] = { "-p", "--prompt", "--system", "--messages", "--prompt-ids", "--image", "--preset",
+                                        "--stop", "--tokenizer", "--template", "--backend", "--threads", "--temperature",
+                                        "--top-p", "--top-k", "--min-p", "--presence-penalty", "--frequency-penalty",
+                                        "--repetition-penalty", "--seed", "--max-new-tokens", NULL };
+    static const char *const flags[] = { "--think", "--no-think", "--chat", "--json", "--show-settings", NULL };
+    if (wants_help(argc, argv)) {
+        fputs(usage_generate, stdout);
+        return 0;
     }
+    if (argc < 1) {
+        fputs(usage_generate, stderr);
+        return 2;
+    }
+    if (cli_positional("generate", argv[0], "MODEL", vals, flags) != 0) return 2;
     gen_ctx c = { .dir = argv[0], .think = -1 };
     const char *prompt = NULL, *system = NULL, *conv = NULL, *ids_s = NULL, *tokf = NULL, *tplf = NULL;
     const char *backend = Q35_DEFAULT_BACKEND;
@@ -454,42 +476,29 @@ int cmd_generate(int argc, char **argv) {
     if (!files || !c.stop) return free(files), free(c.stop), die("out of memory");
     int bad = 0;
     for (int i = 1; i < argc && !bad; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int k = -1;
-        for (int j = 0; j < S_N; j++) {
-            char flag[64];
-            snprintf(flag, sizeof flag, "--%s", setting_names[j]);
-            for (char *p = flag; *p; p++)
-                if (*p == '_') *p = '-';
-            if (strcmp(a, flag) == 0) k = j;
-        }
+        const char *a = argv[i], *v;
+        int k = setting_of(a);
         if (strcmp(a, "--think") == 0) c.think = 1, think_flags++;
         else if (strcmp(a, "--no-think") == 0) c.think = 0, think_flags++;
         else if (strcmp(a, "--chat") == 0) chat = 1;
         else if (strcmp(a, "--json") == 0) c.json = 1;
         else if (strcmp(a, "--show-settings") == 0) c.show = 1;
-        else if (!v && (k >= 0 || !strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "--system") ||
-                        !strcmp(a, "--messages") || !strcmp(a, "--prompt-ids") || !strcmp(a, "--image") ||
-                        !strcmp(a, "--preset") || !strcmp(a, "--stop") || !strcmp(a, "--tokenizer") ||
-                        !strcmp(a, "--template") || !strcmp(a, "--backend") || !strcmp(a, "--threads"))) {
-            fprintf(stderr, "q35 generate: %s needs a value\n", a);
+        else if (a[0] != '-' || !a[1]) {
+            fprintf(stderr, "q35 generate: unexpected argument '%s' (q35 generate --help)\n", a);
             bad = 1;
-        } else if (k >= 0) c.flags.v[k] = v, i++;
-        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v, i++;
-        else if (!strcmp(a, "--system")) system = v, i++;
-        else if (!strcmp(a, "--messages")) conv = v, i++;
-        else if (!strcmp(a, "--prompt-ids")) ids_s = v, i++;
-        else if (!strcmp(a, "--image")) files[nimg++] = (char *)v, i++;
-        else if (!strcmp(a, "--preset")) c.flags.preset = v, i++;
-        else if (!strcmp(a, "--stop")) c.stop[c.n_stop++] = (char *)v, i++;
-        else if (!strcmp(a, "--tokenizer")) tokf = v, i++;
-        else if (!strcmp(a, "--template")) tplf = v, i++;
-        else if (!strcmp(a, "--backend")) backend = v, i++;
-        else if (!strcmp(a, "--threads")) bad = cli_threads("generate", v) != 0, i++;
-        else {
-            fprintf(stderr, "q35 generate: unknown option %s (q35 generate --help)\n", a);
-            bad = 1;
-        }
+        } else if (!(v = cli_value("generate", argc, argv, &i, vals))) bad = 1;
+        else if (k >= 0) bad = parse_setting(&c.flags, k, v) != 0;
+        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v;
+        else if (!strcmp(a, "--system")) system = v;
+        else if (!strcmp(a, "--messages")) conv = v;
+        else if (!strcmp(a, "--prompt-ids")) ids_s = v;
+        else if (!strcmp(a, "--image")) files[nimg++] = (char *)v;
+        else if (!strcmp(a, "--preset")) c.flags.preset = v;
+        else if (!strcmp(a, "--stop")) c.stop[c.n_stop++] = (char *)v;
+        else if (!strcmp(a, "--tokenizer")) tokf = v;
+        else if (!strcmp(a, "--template")) tplf = v;
+        else if (!strcmp(a, "--backend")) backend = v;
+        else bad = cli_threads("generate", v) != 0; /* --threads */
     }
     /* what the flags cannot mean together */
     const char *conflict = NULL;

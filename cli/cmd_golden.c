@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "cli.h"
 #include "logits.h"
+#include "npy.h"
 #include "policy.h"
 #include "q35.h"
 #include "util.h"
@@ -20,22 +22,38 @@
 typedef struct {
     const char *policy, *json, *markdown, *color;
     double tol, tol_logits, min_cos;
+    const char *tol_s, *tol_logits_s, *min_cos_s; /* as given on the command line; NULL: the default */
     int failures_only;
 } report_opts;
 
+/* The report options that take a value, for cli_value and cli_positional lists. */
+#define REPORT_VALS "--policy", "--json", "--markdown", "--report", "--color", "--tol", "--tol-logits", "--min-cos"
+
 /* Takes a report option at argv[*i] (advancing past its value); 1 when taken, 0 when not one,
- * -1 when its value is missing. */
-static int report_option(report_opts *r, int argc, char **argv, int *i) {
+ * -1 after a message on stderr (a missing or bad value). */
+static int report_option(const char *cmd, report_opts *r, int argc, char **argv, int *i) {
+    static const char *const vals[] = { REPORT_VALS, NULL };
     const char *a = argv[*i];
     if (strcmp(a, "--failures-only") == 0) { r->failures_only = 1; return 1; }
-    const char **sv = !strcmp(a, "--policy") ? &r->policy : !strcmp(a, "--json") ? &r->json
-                    : !strcmp(a, "--markdown") || !strcmp(a, "--report") ? &r->markdown : !strcmp(a, "--color") ? &r->color : NULL;
-    double *dv = !strcmp(a, "--tol") ? &r->tol : !strcmp(a, "--tol-logits") ? &r->tol_logits : !strcmp(a, "--min-cos") ? &r->min_cos : NULL;
-    if (!sv && !dv) return 0;
-    if (*i + 1 >= argc) return -1;
-    const char *v = argv[++*i];
-    if (sv) *sv = v;
-    else *dv = atof(v);
+    int k = 0;
+    while (vals[k] && strcmp(a, vals[k]) != 0) k++;
+    if (!vals[k]) return 0;
+    const char *v = cli_value(cmd, argc, argv, i, vals);
+    if (!v) return -1;
+    if (!strcmp(a, "--policy")) r->policy = v;
+    else if (!strcmp(a, "--json")) r->json = v;
+    else if (!strcmp(a, "--markdown") || !strcmp(a, "--report")) r->markdown = v;
+    else if (!strcmp(a, "--color")) {
+        if (strcmp(v, "auto") != 0 && strcmp(v, "always") != 0 && strcmp(v, "never") != 0) {
+            fprintf(stderr, "q35 %s: --color wants auto, always or never, not '%s'\n", cmd, v);
+            return -1;
+        }
+        r->color = v;
+    }
+    /* max_rel bars are relative errors (>= 0); a cosine bar lies in [0, 1] */
+    else if (!strcmp(a, "--tol")) { if (cli_real(cmd, a, v, 0, 1e9, &r->tol) != 0) return -1; r->tol_s = v; }
+    else if (!strcmp(a, "--tol-logits")) { if (cli_real(cmd, a, v, 0, 1e9, &r->tol_logits) != 0) return -1; r->tol_logits_s = v; }
+    else { if (cli_real(cmd, a, v, 0, 1, &r->min_cos) != 0) return -1; r->min_cos_s = v; }
     return 1;
 }
 
@@ -50,11 +68,24 @@ static int report_out(const report_opts *r, const q35_report *rep, char *err, si
     return 0;
 }
 
+/* The policy: the file's rules (--policy), then the defaults with the command line's bars. Its
+ * source, which the report's provenance shows, says which bars came from the command line. */
 static int load_policy(q35_policy *p, const report_opts *r, char *err, size_t errlen) {
     if (q35_policy_default(p, r->tol, r->tol_logits, r->min_cos, err, errlen) != 0) return -1;
     if (r->policy && q35_policy_load(p, r->policy, err, errlen) != 0) {
         q35_policy_free(p);
         return -1;
+    }
+    if (r->tol_s || r->tol_logits_s || r->min_cos_s) {
+        /* sized to fit the 256 bytes of source: a file name of up to 90, three bars of up to 38 */
+        char bars[128] = "";
+        const char *name[3] = { "--tol", "--tol-logits", "--min-cos" }, *val[3] = { r->tol_s, r->tol_logits_s, r->min_cos_s };
+        for (int k = 0; k < 3; k++)
+            if (val[k]) snprintf(bars + strlen(bars), sizeof bars - strlen(bars), " %s %.24s", name[k], val[k]);
+        char file[96];
+        snprintf(file, sizeof file, "%.90s", p->source);
+        snprintf(p->source, sizeof p->source, "%s%sdefaults with%.110s from the command line", file, file[0] ? ", then the " : "",
+                 bars);
     }
     return 0;
 }
@@ -62,9 +93,10 @@ static int load_policy(q35_policy *p, const report_opts *r, char *err, size_t er
 #define REPORT_USAGE \
     "  --policy FILE    tolerance policy (YAML, format q35-tolerances/1; README): its rules come\n" \
     "                   before the defaults; each row names the rule that judged it\n" \
-    "  --tol X          default float32 bar: max_rel <= X (2e-4)\n" \
-    "  --tol-logits X   default logits bar: max_rel <= X (1e-4)\n" \
-    "  --min-cos X      default cosine bar (0.99999)\n" \
+    "  --tol X          default float32 bar: max_rel <= X, X from 0 to 1e9 (2e-4)\n" \
+    "  --tol-logits X   default logits bar: max_rel <= X, X from 0 to 1e9 (1e-4)\n" \
+    "  --min-cos X      default cosine bar, 0 to 1 (0.99999); the report's provenance names the\n" \
+    "                   bars given on the command line\n" \
     "  --json FILE      the whole report as JSON (schema q35-report/1, README)\n" \
     "  --markdown FILE  a Markdown conformance report with provenance and a verdict (also --report)\n" \
     "  --failures-only  print only rows that do not pass\n" \
@@ -97,10 +129,17 @@ static const char *usage_verify =
     "never as passed); 2 usage error, or the set or model could not be read.\n";
 
 int cmd_verify(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 1) {
-        fputs(usage_verify, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
+    static const char *const vals[] = { "--model", "--backend", "--threads", REPORT_VALS, NULL };
+    static const char *const flags[] = { "--teacher-force", "--failures-only", NULL };
+    if (wants_help(argc, argv)) {
+        fputs(usage_verify, stdout);
+        return 0;
     }
+    if (argc < 1) {
+        fputs(usage_verify, stderr);
+        return 2;
+    }
+    if (cli_positional("verify", argv[0], "GOLDEN_DIR", vals, flags) != 0) return 2;
     q35_verify_opts o;
     q35_verify_defaults(&o);
     o.golden_dir = argv[0];
@@ -108,16 +147,15 @@ int cmd_verify(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--teacher-force") == 0) { o.teacher_force = 1; continue; }
-        int t = report_option(&ro, argc, argv, &i);
+        int t = report_option("verify", &ro, argc, argv, &i);
+        if (t < 0) return 2;
         if (t == 1) continue;
-        const char *v = i + 1 < argc ? argv[++i] : NULL;
-        if (t < 0 || !v) { fprintf(stderr, "q35 verify: %s needs a value\n", a); return 2; }
+        const char *v = cli_value("verify", argc, argv, &i, vals);
+        if (!v) return 2;
         if (strcmp(a, "--model") == 0) o.model_dir = v;
         else if (strcmp(a, "--backend") == 0) {
             if (!(o.ops = cli_backend("verify", v))) return 2;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (cli_threads("verify", v) != 0) return 2;
-        } else { fprintf(stderr, "q35 verify: unknown option %s\n%s", a, usage_verify); return 2; }
+        } else if (cli_threads("verify", v) != 0) return 2; /* --threads */
     }
     char err[ERRLEN];
     q35_policy pol;
@@ -159,10 +197,32 @@ static const char *usage_compare =
     "\n"
     "exit status: 0 all compared tensors pass; 1 one fails; 2 usage or input error.\n";
 
+/* A directory that is neither a checkpoint nor holds .npy files is no dump: say so (the reader
+ * would look for model.safetensors in it). -1 after a message on stderr. */
+static int dump_dir_check(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || q35_npy_is_dir(path)) return 0;
+    char p[4200], q[4200];
+    snprintf(p, sizeof p, "%s/model.safetensors", path);
+    snprintf(q, sizeof q, "%s/model.safetensors.index.json", path);
+    if (access(p, F_OK) == 0 || access(q, F_OK) == 0) return 0;
+    fprintf(stderr, "q35 compare: %s: a directory with no .npy files (a dump is a safetensors file, a directory of "
+                    ".npy files or a checkpoint directory)\n", path);
+    return -1;
+}
+
 int cmd_compare(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 2) {
-        fputs(usage_compare, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    static const char *const vals[] = { "--names", "--phase", "--model", "--config", "--param", REPORT_VALS, NULL };
+    static const char *const flags[] = { "--failures-only", NULL };
+    if (wants_help(argc, argv)) {
+        fputs(usage_compare, stdout);
+        return 0;
+    }
+    if (argc >= 1 && cli_positional("compare", argv[0], "OURS", vals, flags) != 0) return 2;
+    if (argc >= 2 && cli_positional("compare", argv[1], "THEIRS", vals, flags) != 0) return 2;
+    if (argc < 2) {
+        fprintf(stderr, "q35 compare: give two dumps, OURS and THEIRS\n%s", usage_compare);
+        return 2;
     }
     q35_compare_opts o = { .ours = argv[0], .theirs = argv[1] };
     report_opts ro = { .tol = 2e-4, .tol_logits = 1e-4, .min_cos = 0.99999 };
@@ -170,17 +230,17 @@ int cmd_compare(int argc, char **argv) {
     if (!params) return die("out of memory");
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int t = report_option(&ro, argc, argv, &i);
+        int t = report_option("compare", &ro, argc, argv, &i);
         if (t == 1) continue;
-        const char *v = i + 1 < argc ? argv[++i] : NULL;
-        if (t < 0 || !v) { fprintf(stderr, "q35 compare: %s needs a value\n", a); free(params); return 2; }
+        const char *v = t < 0 ? NULL : cli_value("compare", argc, argv, &i, vals);
+        if (!v) { free(params); return 2; }
         if (!strcmp(a, "--names")) o.names = v;
         else if (!strcmp(a, "--phase")) o.phase = v;
         else if (!strcmp(a, "--model") || !strcmp(a, "--config")) o.config = v;
-        else if (!strcmp(a, "--param")) params[o.nparams++] = v;
-        else { fprintf(stderr, "q35 compare: unknown option %s\n%s", a, usage_compare); free(params); return 2; }
+        else params[o.nparams++] = v; /* --param */
     }
     o.params = params;
+    if (dump_dir_check(o.ours) != 0 || dump_dir_check(o.theirs) != 0) { free(params); return 2; }
     char err[ERRLEN];
     q35_policy pol;
     if (load_policy(&pol, &ro, err, sizeof err) != 0) { fprintf(stderr, "q35: %s\n", err); free(params); return 2; }

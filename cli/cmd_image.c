@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,8 +26,8 @@ static const char *usage_preprocess =
     "2x2 merge-block patch order). Writes FILE (safetensors) with pixel_values [N, 1536] (F32) and\n"
     "image_grid_thw [images, 3] (I64), the images' rows concatenated in the order given.\n"
     "\n"
-    "  --model DIR   read DIR/preprocessor_config.json (else the released settings: patch 16,\n"
-    "                merge 2, 65536..16777216 pixels, mean = std = 0.5)\n"
+    "  --model DIR   read DIR/preprocessor_config.json (a DIR without one, or no --model: the\n"
+    "                released settings: patch 16, merge 2, 65536..16777216 pixels, mean = std = 0.5)\n"
     "  --no-exif     do not apply EXIF orientation\n";
 
 static void print_image(void *ctx, const char *file, const q35_image *im, const int g[3]) {
@@ -36,23 +37,28 @@ static void print_image(void *ctx, const char *file, const q35_image *im, const 
 }
 
 int cmd_preprocess(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 1) {
-        fputs(usage_preprocess, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
+    static const char *const vals[] = { "--out", "--model", NULL };
+    if (wants_help(argc, argv)) {
+        fputs(usage_preprocess, stdout);
+        return 0;
+    }
+    if (argc < 1) {
+        fputs(usage_preprocess, stderr);
+        return 2;
     }
     const char *out = NULL, *model = NULL;
     int exif = 1, n = 0;
     char **files = calloc((size_t)argc, sizeof *files);
     if (!files) return die("out of memory");
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--no-exif") == 0) exif = 0;
-        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
-        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "q35 preprocess: unknown option %s\n%s", argv[i], usage_preprocess);
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--no-exif") == 0) exif = 0;
+        else if (a[0] != '-' || !a[1]) files[n++] = argv[i];
+        else if (!(v = cli_value("preprocess", argc, argv, &i, vals))) {
             free(files);
             return 2;
-        } else files[n++] = argv[i];
+        } else if (strcmp(a, "--out") == 0) out = v;
+        else model = v;
     }
     if (!out || n == 0) {
         fprintf(stderr, "q35 preprocess: give images and --out\n%s", usage_preprocess);
@@ -61,9 +67,25 @@ int cmd_preprocess(int argc, char **argv) {
     }
     char err[ERRLEN];
     q35_preproc_config pc;
-    if (model ? q35_preproc_load(&pc, model, err, sizeof err) != 0 : (q35_preproc_defaults(&pc), 0)) {
-        free(files);
-        return die(err);
+    q35_preproc_defaults(&pc);
+    if (model) {
+        /* a --model that is not there must not fall back to the released settings in silence */
+        struct stat sb;
+        int e = stat(model, &sb) != 0 ? errno : 0;
+        if (e || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "q35 preprocess: --model %s: %s\n", model, e ? strerror(e) : "not a directory");
+            free(files);
+            return 1;
+        }
+        char pcfg[4200];
+        snprintf(pcfg, sizeof pcfg, "%s/preprocessor_config.json", model);
+        err[0] = 0;
+        if (q35_preproc_load(&pc, model, err, sizeof err) != 0) {
+            free(files);
+            return die(err);
+        }
+        if (access(pcfg, F_OK) != 0)
+            fprintf(stderr, "q35 preprocess: note: %s has no preprocessor_config.json; using the released settings\n", model);
     }
     int rc = 1;
     q35_image_batch b;

@@ -26,9 +26,15 @@ static const char *usage_info =
     "Weights are read through the mmap: nothing is copied.\n";
 
 int cmd_info(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc != 1) {
-        fputs(usage_info, argc == 1 ? stdout : stderr);
-        return argc == 1 ? 0 : 2;
+    if (wants_help(argc, argv)) {
+        fputs(usage_info, stdout);
+        return 0;
+    }
+    for (int i = 0; i < argc; i++)
+        if (cli_positional("info", argv[i], "DIR", NULL, NULL) != 0) return 2;
+    if (argc != 1) {
+        fprintf(stderr, "q35 info: expected one DIR, got %d arguments\n%s", argc, usage_info);
+        return 2;
     }
     char err[ERRLEN];
     q35_model m;
@@ -105,26 +111,22 @@ static const char *usage_forward =
     "                       scalar reference) or fast-bf16 (fast with the activations rounded to\n"
     "                       bf16 in products of bf16 weights: llama.cpp's precision, ~1.7x prefill)\n"
     "  --threads N          threads of the fast backend (default: every core); same bits for any N\n"
-    "  --top K              how many next tokens to print per step (default 5)\n";
+    "  --top K              how many next tokens to print per step, 1 to 1000 (default 5)\n";
 
 static void print_top(const char *phase, const float *logits, int V, int k) {
     printf("%-9s top:", phase);
-    /* selection of the k largest, k is small */
-    int *sel = malloc((size_t)k * sizeof *sel);
-    if (!sel) return;
-    int ns = 0;
+    /* selection of the k largest, k is small: O(k V) */
+    unsigned char *used = calloc((size_t)V, 1);
+    if (!used) return;
     for (int j = 0; j < k && j < V; j++) {
         int best = -1;
-        for (int i = 0; i < V; i++) {
-            int used = 0;
-            for (int u = 0; u < ns; u++) used |= sel[u] == i;
-            if (!used && (best < 0 || logits[i] > logits[best])) best = i;
-        }
-        sel[ns++] = best;
+        for (int i = 0; i < V; i++)
+            if (!used[i] && (best < 0 || logits[i] > logits[best])) best = i;
+        used[best] = 1;
         printf(" %d (%.4f)", best, logits[best]);
     }
     printf("\n");
-    free(sel);
+    free(used);
 }
 
 /* forward's hook: progress on a terminal (a layer of the reference on a real size takes seconds),
@@ -171,10 +173,18 @@ static void forward_hook_fn(void *ctx, const char *name, const q35_tensor *t) {
 }
 
 int cmd_forward(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 1) {
-        fputs(usage_forward, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
+    static const char *const vals[] = { "--ids", "--prompt", "--tokenizer", "--decode-ids", "--image", "--dump", "--only",
+                                        "--logits", "--backend", "--threads", "--top", NULL };
+    static const char *const flags[] = { "--no-exif", NULL };
+    if (wants_help(argc, argv)) {
+        fputs(usage_forward, stdout);
+        return 0;
     }
+    if (argc < 1) {
+        fputs(usage_forward, stderr);
+        return 2;
+    }
+    if (cli_positional("forward", argv[0], "DIR", vals, flags) != 0) return 2;
     const char *dir = argv[0], *ids_s = NULL, *dec_s = NULL, *dump = NULL, *only = NULL, *bk = Q35_DEFAULT_BACKEND;
     const char *prompt = NULL, *tokf = NULL, *logits_s = NULL;
     int topk = 5, exif = 1, nimg = 0, logit_k = 0;
@@ -183,8 +193,8 @@ int cmd_forward(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--no-exif") == 0) { exif = 0; continue; }
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) { fprintf(stderr, "q35 forward: %s needs a value\n", a); free(images); return 2; }
+        const char *v = cli_value("forward", argc, argv, &i, vals);
+        if (!v) { free(images); return 2; }
         if (strcmp(a, "--ids") == 0) ids_s = v;
         else if (strcmp(a, "--prompt") == 0) prompt = v;
         else if (strcmp(a, "--tokenizer") == 0) tokf = v;
@@ -197,21 +207,18 @@ int cmd_forward(int argc, char **argv) {
         else if (strcmp(a, "--threads") == 0) {
             if (cli_threads("forward", v) != 0) { free(images); return 2; }
         }
-        else if (strcmp(a, "--top") == 0) topk = atoi(v);
-        else { fprintf(stderr, "q35 forward: unknown option %s\n%s", a, usage_forward); free(images); return 2; }
-        i++;
+        else if (strcmp(a, "--top") == 0) {
+            if (cli_int("forward", "--top", v, 1, 1000, &topk) != 0) { free(images); return 2; }
+        }
     }
     if (!ids_s == !prompt) { fprintf(stderr, "q35 forward: give --ids or --prompt\n%s", usage_forward); free(images); return 2; }
-    if (topk < 1) topk = 1;
     if (logits_s && strcmp(logits_s, "full") != 0) {
-        char *end;
-        long k = strncmp(logits_s, "topk:", 5) == 0 ? strtol(logits_s + 5, &end, 10) : 0;
-        if (k < 1 || k > 64 || *end) {
-            fprintf(stderr, "q35 forward: --logits wants full or topk:K with K in 1..64, not '%s'\n", logits_s);
+        if (strncmp(logits_s, "topk:", 5) != 0) {
+            fprintf(stderr, "q35 forward: --logits wants full or topk:K with K from 1 to 64, not '%s'\n", logits_s);
             free(images);
             return 2;
         }
-        logit_k = (int)k;
+        if (cli_int("forward", "--logits topk:K", logits_s + 5, 1, 64, &logit_k) != 0) { free(images); return 2; }
     }
     const q35_ops *ops = cli_backend("forward", bk);
     if (!ops) { free(images); return 2; }
@@ -378,20 +385,18 @@ int cmd_mkmodel(int argc, char **argv) {
         return 0;
     }
     const char *preset = NULL, *out = NULL, *dtype = "bf16", *tok = NULL;
-    unsigned long long seed = 1;
+    uint64_t seed = 1;
+    static const char *const vals[] = { "--preset", "--out", "--dtype", "--tokenizer", "--seed", NULL };
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) { fprintf(stderr, "q35 mkmodel: %s needs a value\n%s", a, usage_mkmodel); return 2; }
+        const char *a = argv[i];
+        if (a[0] != '-') { fprintf(stderr, "q35 mkmodel: unexpected argument '%s' (q35 mkmodel --help)\n", a); return 2; }
+        const char *v = cli_value("mkmodel", argc, argv, &i, vals);
+        if (!v) return 2;
         if (strcmp(a, "--preset") == 0) preset = v;
         else if (strcmp(a, "--out") == 0) out = v;
         else if (strcmp(a, "--dtype") == 0) dtype = v;
         else if (strcmp(a, "--tokenizer") == 0) tok = v;
-        else if (strcmp(a, "--seed") == 0) {
-            char *end;
-            seed = strtoull(v, &end, 10);
-            if (*end || end == v) { fprintf(stderr, "q35 mkmodel: bad --seed '%s'\n", v); return 2; }
-        } else { fprintf(stderr, "q35 mkmodel: unknown option %s\n%s", a, usage_mkmodel); return 2; }
-        i++;
+        else if (cli_u64("mkmodel", "--seed", v, &seed) != 0) return 2;
     }
     if (!preset || !out) { fprintf(stderr, "q35 mkmodel: --preset and --out are required\n%s", usage_mkmodel); return 2; }
     if (strcmp(dtype, "bf16") != 0 && strcmp(dtype, "f32") != 0) {
@@ -407,6 +412,6 @@ int cmd_mkmodel(int argc, char **argv) {
     q35_mkmodel_opts o = { .out_dir = out, .seed = seed, .f32 = strcmp(dtype, "f32") == 0,
                            .progress = progress, .progress_ctx = &last, .tokenizer = tok };
     if (q35_mkmodel(&c, &o, err, sizeof err) != 0) return die(err);
-    printf("wrote %s checkpoint (seed %llu, %s) to %s\n", preset, seed, dtype, out);
+    printf("wrote %s checkpoint (seed %llu, %s) to %s\n", preset, (unsigned long long)seed, dtype, out);
     return 0;
 }

@@ -15,6 +15,197 @@
 #include "q35.h"
 #include "util.h"
 
+/* ---- JSON strings carried with their length ----
+ * cJSON keeps its strings NUL-terminated, so a \u0000 in a JSON string ends the string there:
+ * {"text": "a\u0000b"} would tokenize as "a" alone. Lines are still validated by cJSON, but the
+ * "text" member is decoded here with its length, and "decoded" is written back the same way. */
+
+static int hex4(const char *p, const char *e, unsigned *v) {
+    *v = 0;
+    if (e - p < 4) return -1;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d > 15) return -1;
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+/* Decodes the JSON string whose opening quote is at *pp (text ends at e) into a new NUL-terminated
+ * buffer *out of *len bytes, NULs included (out NULL: only checked); *pp moves past the closing
+ * quote. -1 with why: a bad escape, a lone surrogate, an unterminated string. Raw control
+ * characters are kept, as cJSON keeps them. */
+static int json_string(const char **pp, const char *e, char **out, size_t *len, char *why, size_t wl) {
+    const char *p = *pp + 1;
+    char *b = out ? malloc((size_t)(e - p) + 1) : NULL; /* decoding never lengthens the text */
+    size_t n = 0;
+    if (out && !b) return snprintf(why, wl, "out of memory"), -1;
+    for (;;) {
+        if (p >= e || (*p == '\\' && p + 1 >= e)) {
+            snprintf(why, wl, "a string is not terminated");
+            break;
+        }
+        if (*p == '"') {
+            *pp = p + 1;
+            if (out) b[n] = 0, *out = b;
+            if (len) *len = n;
+            return 0;
+        }
+        if (*p != '\\') {
+            if (b) b[n] = *p;
+            n++, p++;
+            continue;
+        }
+        const char *esc = p;
+        char x = p[1], s = 0;
+        p += 2;
+        switch (x) {
+        case '"': s = '"'; break;
+        case '\\': s = '\\'; break;
+        case '/': s = '/'; break;
+        case 'b': s = '\b'; break;
+        case 'f': s = '\f'; break;
+        case 'n': s = '\n'; break;
+        case 'r': s = '\r'; break;
+        case 't': s = '\t'; break;
+        case 'u': break;
+        default: snprintf(why, wl, "a string holds the unknown escape \\%c", x); goto fail;
+        }
+        if (x != 'u') {
+            if (b) b[n] = s;
+            n++;
+            continue;
+        }
+        unsigned cp, lo;
+        if (hex4(p, e, &cp) != 0) {
+            snprintf(why, wl, "a string holds a \\u escape without 4 hex digits");
+            break;
+        }
+        p += 4;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            snprintf(why, wl, "lone surrogate \\u%.4s in a JSON string (a low surrogate with no high one before it): "
+                     "not a Unicode character, so not text", esc + 2);
+            break;
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (e - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, e, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF) {
+                snprintf(why, wl, "lone surrogate \\u%.4s in a JSON string (a high surrogate with no low one after it): "
+                         "not a Unicode character, so not text", esc + 2);
+                break;
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+        }
+        unsigned char u[4];
+        int k;
+        if (cp < 0x80) u[0] = (unsigned char)cp, k = 1;
+        else if (cp < 0x800) u[0] = (unsigned char)(0xC0 | cp >> 6), u[1] = (unsigned char)(0x80 | (cp & 0x3F)), k = 2;
+        else if (cp < 0x10000)
+            u[0] = (unsigned char)(0xE0 | cp >> 12), u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)),
+            u[2] = (unsigned char)(0x80 | (cp & 0x3F)), k = 3;
+        else
+            u[0] = (unsigned char)(0xF0 | cp >> 18), u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F)),
+            u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)), u[3] = (unsigned char)(0x80 | (cp & 0x3F)), k = 4;
+        if (b) memcpy(b + n, u, (size_t)k);
+        n += (size_t)k;
+    }
+fail:
+    free(b);
+    return -1;
+}
+
+static const char *json_ws(const char *p, const char *e) {
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* Past one JSON value of text cJSON has accepted (only its strings need care). */
+static const char *json_skip(const char *p, const char *e) {
+    char why[8];
+    if (p < e && *p == '"') return json_string(&p, e, NULL, NULL, why, sizeof why) == 0 ? p : e;
+    if (p < e && (*p == '{' || *p == '[')) {
+        for (int depth = 0; p < e;) {
+            if (*p == '"') {
+                if (json_string(&p, e, NULL, NULL, why, sizeof why) != 0) return e;
+                continue;
+            }
+            if (*p == '{' || *p == '[') depth++;
+            else if ((*p == '}' || *p == ']') && --depth == 0) return p + 1;
+            p++;
+        }
+        return e;
+    }
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+    return p;
+}
+
+/* The first member "text" of the JSON object in [p, e), text cJSON has accepted, as cJSON finds
+ * it: 1 with its string value decoded into *out (*len bytes), 0 when there is no such member or
+ * it is not a string, -1 with why when the string cannot be decoded. */
+static int json_text_member(const char *p, const char *e, char **out, size_t *len, char *why, size_t wl) {
+    p = json_ws(p, e);
+    if (p >= e || *p != '{') return 0;
+    p = json_ws(p + 1, e);
+    while (p < e && *p == '"') {
+        char *key;
+        size_t kl;
+        if (json_string(&p, e, &key, &kl, why, wl) != 0) return -1;
+        int is_text = kl == 4 && memcmp(key, "text", 4) == 0;
+        free(key);
+        p = json_ws(p, e);
+        if (p >= e || *p != ':') return 0;
+        p = json_ws(p + 1, e);
+        if (is_text) return p < e && *p == '"' ? (json_string(&p, e, out, len, why, wl) == 0 ? 1 : -1) : 0;
+        p = json_ws(json_skip(p, e), e);
+        if (p < e && *p == ',') p = json_ws(p + 1, e);
+    }
+    return 0;
+}
+
+/* Why cJSON refused a text: the first string that does not decode (a lone surrogate, ...), else "not JSON". */
+static void json_why_not(const char *p, const char *e, char *why, size_t wl) {
+    while (p < e)
+        if (*p != '"') p++;
+        else if (json_string(&p, e, NULL, NULL, why, wl) != 0) return;
+    snprintf(why, wl, "not JSON");
+}
+
+/* s (n bytes, NULs included) as a JSON string literal, escaped as cJSON prints strings. */
+static char *json_quote(const char *s, size_t n) {
+    char *o = malloc(n * 6 + 3), *q = o;
+    if (!o) return NULL;
+    *q++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *sh = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                       : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (sh) memcpy(q, sh, 2), q += 2;
+        else if (c < 0x20) q += sprintf(q, "\\u%04x", c);
+        else *q++ = (char)c;
+    }
+    *q++ = '"';
+    *q = 0;
+    return o;
+}
+
+/* 1 when JSON text holds U+0000: a \u0000 escape in a string, or a raw NUL byte. */
+static int json_has_nul(const char *s, size_t n) {
+    if (memchr(s, 0, n)) return 1;
+    for (size_t i = 0, in = 0; i < n; i++) {
+        if (!in) in = s[i] == '"';
+        else if (s[i] == '"') in = 0;
+        else if (s[i] == '\\') {
+            if (n - i >= 6 && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return 1;
+            i++;
+        }
+    }
+    return 0;
+}
+
 /* ---- tokenize / detokenize ---- */
 
 static const char *usage_tokenize =
@@ -32,9 +223,10 @@ static const char *usage_detokenize =
     "Decodes token ids to text (invalid UTF-8 byte runs become U+FFFD, as Hugging Face's decoder).\n";
 
 int cmd_tokenize(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 2) {
-        fputs(usage_tokenize, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (wants_help(argc, argv) || argc < 2) { /* --help alone is help too, not a usage error */
+        int help = wants_help(argc, argv);
+        fputs(usage_tokenize, help ? stdout : stderr);
+        return help ? 0 : 2;
     }
     int json = 0;
     const char *text = NULL, *jsonl = NULL;
@@ -63,24 +255,38 @@ int cmd_tokenize(int argc, char **argv) {
     }
     FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
     if (!f) { q35_tokenizer_free(t); snprintf(err, sizeof err, "%s: cannot open", jsonl); return die(err); }
-    char *line = NULL;
+    char *line = NULL, why[ERRLEN];
     size_t cap = 0;
+    ssize_t got;
     long lineno = 0;
-    while (getline(&line, &cap, f) > 0) {
+    while ((got = getline(&line, &cap, f)) > 0) {
         lineno++;
-        cJSON *j = cJSON_Parse(line), *o = cJSON_CreateObject();
-        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(j, "text");
-        if (!cJSON_IsString(tx)) {
-            cJSON_AddStringToObject(o, "error", "line is not a JSON object with a \"text\" string");
-        } else if (q35_tokenize(t, tx->valuestring, strlen(tx->valuestring), &ids, &n, err, sizeof err) != 0) {
+        const char *end = line + got;
+        cJSON *j = memchr(line, 0, (size_t)got) ? NULL : cJSON_ParseWithLength(line, (size_t)got), *o = cJSON_CreateObject();
+        char *tx = NULL, *d = NULL;
+        size_t txlen = 0, dlen = 0;
+        int found = 0;
+        if (!j) {
+            if (memchr(line, 0, (size_t)got)) snprintf(why, sizeof why, "a raw NUL byte (JSON writes it \\u0000)");
+            else json_why_not(line, end, why, sizeof why);
+            q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
+        } else if (!cJSON_IsObject(j) || (found = json_text_member(line, end, &tx, &txlen, why, sizeof why)) == 0) {
+            snprintf(err, sizeof err, "line %ld: not a JSON object with a \"text\" string", lineno);
+        } else if (found < 0) {
+            q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
+        }
+        if (!j || found <= 0 || q35_tokenize(t, tx, txlen, &ids, &n, err, sizeof err) != 0) {
             cJSON_AddStringToObject(o, "error", err);
         } else {
             cJSON_AddItemToObject(o, "ids", cJSON_CreateIntArray(ids, n));
-            char *d = q35_detokenize(t, ids, n, 0, NULL, err, sizeof err);
-            cJSON_AddStringToObject(o, "decoded", d ? d : "");
-            free(d);
+            d = q35_detokenize(t, ids, n, 0, &dlen, err, sizeof err);
+            char *q = json_quote(d ? d : "", d ? dlen : 0); /* NULs as \u0000, not cut */
+            cJSON_AddRawToObject(o, "decoded", q ? q : "\"\"");
+            free(q);
             free(ids);
         }
+        free(d);
+        free(tx);
         char *out = cJSON_PrintUnformatted(o);
         if (out) puts(out);
         free(out);
@@ -90,14 +296,14 @@ int cmd_tokenize(int argc, char **argv) {
     free(line);
     if (f != stdin) fclose(f);
     q35_tokenizer_free(t);
-    (void)lineno;
     return rc;
 }
 
 int cmd_detokenize(int argc, char **argv) {
-    if (wants_help(argc, argv) || argc < 2) {
-        fputs(usage_detokenize, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (wants_help(argc, argv) || argc < 2) { /* --help alone is help too, not a usage error */
+        int help = wants_help(argc, argv);
+        fputs(usage_detokenize, help ? stdout : stderr);
+        return help ? 0 : 2;
     }
     int skip = 0, n = 0;
     int *ids = malloc((size_t)argc * sizeof *ids);
@@ -155,6 +361,12 @@ static const char *usage_chat =
     "                           tokenizer_config.json, else a built-in copy of Qwen3.5's)\n"
     "  --tokenizer FILE         a tokenizer.json instead of MODEL's\n";
 
+/* cJSON would end a string at its U+0000 and the template renderer works on NUL-terminated text:
+ * such a conversation is refused, never rendered cut short. */
+#define NUL_REFUSED                                                                                               \
+    "a JSON string holds U+0000 (\\u0000 or a raw NUL byte); the chat template renderer cannot carry it, so the " \
+    "conversation is refused rather than cut short there"
+
 /* Renders and tokenizes one conversation; returns a new JSON object (text + ids, or error). */
 static cJSON *chat_one(const char *tpl, q35_tokenizer *tok, const cJSON *messages, const cJSON *flags,
                        const int *counts, int nimg, int image_id, char *const *videos, int nvid) {
@@ -208,8 +420,16 @@ int cmd_chat_format(int argc, char **argv) {
         else if (v && !strcmp(a, "--tokenizer")) tokf = v, i++;
         else if (v && !strcmp(a, "--image")) images[nimg++] = (char *)v, i++;
         else if (v && !strcmp(a, "--video")) videos[nvid++] = (char *)v, i++;
-        else if (v && !strcmp(a, "--video-fps") && (video_fps = atof(v)) > 0) i++;
-        else { fprintf(stderr, "q35 chat-format: bad option %s\n%s", a, usage_chat); free(images), free(videos); return 2; }
+        else if (v && !strcmp(a, "--video-fps")) {
+            if (cli_real("chat-format", a, v, 0.001, 1000, &video_fps) != 0) return free(images), free(videos), 2;
+            i++;
+        } else if (!v && a[0] == '-' && a[1] == '-' && (!strcmp(a, "--messages") || !strcmp(a, "--jsonl") || !strcmp(a, "--tools") ||
+                                                  !strcmp(a, "--template") || !strcmp(a, "--tokenizer") || !strcmp(a, "--image") ||
+                                                  !strcmp(a, "--video") || !strcmp(a, "--video-fps"))) {
+            fprintf(stderr, "q35 chat-format: %s needs a value\n", a);
+            free(images), free(videos);
+            return 2;
+        } else { fprintf(stderr, "q35 chat-format: unknown option %s\n%s", a, usage_chat); free(images), free(videos); return 2; }
     }
     if (!conv == !jsonl) { fprintf(stderr, "q35 chat-format: give --messages or --jsonl\n%s", usage_chat); free(images), free(videos); return 2; }
     char **vtext = calloc((size_t)nvid + 1, sizeof *vtext); /* each video's placeholder text */
@@ -250,12 +470,22 @@ int cmd_chat_format(int argc, char **argv) {
     if (jsonl) {
         FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
         if (!f) { snprintf(err, sizeof err, "%s: cannot open", jsonl); goto out; }
-        char *line = NULL;
+        char *line = NULL, why[ERRLEN];
         size_t cap = 0;
-        while (getline(&line, &cap, f) > 0) {
-            cJSON *j = q35_chat_parse_json(line), *o;
+        ssize_t got;
+        long lineno = 0;
+        while ((got = getline(&line, &cap, f)) > 0) {
+            lineno++;
+            int nul = json_has_nul(line, (size_t)got);
+            cJSON *j = nul ? NULL : q35_chat_parse_json(line), *o;
             const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
-            if (!cJSON_IsArray(msgs)) {
+            if (nul || !j) {
+                if (nul) snprintf(why, sizeof why, NUL_REFUSED);
+                else json_why_not(line, line + got, why, sizeof why);
+                q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
+                o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "error", err);
+            } else if (!cJSON_IsArray(msgs)) {
                 o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "error", "line is not a JSON object with a \"messages\" list");
             } else o = chat_one(tpl, tok, msgs, cJSON_GetObjectItemCaseSensitive(j, "flags"), counts, nimg, image_id, vtext, nvid);
@@ -270,9 +500,15 @@ int cmd_chat_format(int argc, char **argv) {
         rc = 0;
         goto out;
     }
-    text = q35_read_file(conv, 64u << 20, NULL);
-    root = text ? q35_chat_parse_json(text) : NULL;
-    if (!root) { snprintf(err, sizeof err, "%s: cannot read as JSON", conv); goto out; }
+    size_t tlen = 0;
+    if (!(text = q35_read_file(conv, 64u << 20, &tlen))) { snprintf(err, sizeof err, "%s: cannot read: %s", conv, strerror(errno)); goto out; }
+    if (json_has_nul(text, tlen)) { snprintf(err, sizeof err, "%s: " NUL_REFUSED, conv); goto out; }
+    if (!(root = q35_chat_parse_json(text))) {
+        char why[ERRLEN];
+        json_why_not(text, text + tlen, why, sizeof why);
+        q35_fail(err, sizeof err, "%s: cannot read as JSON: %s", conv, why);
+        goto out;
+    }
     cJSON *msgs = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "messages");
     const cJSON *given = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "flags") : NULL;
     flags = given ? cJSON_Duplicate(given, 1) : cJSON_CreateObject();
@@ -280,7 +516,9 @@ int cmd_chat_format(int argc, char **argv) {
     if (think >= 0) cJSON_AddBoolToObject(flags, "enable_thinking", think);
     if (vid) cJSON_AddBoolToObject(flags, "add_vision_id", 1);
     if (tools) {
-        char *tt = q35_read_file(tools, 64u << 20, NULL);
+        size_t ttlen = 0;
+        char *tt = q35_read_file(tools, 64u << 20, &ttlen);
+        if (tt && json_has_nul(tt, ttlen)) { free(tt); snprintf(err, sizeof err, "%s: " NUL_REFUSED, tools); goto out; }
         cJSON *tj = tt ? q35_chat_parse_json(tt) : NULL;
         free(tt);
         if (!cJSON_IsArray(tj)) { cJSON_Delete(tj); snprintf(err, sizeof err, "%s: not a JSON list of tools", tools); goto out; }

@@ -18,11 +18,14 @@ void q35_alias_free(q35_alias_map *m) {
     memset(m, 0, sizeof *m);
 }
 
+/* 1 when d is an integer that int64_t holds (a cast of anything else is undefined). */
+static int is_int64(double d) { return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d; }
+
 static int int_list(const cJSON *j, int64_t *v, int *n, int allow_neg1) {
     *n = 0;
     if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) > Q35_MAX_DIMS) return -1;
     for (const cJSON *e = j->child; e; e = e->next) {
-        if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int64_t)e->valuedouble) return -1;
+        if (!cJSON_IsNumber(e) || !is_int64(e->valuedouble)) return -1;
         int64_t x = (int64_t)e->valuedouble;
         if (x < (allow_neg1 ? -1 : 0)) return -1;
         v[(*n)++] = x;
@@ -48,7 +51,7 @@ static int placeholders(const char *p, char names[8][32], int *n) {
 static int parse_size(const q35_alias_map *m, const cJSON *j, int64_t *out, int allow_neg1) {
     if (cJSON_IsNumber(j)) {
         double v = j->valuedouble;
-        if (v != (double)(int64_t)v || v < (allow_neg1 ? -1 : 1) || v == 0) return -1;
+        if (!is_int64(v) || v < (allow_neg1 ? -1 : 1) || v == 0) return -1;
         *out = (int64_t)v;
         return 0;
     }
@@ -162,8 +165,8 @@ int q35_alias_load(q35_alias_map *m, const char *path, char *err, size_t errlen)
         }
         for (const cJSON *p = params->child; p; p = p->next) {
             char num[32];
-            if (!cJSON_IsString(p) && !cJSON_IsNumber(p)) {
-                q35_fail(err, errlen, "%s: param %s must be a config key or a number", path, p->string);
+            if (!cJSON_IsString(p) && !(cJSON_IsNumber(p) && is_int64(p->valuedouble))) {
+                q35_fail(err, errlen, "%s: param %s must be a config key or an integer", path, p->string);
                 goto fail;
             }
             if (cJSON_IsNumber(p)) snprintf(num, sizeof num, "%lld", (long long)p->valuedouble);
@@ -258,7 +261,7 @@ int q35_alias_resolve(q35_alias_map *m, const char *config, const char *const *o
         }
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(tc, m->param_key[i]);
         if (!cJSON_IsNumber(x)) x = cJSON_GetObjectItemCaseSensitive(cfg, m->param_key[i]);
-        if (cJSON_IsNumber(x)) m->param_val[i] = (int64_t)x->valuedouble;
+        if (cJSON_IsNumber(x) && is_int64(x->valuedouble)) m->param_val[i] = (int64_t)x->valuedouble; /* else unresolved */
     }
     cJSON_Delete(cfg);
     for (int o = 0; o < noverrides; o++) {
@@ -349,6 +352,13 @@ int q35_alias_apply(const q35_alias_map *m, int idx, const q35_tensor *in, const
             if (f->op == Q35_XF_VIEW_OURS) {
                 t.ndim = ours->ndim;
                 memcpy(t.shape, ours->shape, sizeof t.shape);
+                int64_t p = 1; /* a dump's shape, still never multiplied unchecked */
+                for (int d = 0; d < t.ndim; d++)
+                    if (t.shape[d] < 0 || __builtin_mul_overflow(p, t.shape[d], &p)) {
+                        free(*buf), *buf = NULL;
+                        return q35_fail(err, errlen, "%s: aliases[%d] (theirs %s): view ours: our shape overflows", m->path, idx,
+                                        a->theirs);
+                    }
             } else {
                 int64_t known = 1;
                 int neg = -1;
@@ -361,7 +371,11 @@ int q35_alias_apply(const q35_alias_map *m, int idx, const q35_tensor *in, const
                 for (int d = 0; d < f->n; d++) {
                     t.shape[d] = size_val(m, f->v[d]);
                     if (t.shape[d] < 0) neg = d;
-                    else known *= t.shape[d];
+                    else if (__builtin_mul_overflow(known, t.shape[d], &known)) {
+                        free(*buf), *buf = NULL;
+                        return q35_fail(err, errlen, "%s: aliases[%d] (theirs %s): view sizes multiply past 2^63 (overflow) for their %s",
+                                        m->path, idx, a->theirs, shape);
+                    }
                 }
                 if (neg >= 0) t.shape[neg] = known ? n / known : 0;
             }
@@ -409,13 +423,18 @@ int q35_alias_apply(const q35_alias_map *m, int idx, const q35_tensor *in, const
                 return q35_fail(err, errlen, "%s: param %s is unknown: give --model CHECKPOINT or --param %s=N", m->path, u, u);
             }
             int64_t G = size_val(m, f->groups), S = ax < out->ndim ? out->shape[ax] : 0;
-            int64_t H = f->heads ? size_val(m, f->heads) : S, hs = f->heads ? size_val(m, f->head_size) : 1;
-            if (ax >= out->ndim || H % G != 0 || H * hs > S) {
+            int64_t H = f->heads ? size_val(m, f->heads) : S, hs = f->heads ? size_val(m, f->head_size) : 1, Hhs;
+            if (__builtin_mul_overflow(H, hs, &Hhs)) { /* a wrapped product would pass the bounds check below */
+                free(dst), free(*buf), *buf = NULL;
+                return q35_fail(err, errlen, "%s: aliases[%d] (theirs %s): untile_heads heads %lld * head_size %lld overflows",
+                                m->path, idx, a->theirs, (long long)H, (long long)hs);
+            }
+            if (ax >= out->ndim || H % G != 0 || Hhs > S) {
                 free(dst), free(*buf), *buf = NULL;
                 return q35_fail(err, errlen, "untile_heads axis %d of their %s (%s): not %lld heads%s in %lld groups", ax,
                                 shape, a->theirs, (long long)H, f->heads ? " at its end" : "", (long long)G);
             }
-            int64_t r = H / G, pre = S - H * hs, inner = ist[ax], outer = n / (S * inner);
+            int64_t r = H / G, pre = S - Hhs, inner = ist[ax], outer = n ? n / (S * inner) : 0; /* n > 0: S, inner > 0 */
             for (int64_t o = 0; o < outer; o++)
                 for (int64_t sd = 0; sd < S; sd++) {
                     int64_t ss = sd; /* the source entry of our entry sd */

@@ -72,7 +72,12 @@ static void get_int(reader *r, const cJSON *o, const char *key, int *out) {
     if (!j || r->failed) return;
     if (!is_int(j)) {
         char b[64];
-        rfail(r, "%s%s must be an integer, got %s", r->section, key, describe(j, b, sizeof b));
+        double d = cJSON_IsNumber(j) ? j->valuedouble : 0.5;
+        if (d == floor(d) && isfinite(d)) /* whole, but no int: beyond every size q35 takes */
+            rfail(r, "%s%s %s is out of range: want an integer from -2147483648 to 2147483647", r->section, key,
+                  describe(j, b, sizeof b));
+        else
+            rfail(r, "%s%s must be an integer, got %s", r->section, key, describe(j, b, sizeof b));
         return;
     }
     *out = (int)j->valuedouble;
@@ -162,6 +167,15 @@ static void check_rope_type(reader *r, const cJSON *rp, const char *pre, const c
     get_str(r, rp, key, type, sizeof type);
     if (!r->failed && strcmp(type, ok1) != 0 && strcmp(type, ok2) != 0)
         rfail(r, "%s%s \"%s\" is not supported (only \"%s\")", pre, key, type, ok1);
+}
+
+/* A string key that must name what q35 implements (absent or null: that value). */
+static void want_str(reader *r, const cJSON *o, const char *key, const char *want, const char *alt, const char *why) {
+    char v[64];
+    snprintf(v, sizeof v, "%s", want);
+    get_str(r, o, key, v, sizeof v);
+    if (!r->failed && strcmp(v, want) != 0 && (!alt || strcmp(v, alt) != 0))
+        rfail(r, "%s%s \"%s\" is not supported: %s", r->section, key, v, why);
 }
 
 /* ---- text ---- */
@@ -305,6 +319,20 @@ static void parse_text(reader *r, const cJSON *o, q35_text_config *t) {
     get_eos(r, o, &t->eos_token_id);
     parse_rope(r, o, t);
     parse_layer_types(r, o, t);
+    /* Keys the computation depends on but the struct does not keep: each must describe what q35
+     * implements, or the model would run as something the config does not say. */
+    want_str(r, o, "hidden_act", "silu", NULL, "q35 implements silu (the SwiGLU MLP and the Gated DeltaNet conv)");
+    want_str(r, o, "mamba_ssm_dtype", "float32", NULL, "q35 keeps the Gated DeltaNet state in float32");
+    int bias = 0, gate = 1, experts = 0;
+    get_bool(r, o, "attention_bias", &bias);
+    if (!r->failed && bias)
+        rfail(r, "%sattention_bias true is not supported: q35's attention projections have no bias", r->section);
+    /* transformers applies the output gate whatever this flag says, and so does q35: only its type is checked */
+    get_bool(r, o, "attn_output_gate", &gate);
+    get_int(r, o, "num_experts", &experts);
+    if (!r->failed && experts > 0)
+        rfail(r, "%snum_experts %d is not supported: q35 implements the dense Qwen3.5 MLP, not mixture-of-experts layers",
+              r->section, experts);
 }
 
 /* ---- vision ---- */
@@ -338,6 +366,14 @@ static void parse_vision(reader *r, const cJSON *o, q35_vision_config *v) {
     get_int(r, o, "out_hidden_size", &v->out_hidden_size);
     get_int(r, o, "num_position_embeddings", &v->num_position_embeddings);
     get_str(r, o, "hidden_act", v->hidden_act, sizeof v->hidden_act);
+    want_str(r, o, "model_type", "qwen3_5", "qwen3_5_vision", "a Qwen3.5 vision tower is qwen3_5 or qwen3_5_vision");
+    /* Qwen3.5 removed Qwen3-VL's deepstack mergers; q35 has none */
+    const cJSON *ds = opt_item(o, "deepstack_visual_indexes");
+    if (ds && !r->failed && !(cJSON_IsArray(ds) && !ds->child)) {
+        char b[64];
+        rfail(r, "%sdeepstack_visual_indexes must be an empty list (q35 has no deepstack mergers), got %s", r->section,
+              cJSON_IsArray(ds) ? "a non-empty list" : describe(ds, b, sizeof b));
+    }
     /* the text part's rope priority; "default" is rewritten to the model's "axial" */
     get_num(r, o, "rope_theta", &v->rope_theta);
     const char *name;
@@ -460,6 +496,13 @@ int q35_config_validate(const q35_config *c, const char *source, char *err, size
         { "num_position_embeddings", v->num_position_embeddings, 1 << 24 },
     };
     if (check_sizes(vb, sizeof vb / sizeof vb[0], "vision_config.", source, err, errlen)) return -1;
+    if (strcmp(v->hidden_act, "gelu_pytorch_tanh") != 0)
+        return q35_fail(err, errlen, "%s: vision_config.hidden_act \"%s\" is not supported: q35's vision MLP implements gelu_pytorch_tanh",
+                        source, v->hidden_act);
+    /* the image processor makes RGB patches */
+    if (v->in_channels != 3)
+        return q35_fail(err, errlen, "%s: vision_config.in_channels (%d) is not supported: q35's images have 3 channels (RGB)",
+                        source, v->in_channels);
     if (v->hidden_size % v->num_heads)
         return q35_fail(err, errlen, "%s: vision_config.hidden_size (%d) is not a multiple of vision_config.num_heads (%d)",
                         source, v->hidden_size, v->num_heads);
@@ -509,6 +552,9 @@ int q35_config_parse(q35_config *c, const char *json, const char *source, char *
     }
     reader r = { .source = source, .section = "", .err = err, .errlen = errlen };
     get_str(&r, root, "model_type", c->model_type, sizeof c->model_type);
+    if (!r.failed && c->model_type[0] && strcmp(c->model_type, "qwen3_5") != 0 && strcmp(c->model_type, "qwen3_5_text") != 0)
+        rfail(&r, "model_type \"%s\" is not supported: q35 implements Qwen3.5 (qwen3_5, or qwen3_5_text for the text model alone)",
+              c->model_type);
     const cJSON *arch = opt_item(root, "architectures");
     if (arch && !r.failed) {
         if (!cJSON_IsArray(arch) || (arch->child && !cJSON_IsString(arch->child))) {
@@ -526,6 +572,7 @@ int q35_config_parse(q35_config *c, const char *json, const char *source, char *
         /* no text_config: Qwen3_5TextConfig() with every default (a NULL section has no keys) */
         const cJSON *tc = get_obj(&r, root, "text_config");
         r.section = "text_config.";
+        want_str(&r, tc, "model_type", "qwen3_5_text", NULL, "a Qwen3.5 text model is qwen3_5_text");
         parse_text(&r, tc, &c->text);
         /* not a transformers key: the released configs have it in text_config */
         get_int(&r, tc, "mtp_num_hidden_layers", &c->mtp_num_hidden_layers);

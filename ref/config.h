@@ -70,7 +70,13 @@ typedef struct {
 void q35_config_defaults(q35_config *c);
 
 /* Parses config.json text. source names the file in messages. Returns 0, or -1 with err
- * ("config.json: num_attention_heads (6) is not a multiple of num_key_value_heads (4)"). */
+ * ("config.json: num_attention_heads (6) is not a multiple of num_key_value_heads (4)").
+ * Besides types and consistency, every key the computation depends on must describe what q35
+ * implements, and a message names the key: model_type qwen3_5 / qwen3_5_text (text_config's
+ * qwen3_5_text, vision_config's qwen3_5 / qwen3_5_vision), hidden_act silu (vision:
+ * gelu_pytorch_tanh), attention_bias false, mamba_ssm_dtype float32, no num_experts, rope_type
+ * default (vision: axial), layer_types of linear_attention / full_attention, an empty
+ * deepstack_visual_indexes, vision in_channels 3. */
 int q35_config_parse(q35_config *c, const char *json, const char *source, char *err, size_t errlen);
 
 /* Reads and parses a file (path to config.json, or a directory holding one). */

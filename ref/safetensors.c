@@ -171,6 +171,7 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
                      (unsigned long long)b, q35_dtype_size(dt));
             goto out;
         }
+        spans[nspan++] = (span){ b, en, name }; /* fillers too: they cover bytes (names live as long as root) */
         if (strncmp(name, Q35_ST_PAD, strlen(Q35_ST_PAD)) == 0) continue; /* a writer's alignment filler */
         e->name = strdup(name);
         if (!e->name) { q35_fail(err, errlen, "%s: out of memory", path); goto out; }
@@ -178,18 +179,46 @@ static int open_file(q35_st *st, int *cap, const char *path, char *err, size_t e
         e->nbytes = (size_t)want;
         e->file = st->nfiles - 1;
         st->n++;
-        spans[nspan++] = (span){ b, en, e->name };
     }
-    /* no two tensors may share bytes (zero-size tensors share nothing) */
+    /* The tensors must cover the data section exactly, as the format's own library requires: sorted
+     * by offset, the first begins at 0, each where the one before ended, the last at the section's
+     * end. A gap, an overlap or a stray byte (one extra byte in front shifts every tensor by one)
+     * is refused. Zero-size tensors cover nothing and may sit anywhere inside the section. */
     if (nspan > 1) qsort(spans, (size_t)nspan, sizeof *spans, cmp_span);
-    int last = -1; /* the non-empty span reaching furthest so far */
+    uint64_t pos = 0;  /* the end of the bytes covered so far */
+    int last = -1;     /* the non-empty span that ends there */
     for (int i = 0; i < nspan; i++) {
         if (spans[i].end == spans[i].begin) continue;
-        if (last >= 0 && spans[i].begin < spans[last].end) {
-            q35_fail(err, errlen, "%s: tensors %s and %s overlap in the data section", path, spans[last].name, spans[i].name);
+        if (spans[i].begin < pos) {
+            q35_fail(err, errlen, "%s: tensors %s and %s overlap in the data section (bytes [%llu, %llu) and [%llu, %llu))", path,
+                     spans[last].name, spans[i].name, (unsigned long long)spans[last].begin, (unsigned long long)spans[last].end,
+                     (unsigned long long)spans[i].begin, (unsigned long long)spans[i].end);
             goto out;
         }
-        if (last < 0 || spans[i].end > spans[last].end) last = i;
+        if (spans[i].begin > pos) {
+            if (last < 0)
+                q35_fail(err, errlen, "%s: tensor %s begins at byte %llu of the data section: bytes [0, %llu) belong to no tensor "
+                         "(the tensors must cover the data section exactly; extra bytes in front would shift every tensor)",
+                         path, spans[i].name, (unsigned long long)spans[i].begin, (unsigned long long)spans[i].begin);
+            else
+                q35_fail(err, errlen, "%s: a gap in the data section: bytes [%llu, %llu) between tensors %s and %s belong to no "
+                         "tensor (the tensors must cover the data section exactly)", path, (unsigned long long)pos,
+                         (unsigned long long)spans[i].begin, spans[last].name, spans[i].name);
+            goto out;
+        }
+        pos = spans[i].end;
+        last = i;
+    }
+    if (pos != data_size) {
+        if (last < 0)
+            q35_fail(err, errlen, "%s: the data section holds %llu bytes but no tensor covers any of them (the tensors must cover "
+                     "the data section exactly)", path, (unsigned long long)data_size);
+        else
+            q35_fail(err, errlen, "%s: the data section holds %llu bytes but its tensors cover %llu: the last, tensor %s, ends at "
+                     "byte %llu and the %llu bytes after it belong to no tensor (trailing bytes, or bytes inserted in front "
+                     "that would shift every tensor)", path, (unsigned long long)data_size, (unsigned long long)pos,
+                     spans[last].name, (unsigned long long)pos, (unsigned long long)(data_size - pos));
+        goto out;
     }
     rc = 0;
 out:

@@ -39,8 +39,10 @@ typedef struct {
  * single model.safetensors. Every tensor named in the index must be found in the shard it names.
  * Checks: header length within the file, JSON object, known dtype (F32, BF16, F16, I64, F64, I32; anything
  * else is an error naming the dtype), shape entries non-negative, data_offsets inside the data
- * section, end - begin == numel * dtype size, no two tensors overlapping, no duplicate names
- * (also across shards), names valid UTF-8. On error st is left empty (safe to close). */
+ * section, end - begin == numel * dtype size, the tensors covering each file's data section
+ * exactly (as the safetensors library requires: no gap, no overlap, no byte before the first or
+ * after the last; zero-size tensors cover nothing), no duplicate names (also across shards), names
+ * valid UTF-8. On error st is left empty (safe to close). */
 int q35_st_open(q35_st *st, const char *path, char *err, size_t errlen);
 
 /* Maps path read-only into f (size and map; path not set): a regular file (a FIFO fails at once,
