@@ -38,7 +38,7 @@ static char *mmlu_context(const q35_mc_subject *s, const q35_mc_item *it, int k)
 }
 
 static void write_at(const char *dir, const char *name, const char *text) {
-    char p[8500];
+    char p[17000];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     tu_write_file(p, text, strlen(text));
 }
