@@ -858,6 +858,43 @@ START_TEST(pope_files_rules_and_metrics) {
 }
 END_TEST
 
+/* The vision demo: the shipped MMBench sample through the tiny vision tower, one machine and
+ * 2 shards merged give the same results (the per-item seeds make sampling independent of the
+ * shard); a dry run names every rotation with its image size and token count. */
+START_TEST(vl_shards_and_dry_run) {
+    char dir[4096], model[4200], cmd[32768];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} mkmodel --preset tiny --out %s >/dev/null 2>&1", model);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *base = "${Q35_BIN:-./q35} eval eval/configs/mmbench_dev_en.yaml --set max_new_tokens=3 --threads 2";
+    snprintf(cmd, sizeof cmd, "%s --model %s --out %s/one 2>/dev/null", base, model, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    for (int k = 1; k <= 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s --model %s --shard %d/2 --out %s/s%d 2>/dev/null", base, model, k, dir, k);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} eval merge %s/s1 %s/s2 --out %s/m 2>/dev/null", dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    char p1[4300], p2[4300];
+    snprintf(p1, sizeof p1, "%s/one", dir);
+    snprintf(p2, sizeof p2, "%s/m", dir);
+    char *a = results_core(p1), *b = results_core(p2);
+    ck_assert_str_eq(a, b);
+    cJSON *j = cJSON_Parse(a);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "overall"), "n")->valueint, 11);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "circular"), "items")->valueint, 5);
+    cJSON_Delete(j);
+    free(a), free(b);
+    snprintf(cmd, sizeof cmd,
+             "%s --model %s --dry-run > %s/dry.jsonl 2>/dev/null && test $(grep -c '\"circular_rotation\":3' %s/dry.jsonl) = 2 && "
+             "grep -q '\"images\":\\[\\[288,256\\]\\],\"image_tokens\":72' %s/dry.jsonl",
+             base, model, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -920,6 +957,7 @@ int main(void) {
     tcase_add_test(tc, vl_can_infer);
     tcase_add_test(tc, vl_circular_scores);
     tcase_add_test(tc, pope_files_rules_and_metrics);
+    tcase_add_test(tc, vl_shards_and_dry_run);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
