@@ -1,10 +1,18 @@
 /* jinja.c - a small Jinja interpreter for chat templates: lexer, parser to a tree, tree walker.
- * Every allocation of a render lives in one arena, freed at the end. */
+ * Every allocation of a render lives in one arena, freed at the end.
+ *
+ * A template is data from strangers, so a render has limits, each failing with an error that names
+ * the template line: nesting (parser and evaluator recurse, so both count their depth; left-deep
+ * chains such as a+b+c or x.a.b.c are built and evaluated in loops, not by recursion), work (loop
+ * iterations, macro calls, range() items and bytes scanned draw on one budget), the length of the
+ * output and of any string, and the arena's total size. Integer arithmetic that does not fit in 64
+ * bits is an error (Python's would go on with a big integer), never a wrapped number or a trap. */
 #include "jinja.h"
 
 #include "chat.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- arena and errors ---- */
+/* ---- limits, arena and errors ---- */
+
+#define MAX_BLOCK_DEPTH 200        /* nested {% if %}/{% for %}/{% macro %} blocks; macro recursion */
+#define MAX_EXPR_DEPTH 200         /* parser: nested (), [], {}, call arguments, unary -, not, if-else */
+#define MAX_EVAL_DEPTH 500         /* evaluator: nested evaluations of expressions and bodies, all told */
+#define MAX_VALUE_DEPTH 1000       /* lists in lists in tojson, ==, and the JSON variables (as Python) */
+#define MAX_STEPS 10000000LL       /* loop iterations + macro calls + range() items + bytes scanned/16 */
+#define MAX_TEXT ((size_t)64 << 20) /* the output, and any one string */
+#define MAX_MEM ((size_t)1 << 30)  /* the arena */
 
 typedef struct block {
     struct block *next;
@@ -21,32 +37,20 @@ typedef struct block {
     char data[];
 } block;
 
+/* One render: its arena, its error exit and its budgets. */
 typedef struct {
     block *blocks;
     jmp_buf fail;
     char *err;
     size_t errlen;
-    int depth;
+    int depth;       /* nested blocks while parsing; macro recursion while rendering */
+    int nest;        /* nested evaluation (eval and exec frames on the C stack) */
+    int line;        /* the template line being parsed or rendered, for errors of helpers */
+    long long steps; /* work done, against MAX_STEPS */
+    size_t mem;      /* bytes the arena holds, against MAX_MEM */
 } ctx_t;
 
-static void *alloc(ctx_t *c, size_t n) {
-    n = (n + 15) & ~(size_t)15;
-    if (!c->blocks || c->blocks->used + n > c->blocks->cap) {
-        size_t cap = n > 65536 ? n : 65536;
-        block *b = malloc(sizeof *b + cap);
-        if (!b) {
-            snprintf(c->err, c->errlen, "out of memory");
-            longjmp(c->fail, 1);
-        }
-        b->next = c->blocks, b->used = 0, b->cap = cap;
-        c->blocks = b;
-    }
-    void *p = c->blocks->data + c->blocks->used;
-    c->blocks->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
+static void die(ctx_t *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
 static void die(ctx_t *c, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -56,6 +60,34 @@ static void die(ctx_t *c, int line, const char *fmt, ...) {
     va_end(ap);
     longjmp(c->fail, 1);
 }
+
+static void *alloc(ctx_t *c, size_t n) {
+    if (n > MAX_MEM) die(c, c->line, "template needs more than %zu MiB of memory", MAX_MEM >> 20);
+    n = (n + 15) & ~(size_t)15;
+    if (!c->blocks || c->blocks->used + n > c->blocks->cap) {
+        size_t cap = n > 65536 ? n : 65536;
+        if (c->mem + sizeof(block) + cap > MAX_MEM) die(c, c->line, "template needs more than %zu MiB of memory", MAX_MEM >> 20);
+        block *b = malloc(sizeof *b + cap);
+        if (!b) die(c, c->line, "out of memory");
+        c->mem += sizeof *b + cap;
+        b->next = c->blocks, b->used = 0, b->cap = cap;
+        c->blocks = b;
+    }
+    void *p = c->blocks->data + c->blocks->used;
+    c->blocks->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+/* Charges k steps of work to the render's budget. */
+static void work(ctx_t *c, long long k) {
+    c->steps += k;
+    if (c->steps > MAX_STEPS)
+        die(c, c->line, "render budget exceeded: more than %lld loop iterations, macro calls and other steps", MAX_STEPS);
+}
+
+/* Charges a scan over n bytes (searching, comparing, counting): a step per 16 bytes. */
+static void work_bytes(ctx_t *c, size_t n) { work(c, 1 + (long long)(n >> 4)); }
 
 /* ---- values ---- */
 
@@ -81,7 +113,11 @@ typedef struct {
 struct jlist { val *v; int n, cap; };
 struct jdict { const char **k; size_t *kn; val *v; int n, cap; };
 
-static val mk(int t) { val v; memset(&v, 0, sizeof v); v.t = t; return v; }
+static val mk(int t) { /* the union all zero (its widest member), by stores the compiler can forward */
+    val v;
+    v.t = t, v.s.s = NULL, v.s.n = 0;
+    return v;
+}
 static val vbool(int b) { val v = mk(V_BOOL); v.b = !!b; return v; }
 static val vint(long long i) { val v = mk(V_INT); v.i = i; return v; }
 static val vstr(const char *s, size_t n) { val v = mk(V_STR); v.s.s = s; v.s.n = n; return v; }
@@ -102,17 +138,18 @@ static void list_push(ctx_t *c, jlist *l, val v) {
     l->v[l->n++] = v;
 }
 
-static val *dict_get(jdict *d, const char *k, size_t n) {
+static val *dict_get(ctx_t *c, jdict *d, const char *k, size_t n) {
+    if (d->n >= 64) work(c, d->n >> 6); /* a linear search */
     for (int i = 0; i < d->n; i++)
         if (d->kn[i] == n && memcmp(d->k[i], k, n) == 0) return &d->v[i];
     return NULL;
 }
 
 static void dict_set(ctx_t *c, jdict *d, const char *k, size_t n, val v) {
-    val *e = dict_get(d, k, n);
+    val *e = dict_get(c, d, k, n);
     if (e) { *e = v; return; }
     if (d->n == d->cap) {
-        int cap = d->cap ? d->cap * 2 : 8;
+        int cap = d->cap ? d->cap * 2 : 4;
         const char **nk = alloc(c, (size_t)cap * sizeof *nk);
         size_t *nn = alloc(c, (size_t)cap * sizeof *nn);
         val *nv = alloc(c, (size_t)cap * sizeof *nv);
@@ -126,7 +163,8 @@ static void dict_set(ctx_t *c, jdict *d, const char *k, size_t n, val v) {
     d->k[d->n] = k, d->kn[d->n] = n, d->v[d->n++] = v;
 }
 
-static val from_json(ctx_t *c, const cJSON *j) {
+static val from_json(ctx_t *c, const cJSON *j, int depth) {
+    if (depth > MAX_VALUE_DEPTH) die(c, 0, "variables nested too deeply (more than %d levels)", MAX_VALUE_DEPTH);
     if (!j || cJSON_IsNull(j)) return mk(V_NONE);
     if (cJSON_IsBool(j)) return vbool(cJSON_IsTrue(j));
     if (cJSON_IsNumber(j)) {
@@ -141,14 +179,14 @@ static val from_json(ctx_t *c, const cJSON *j) {
     if (cJSON_IsArray(j)) {
         val v = mk(V_LIST);
         v.l = alloc(c, sizeof *v.l);
-        for (const cJSON *e = j->child; e; e = e->next) list_push(c, v.l, from_json(c, e));
+        for (const cJSON *e = j->child; e; e = e->next) list_push(c, v.l, from_json(c, e, depth + 1));
         return v;
     }
     val v = mk(V_DICT);
     v.d = alloc(c, sizeof *v.d);
     for (const cJSON *e = j->child; e; e = e->next) {
         val k = vstr_copy(c, e->string, strlen(e->string));
-        dict_set(c, v.d, k.s.s, k.s.n, from_json(c, e));
+        dict_set(c, v.d, k.s.s, k.s.n, from_json(c, e, depth + 1));
     }
     return v;
 }
@@ -161,6 +199,8 @@ typedef struct {
 } sbuf;
 
 static void sb_put(ctx_t *c, sbuf *b, const char *s, size_t n) {
+    if (n == 0) return;
+    if (n > MAX_TEXT - b->n) die(c, c->line, "output or string longer than %zu MiB", MAX_TEXT >> 20);
     if (b->n + n + 1 > b->cap) {
         size_t cap = (b->n + n + 1) * 2;
         char *ns = alloc(c, cap);
@@ -242,7 +282,8 @@ static void py_float(ctx_t *c, sbuf *b, double f) {
 }
 
 /* json.dumps(v, ensure_ascii=False): separators ", " and ": " */
-static void to_json(ctx_t *c, sbuf *b, val v) {
+static void to_json(ctx_t *c, sbuf *b, val v, int depth) {
+    if (depth > MAX_VALUE_DEPTH) die(c, c->line, "value nested too deeply (more than %d levels)", MAX_VALUE_DEPTH);
     switch (v.t) {
     case V_NONE: case V_UNDEF: sb_put(c, b, "null", 4); break;
     case V_BOOL: sb_put(c, b, v.b ? "true" : "false", v.b ? 4 : 5); break;
@@ -253,7 +294,7 @@ static void to_json(ctx_t *c, sbuf *b, val v) {
         sb_put(c, b, "[", 1);
         for (int i = 0; i < v.l->n; i++) {
             if (i) sb_put(c, b, ", ", 2);
-            to_json(c, b, v.l->v[i]);
+            to_json(c, b, v.l->v[i], depth + 1);
         }
         sb_put(c, b, "]", 1);
         break;
@@ -263,7 +304,7 @@ static void to_json(ctx_t *c, sbuf *b, val v) {
             if (i) sb_put(c, b, ", ", 2);
             json_str(c, b, v.d->k[i], v.d->kn[i]);
             sb_put(c, b, ": ", 2);
-            to_json(c, b, v.d->v[i]);
+            to_json(c, b, v.d->v[i], depth + 1);
         }
         sb_put(c, b, "}", 1);
         break;
@@ -272,7 +313,7 @@ static void to_json(ctx_t *c, sbuf *b, val v) {
 }
 
 /* str(v) as Python prints it */
-static void to_str(ctx_t *c, sbuf *b, val v) {
+static __attribute__((noinline)) void to_str(ctx_t *c, sbuf *b, val v) {
     switch (v.t) {
     case V_UNDEF: break;
     case V_NONE: sb_put(c, b, "None", 4); break;
@@ -280,7 +321,7 @@ static void to_str(ctx_t *c, sbuf *b, val v) {
     case V_INT: sb_printf(c, b, "%lld", v.i); break;
     case V_FLOAT: py_float(c, b, v.f); break;
     case V_STR: sb_put(c, b, v.s.s, v.s.n); break;
-    default: to_json(c, b, v); break; /* lists and dicts: close enough to repr for diagnostics */
+    default: to_json(c, b, v, 0); break; /* lists and dicts: close enough to repr for diagnostics */
     }
 }
 
@@ -304,7 +345,8 @@ static int truthy(val v) {
     }
 }
 
-static int equal(val a, val b) {
+static int equal(ctx_t *c, val a, val b, int depth) {
+    if (depth > MAX_VALUE_DEPTH) die(c, c->line, "value nested too deeply (more than %d levels)", MAX_VALUE_DEPTH);
     if ((a.t == V_INT || a.t == V_FLOAT || a.t == V_BOOL) && (b.t == V_INT || b.t == V_FLOAT || b.t == V_BOOL)) {
         double x = a.t == V_INT ? (double)a.i : a.t == V_FLOAT ? a.f : a.b;
         double y = b.t == V_INT ? (double)b.i : b.t == V_FLOAT ? b.f : b.b;
@@ -312,11 +354,16 @@ static int equal(val a, val b) {
     }
     if (a.t != b.t) return (a.t == V_NONE || a.t == V_UNDEF) && (b.t == V_NONE || b.t == V_UNDEF) && a.t == b.t;
     switch (a.t) {
-    case V_STR: return a.s.n == b.s.n && memcmp(a.s.s, b.s.s, a.s.n) == 0;
+    case V_STR:
+        if (a.s.n != b.s.n) return 0;
+        work_bytes(c, a.s.n);
+        return memcmp(a.s.s, b.s.s, a.s.n) == 0;
     case V_LIST:
+        if (a.l == b.l) return 1; /* the same list (Python compares items by identity first) */
         if (a.l->n != b.l->n) return 0;
+        work(c, 1 + a.l->n);
         for (int i = 0; i < a.l->n; i++)
-            if (!equal(a.l->v[i], b.l->v[i])) return 0;
+            if (!equal(c, a.l->v[i], b.l->v[i], depth + 1)) return 0;
         return 1;
     case V_DICT: return a.d == b.d;
     default: return 1;
@@ -366,7 +413,9 @@ static piece *lex_template(ctx_t *c, const char *src, int *count) {
         if (!open) break;
         const char *close_tag = kind == P_VAR ? "}}" : kind == P_STMT ? "%}" : "#}";
         const char *body = open + 2 + (minus || plus);
-        const char *close = strstr(body, close_tag);
+        const char *close = body; /* not strstr: that may read the whole rest of the template, once per tag */
+        while (*close && !(close[0] == close_tag[0] && close[1] == close_tag[1])) close++;
+        if (!*close) close = NULL;
         if (!close) die(c, line, "unterminated %s tag", kind == P_VAR ? "{{" : kind == P_STMT ? "{%" : "{#");
         const char *bend = close;
         trim_next = bend > body && bend[-1] == '-';
@@ -396,11 +445,12 @@ typedef struct {
     ctx_t *c;
     tok *v;
     int n, at, line;
+    int depth; /* nested parse_expr, unary -, not */
 } tstream;
 
 static void lex_expr(ctx_t *c, tstream *ts, const char *s, size_t len, int line) {
     int cap = 16;
-    ts->c = c, ts->v = alloc(c, (size_t)cap * sizeof(tok)), ts->n = 0, ts->at = 0, ts->line = line;
+    ts->c = c, ts->v = alloc(c, (size_t)cap * sizeof(tok)), ts->n = 0, ts->at = 0, ts->line = line, ts->depth = 0;
     const char *e = s + len;
     while (s < e) {
         if (isspace((unsigned char)*s)) { s++; continue; }
@@ -415,17 +465,37 @@ static void lex_expr(ctx_t *c, tstream *ts, const char *s, size_t len, int line)
             const char *b = s;
             while (s < e && (isalnum((unsigned char)*s) || *s == '_')) s++;
             t->t = T_NAME, t->s = b, t->n = (size_t)(s - b);
-        } else if (isdigit((unsigned char)*s)) {
-            char *end;
-            double d = strtod(s, &end);
+        } else if (isdigit((unsigned char)*s)) { /* 12, 1.5, 1e3, 1.5e-3; an integer must fit in 64 bits */
+            const char *b = s;
             int isf = 0;
-            for (const char *q = s; q < end; q++) isf |= *q == '.' || *q == 'e' || *q == 'E';
-            if (isf) t->t = T_FLOAT, t->f = d;
-            else t->t = T_INT, t->i = strtoll(s, NULL, 10);
-            s = end;
+            while (s < e && isdigit((unsigned char)*s)) s++;
+            if (e - s >= 2 && *s == '.' && isdigit((unsigned char)s[1])) {
+                isf = 1, s++;
+                while (s < e && isdigit((unsigned char)*s)) s++;
+            }
+            if (s < e && (*s == 'e' || *s == 'E')) {
+                const char *x = s + 1;
+                if (x < e && (*x == '+' || *x == '-')) x++;
+                if (x < e && isdigit((unsigned char)*x)) {
+                    isf = 1, s = x;
+                    while (s < e && isdigit((unsigned char)*s)) s++;
+                }
+            }
+            if (isf) {
+                t->t = T_FLOAT, t->f = strtod(b, NULL); /* strtod reads exactly [b, s) here */
+            } else {
+                long long v = 0;
+                for (const char *q = b; q < s; q++)
+                    if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *q - '0', &v))
+                        die(c, line, "integer literal %.*s%s does not fit in 64 bits", (int)(s - b > 40 ? 40 : s - b), b,
+                            s - b > 40 ? "..." : "");
+                t->t = T_INT, t->i = v;
+            }
         } else if (*s == '\'' || *s == '"') {
             char q = *s++;
-            char *out = alloc(c, (size_t)(e - s) + 1);
+            const char *end = s; /* the decoded string is no longer than the quoted one */
+            while (end < e && *end != q) end += *end == '\\' && end + 1 < e ? 2 : 1;
+            char *out = alloc(c, (size_t)(end - s) + 1);
             size_t o = 0;
             while (s < e && *s != q) {
                 if (*s == '\\' && s + 1 < e) {
@@ -483,7 +553,8 @@ struct node {
     node **args;          /* call args / list items / dict keys,values / body statements */
     const char **kw;      /* keyword names of call args (NULL for positional) */
     size_t *kwn;
-    int nargs;
+    int nargs, argcap;
+    node *up;             /* the chain node whose left operand (a) this is: eval climbs it in a loop */
     int negate;           /* is not */
     const char *t2;       /* for-loop second target / set attribute */
     size_t t2n;
@@ -496,19 +567,45 @@ static node *new_node(ctx_t *c, int k, int line) {
     return n;
 }
 
+/* Left-deep chains (a + b + c, a and b, x.y[0]|f is t, s.strip().lower()) are evaluated by walking
+ * down the left operands and climbing back through up, so their length costs no stack. */
+static int is_chain(const node *n) {
+    switch (n->k) {
+    case E_BIN: case E_AND: case E_OR: case E_ATTR: case E_INDEX: case E_SLICE: case E_FILTER: case E_TEST: return 1;
+    case E_CALL: return n->a->k == E_ATTR; /* a method call: its link is the object, two nodes down */
+    default: return 0;
+    }
+}
+
+/* n->a = left, for a chain node n. */
+static node *set_left(node *n, node *left) {
+    n->a = left;
+    left->up = n;
+    return n;
+}
+
 static node *parse_expr(tstream *ts);
 
+static void nest_in(tstream *ts) {
+    if (++ts->depth > MAX_EXPR_DEPTH) die(ts->c, ts->line, "expression nested too deeply (more than %d levels)", MAX_EXPR_DEPTH);
+}
+
+/* Appends an argument (or list item, dict key or value, macro parameter); the arrays double. */
 static void add_arg(ctx_t *c, node *n, node *arg, const char *kw, size_t kwn) {
-    node **na = alloc(c, (size_t)(n->nargs + 1) * sizeof *na);
-    const char **nk = alloc(c, (size_t)(n->nargs + 1) * sizeof *nk);
-    size_t *nn = alloc(c, (size_t)(n->nargs + 1) * sizeof *nn);
-    if (n->nargs) {
-        memcpy(na, n->args, (size_t)n->nargs * sizeof *na);
-        memcpy(nk, n->kw, (size_t)n->nargs * sizeof *nk);
-        memcpy(nn, n->kwn, (size_t)n->nargs * sizeof *nn);
+    if (n->nargs == n->argcap) {
+        int cap = n->argcap ? n->argcap * 2 : 4;
+        node **na = alloc(c, (size_t)cap * sizeof *na);
+        const char **nk = alloc(c, (size_t)cap * sizeof *nk);
+        size_t *nn = alloc(c, (size_t)cap * sizeof *nn);
+        if (n->nargs) {
+            memcpy(na, n->args, (size_t)n->nargs * sizeof *na);
+            memcpy(nk, n->kw, (size_t)n->nargs * sizeof *nk);
+            memcpy(nn, n->kwn, (size_t)n->nargs * sizeof *nn);
+        }
+        n->args = na, n->kw = nk, n->kwn = nn, n->argcap = cap;
     }
-    na[n->nargs] = arg, nk[n->nargs] = kw, nn[n->nargs] = kwn;
-    n->args = na, n->kw = nk, n->kwn = nn, n->nargs++;
+    n->args[n->nargs] = arg, n->kw[n->nargs] = kw, n->kwn[n->nargs] = kwn;
+    n->nargs++;
 }
 
 static void parse_call_args(tstream *ts, node *call) {
@@ -578,12 +675,11 @@ static node *parse_postfix(tstream *ts) {
             tok *t = peek(ts);
             if (t->t != T_NAME) die(ts->c, ts->line, "expected an attribute name after '.'");
             ts->at++;
-            node *n = new_node(ts->c, E_ATTR, ts->line);
-            n->a = e, n->s = t->s, n->n = t->n;
+            node *n = set_left(new_node(ts->c, E_ATTR, ts->line), e);
+            n->s = t->s, n->n = t->n;
             e = n;
         } else if (accept_op(ts, "[")) {
-            node *n = new_node(ts->c, E_INDEX, ts->line);
-            n->a = e;
+            node *n = set_left(new_node(ts->c, E_INDEX, ts->line), e);
             node *parts[3] = { NULL, NULL, NULL };
             int colons = 0;
             for (;;) {
@@ -597,16 +693,15 @@ static node *parse_postfix(tstream *ts) {
             if (!colons && !n->b) die(ts->c, ts->line, "empty subscript");
             e = n;
         } else if (accept_op(ts, "(")) {
-            node *n = new_node(ts->c, E_CALL, ts->line);
-            n->a = e;
+            node *n = set_left(new_node(ts->c, E_CALL, ts->line), e);
             parse_call_args(ts, n);
             e = n;
         } else if (accept_op(ts, "|")) {
             tok *t = peek(ts);
             if (t->t != T_NAME) die(ts->c, ts->line, "expected a filter name after '|'");
             ts->at++;
-            node *n = new_node(ts->c, E_FILTER, ts->line);
-            n->a = e, n->s = t->s, n->n = t->n;
+            node *n = set_left(new_node(ts->c, E_FILTER, ts->line), e);
+            n->s = t->s, n->n = t->n;
             if (accept_op(ts, "(")) parse_call_args(ts, n);
             e = n;
         } else if (is_name(peek(ts), "is")) {
@@ -616,7 +711,8 @@ static node *parse_postfix(tstream *ts) {
             tok *t = peek(ts);
             if (t->t != T_NAME) die(ts->c, ts->line, "expected a test name after 'is'");
             ts->at++;
-            n->a = e, n->s = t->s, n->n = t->n;
+            set_left(n, e);
+            n->s = t->s, n->n = t->n;
             if (accept_op(ts, "(")) parse_call_args(ts, n);
             e = n;
         } else return e;
@@ -625,16 +721,18 @@ static node *parse_postfix(tstream *ts) {
 
 static node *parse_unary(tstream *ts) {
     if (accept_op(ts, "-")) {
+        nest_in(ts);
         node *n = new_node(ts->c, E_NEG, ts->line);
         n->a = parse_unary(ts);
+        ts->depth--;
         return n;
     }
     return parse_postfix(ts);
 }
 
 static node *bin(tstream *ts, const char *op, node *a, node *b) {
-    node *n = new_node(ts->c, E_BIN, ts->line);
-    n->s = op, n->n = strlen(op), n->a = a, n->b = b;
+    node *n = set_left(new_node(ts->c, E_BIN, ts->line), a);
+    n->s = op, n->n = strlen(op), n->b = b;
     return n;
 }
 
@@ -682,8 +780,10 @@ static node *parse_compare(tstream *ts) {
 
 static node *parse_not(tstream *ts) {
     if (accept_name(ts, "not")) {
+        nest_in(ts);
         node *n = new_node(ts->c, E_NOT, ts->line);
         n->a = parse_not(ts);
+        ts->depth--;
         return n;
     }
     return parse_compare(ts);
@@ -692,8 +792,8 @@ static node *parse_not(tstream *ts) {
 static node *parse_and(tstream *ts) {
     node *e = parse_not(ts);
     while (accept_name(ts, "and")) {
-        node *n = new_node(ts->c, E_AND, ts->line);
-        n->a = e, n->b = parse_not(ts);
+        node *n = set_left(new_node(ts->c, E_AND, ts->line), e);
+        n->b = parse_not(ts);
         e = n;
     }
     return e;
@@ -702,21 +802,23 @@ static node *parse_and(tstream *ts) {
 static node *parse_or(tstream *ts) {
     node *e = parse_and(ts);
     while (accept_name(ts, "or")) {
-        node *n = new_node(ts->c, E_OR, ts->line);
-        n->a = e, n->b = parse_and(ts);
+        node *n = set_left(new_node(ts->c, E_OR, ts->line), e);
+        n->b = parse_and(ts);
         e = n;
     }
     return e;
 }
 
 static node *parse_expr(tstream *ts) {
+    nest_in(ts);
     node *e = parse_or(ts);
     if (accept_name(ts, "if")) {
         node *n = new_node(ts->c, E_COND, ts->line);
         n->b = e, n->a = parse_or(ts);
         n->c = accept_name(ts, "else") ? parse_expr(ts) : NULL;
-        return n;
+        e = n;
     }
+    ts->depth--;
     return e;
 }
 
@@ -754,6 +856,7 @@ static void expect_end(tstream *ts) {
 static node *parse_stmt(pstream *ps) {
     ctx_t *c = ps->c;
     piece *p = &ps->p[ps->at++];
+    c->line = p->line;
     if (p->kind == P_TEXT) {
         node *n = new_node(c, S_TEXT, p->line);
         n->lit = vstr(p->s, p->n);
@@ -872,7 +975,7 @@ static node *parse_stmt(pstream *ps) {
 static node *parse_body(pstream *ps, const char *const *ends, int nends, int *which) {
     node *head = NULL, **tail = &head;
     int start_line = ps->at < ps->n ? ps->p[ps->at].line : 0;
-    if (++ps->c->depth > 200) die(ps->c, start_line, "blocks nested too deeply");
+    if (++ps->c->depth > MAX_BLOCK_DEPTH) die(ps->c, start_line, "blocks nested too deeply (more than %d levels)", MAX_BLOCK_DEPTH);
     while (ps->at < ps->n) {
         piece *p = &ps->p[ps->at];
         if (p->kind == P_STMT)
@@ -905,9 +1008,9 @@ typedef struct {
     scope *globals;
 } env;
 
-static val lookup(scope *s, const char *k, size_t n) {
+static val lookup(ctx_t *c, scope *s, const char *k, size_t n) {
     for (; s; s = s->up) {
-        val *v = dict_get(&s->vars, k, n);
+        val *v = dict_get(c, &s->vars, k, n);
         if (v) return *v;
     }
     return mk(V_UNDEF);
@@ -928,7 +1031,8 @@ static long long to_int(env *e, node *n, val v) {
     return 0;
 }
 
-static val call_macro(env *e, scope *s, node *call, node *m) {
+static __attribute__((noinline)) val call_macro(env *e, scope *s, node *call, node *m) {
+    work(e->c, 10); /* a call weighs more than a loop iteration: a scope, its arguments */
     scope ms = { e->globals, {0} };
     int pos = 0;
     for (int i = 0; i < call->nargs; i++) {
@@ -941,10 +1045,10 @@ static val call_macro(env *e, scope *s, node *call, node *m) {
         else die(e->c, call->line, "too many arguments to macro %.*s", (int)m->n, m->s);
     }
     for (int i = 0; i < m->nargs; i++)
-        if (!dict_get(&ms.vars, m->kw[i], m->kwn[i]))
+        if (!dict_get(e->c, &ms.vars, m->kw[i], m->kwn[i]))
             dict_set(e->c, &ms.vars, m->kw[i], m->kwn[i], m->args[i] ? eval(e, s, m->args[i]) : mk(V_UNDEF));
     sbuf out = {0};
-    if (++e->c->depth > 200) die(e->c, call->line, "macro recursion too deep");
+    if (++e->c->depth > MAX_BLOCK_DEPTH) die(e->c, call->line, "macro recursion too deep (more than %d levels)", MAX_BLOCK_DEPTH);
     exec(e, &ms, m->b, &out);
     e->c->depth--;
     return out.s ? vstr(out.s, out.n) : vstr("", 0);
@@ -952,17 +1056,18 @@ static val call_macro(env *e, scope *s, node *call, node *m) {
 
 static int is_space_ch(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f'; }
 
-/* str.strip / lstrip / rstrip with optional chars */
-static val strip(val s, const char *chars, size_t cn, int left, int right) {
+/* str.strip / lstrip / rstrip with optional chars (bytes: templates strip ASCII) */
+static __attribute__((noinline)) val strip(val s, const char *chars, size_t cn, int left, int right) {
+    unsigned char set[256] = {0};
+    if (chars) for (size_t i = 0; i < cn; i++) set[(unsigned char)chars[i]] = 1;
+    else for (const char *w = " \t\n\r\v\f"; *w; w++) set[(unsigned char)*w] = 1;
     const char *b = s.s.s, *en = s.s.s + s.s.n;
-#define STRIPPED(ch) (chars ? memchr(chars, (ch), cn) != NULL : is_space_ch(ch))
-    while (left && b < en && STRIPPED(*b)) b++;
-    while (right && en > b && STRIPPED(en[-1])) en--;
-#undef STRIPPED
+    while (left && b < en && set[(unsigned char)*b]) b++;
+    while (right && en > b && set[(unsigned char)en[-1]]) en--;
     return vstr(b, (size_t)(en - b));
 }
 
-static val method(env *e, scope *s, node *call, val obj, const char *name, size_t nn) {
+static __attribute__((noinline)) val method(env *e, scope *s, node *call, val obj, const char *name, size_t nn) {
     ctx_t *c = e->c;
     val a[2] = { mk(V_UNDEF), mk(V_UNDEF) };
     for (int i = 0; i < call->nargs && i < 2; i++) a[i] = eval(e, s, call->args[i]);
@@ -971,17 +1076,20 @@ static val method(env *e, scope *s, node *call, val obj, const char *name, size_
         if (M("startswith") || M("endswith")) {
             if (a[0].t != V_STR) die(c, call->line, "%.*s needs a string", (int)nn, name);
             if (a[0].s.n > obj.s.n) return vbool(0);
+            work_bytes(c, a[0].s.n);
             const char *at = M("startswith") ? obj.s.s : obj.s.s + obj.s.n - a[0].s.n;
             return vbool(memcmp(at, a[0].s.s, a[0].s.n) == 0);
         }
         if (M("strip") || M("lstrip") || M("rstrip")) {
             const char *ch = a[0].t == V_STR ? a[0].s.s : NULL;
+            work_bytes(c, obj.s.n + (ch ? a[0].s.n : 0));
             return strip(obj, ch, ch ? a[0].s.n : 0, !M("rstrip"), !M("lstrip"));
         }
         if (M("split")) {
             val out = mk(V_LIST);
             out.l = alloc(c, sizeof *out.l);
             const char *p = obj.s.s, *en = obj.s.s + obj.s.n;
+            work_bytes(c, obj.s.n);
             if (a[0].t != V_STR) { /* whitespace split */
                 while (p < en) {
                     while (p < en && is_space_ch(*p)) p++;
@@ -992,10 +1100,8 @@ static val method(env *e, scope *s, node *call, val obj, const char *name, size_
                 return out;
             }
             if (a[0].s.n == 0) die(c, call->line, "empty separator");
-            for (;;) {
-                const char *hit = NULL;
-                for (const char *q = p; q + a[0].s.n <= en; q++)
-                    if (memcmp(q, a[0].s.s, a[0].s.n) == 0) { hit = q; break; }
+            for (;;) { /* memmem: linear time, whatever the separator */
+                const char *hit = memmem(p, (size_t)(en - p), a[0].s.s, a[0].s.n);
                 if (!hit) { list_push(c, out.l, vstr(p, (size_t)(en - p))); return out; }
                 list_push(c, out.l, vstr(p, (size_t)(hit - p)));
                 p = hit + a[0].s.n;
@@ -1010,11 +1116,13 @@ static val method(env *e, scope *s, node *call, val obj, const char *name, size_
             if (a[0].t != V_STR || a[1].t != V_STR || a[0].s.n == 0) die(c, call->line, "replace needs two strings");
             sbuf b = {0};
             const char *p = obj.s.s, *en = obj.s.s + obj.s.n;
-            while (p < en) {
-                if ((size_t)(en - p) >= a[0].s.n && memcmp(p, a[0].s.s, a[0].s.n) == 0) {
-                    sb_put(c, &b, a[1].s.s, a[1].s.n);
-                    p += a[0].s.n;
-                } else sb_put(c, &b, p++, 1);
+            work_bytes(c, obj.s.n);
+            for (;;) {
+                const char *hit = memmem(p, (size_t)(en - p), a[0].s.s, a[0].s.n);
+                sb_put(c, &b, p, (size_t)((hit ? hit : en) - p));
+                if (!hit) break;
+                sb_put(c, &b, a[1].s.s, a[1].s.n);
+                p = hit + a[0].s.n;
             }
             return b.s ? vstr(b.s, b.n) : vstr("", 0);
         }
@@ -1039,7 +1147,7 @@ static val method(env *e, scope *s, node *call, val obj, const char *name, size_
         }
         if (M("get")) {
             if (a[0].t != V_STR) return call->nargs > 1 ? a[1] : mk(V_NONE);
-            val *v = dict_get(obj.d, a[0].s.s, a[0].s.n);
+            val *v = dict_get(c, obj.d, a[0].s.s, a[0].s.n);
             return v ? *v : call->nargs > 1 ? a[1] : mk(V_NONE);
         }
     }
@@ -1048,12 +1156,17 @@ static val method(env *e, scope *s, node *call, val obj, const char *name, size_
     return mk(V_UNDEF);
 }
 
-static val filter(env *e, scope *s, node *n, val v) {
+static __attribute__((noinline)) val filter(env *e, scope *s, node *n, val v) {
     ctx_t *c = e->c;
 #define F(x) (n->n == strlen(x) && memcmp(n->s, x, n->n) == 0)
-    if (F("trim")) return v.t == V_STR ? strip(v, NULL, 0, 1, 1) : strip(stringify(c, v), NULL, 0, 1, 1);
+    if (F("trim")) {
+        val t = stringify(c, v);
+        work_bytes(c, t.s.n);
+        return strip(t, NULL, 0, 1, 1);
+    }
     if (F("length") || F("count")) {
         if (v.t == V_STR) { /* characters, not bytes */
+            work_bytes(c, v.s.n);
             long long k = 0;
             for (size_t i = 0; i < v.s.n; i++) k += ((unsigned char)v.s.s[i] & 0xC0) != 0x80;
             return vint(k);
@@ -1064,7 +1177,7 @@ static val filter(env *e, scope *s, node *n, val v) {
     }
     if (F("tojson")) {
         sbuf b = {0};
-        to_json(c, &b, v);
+        to_json(c, &b, v, 0);
         return vstr(b.s, b.n);
     }
     if (F("safe")) return v;
@@ -1124,7 +1237,7 @@ static int test(env *e, node *n, val v) {
     return 0;
 }
 
-static val binop(env *e, node *n, val a, val b) {
+static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
     ctx_t *c = e->c;
     const char *op = n->s;
     if (!strcmp(op, "~")) {
@@ -1133,19 +1246,23 @@ static val binop(env *e, node *n, val a, val b) {
         to_str(c, &s, b);
         return s.s ? vstr(s.s, s.n) : vstr("", 0);
     }
-    if (!strcmp(op, "==")) return vbool(equal(a, b));
-    if (!strcmp(op, "!=")) return vbool(!equal(a, b));
+    if (!strcmp(op, "==")) return vbool(equal(c, a, b, 0));
+    if (!strcmp(op, "!=")) return vbool(!equal(c, a, b, 0));
     if (!strcmp(op, "in") || !strcmp(op, "notin")) {
         int r = 0;
         if (b.t == V_STR && a.t == V_STR) {
-            if (a.s.n == 0) r = 1;
-            for (size_t i = 0; !r && i + a.s.n <= b.s.n; i++) r = memcmp(b.s.s + i, a.s.s, a.s.n) == 0;
-        } else if (b.t == V_DICT && a.t == V_STR) r = dict_get(b.d, a.s.s, a.s.n) != NULL;
-        else if (b.t == V_LIST) for (int i = 0; !r && i < b.l->n; i++) r = equal(a, b.l->v[i]);
+            work_bytes(c, b.s.n);
+            r = a.s.n == 0 || memmem(b.s.s, b.s.n, a.s.s, a.s.n) != NULL;
+        } else if (b.t == V_DICT && a.t == V_STR) r = dict_get(c, b.d, a.s.s, a.s.n) != NULL;
+        else if (b.t == V_LIST) {
+            work(c, 1 + b.l->n);
+            for (int i = 0; !r && i < b.l->n; i++) r = equal(c, a, b.l->v[i], 0);
+        }
         else if (b.t != V_DICT) die(c, n->line, "'in' needs a string, list or dict, got %s", vname(b));
         return vbool(strcmp(op, "in") == 0 ? r : !r);
     }
     if (!strcmp(op, "+") && a.t == V_STR && b.t == V_STR) {
+        if (b.s.n > MAX_TEXT - a.s.n) die(c, n->line, "output or string longer than %zu MiB", MAX_TEXT >> 20);
         char *p = alloc(c, a.s.n + b.s.n + 1);
         memcpy(p, a.s.s, a.s.n);
         memcpy(p + a.s.n, b.s.s, b.s.n);
@@ -1161,24 +1278,39 @@ static val binop(env *e, node *n, val a, val b) {
     int num = (a.t == V_INT || a.t == V_FLOAT || a.t == V_BOOL) && (b.t == V_INT || b.t == V_FLOAT || b.t == V_BOOL);
     if (!num) die(c, n->line, "unsupported operand types for %s: %s and %s", op, vname(a), vname(b));
     if (a.t != V_FLOAT && b.t != V_FLOAT && strcmp(op, "/") != 0) {
-        long long x = to_int(e, n, a), y = to_int(e, n, b);
-        if (!strcmp(op, "+")) return vint(x + y);
-        if (!strcmp(op, "-")) return vint(x - y);
-        if (!strcmp(op, "*")) return vint(x * y);
-        if (!strcmp(op, "<")) return vbool(x < y);
-        if (!strcmp(op, ">")) return vbool(x > y);
-        if (!strcmp(op, "<=")) return vbool(x <= y);
-        if (!strcmp(op, ">=")) return vbool(x >= y);
-        if (y == 0) die(c, n->line, "division by zero");
-        if (!strcmp(op, "//")) return vint((x - ((x % y + y) % y)) / y);
-        if (!strcmp(op, "%")) return vint((x % y + y) % y);
+        long long x = to_int(e, n, a), y = to_int(e, n, b), r = 0;
+        int over = 0;
+        if (!strcmp(op, "+")) over = __builtin_add_overflow(x, y, &r);
+        else if (!strcmp(op, "-")) over = __builtin_sub_overflow(x, y, &r);
+        else if (!strcmp(op, "*")) over = __builtin_mul_overflow(x, y, &r);
+        else if (!strcmp(op, "<")) return vbool(x < y);
+        else if (!strcmp(op, ">")) return vbool(x > y);
+        else if (!strcmp(op, "<=")) return vbool(x <= y);
+        else if (!strcmp(op, ">=")) return vbool(x >= y);
+        else if (!strcmp(op, "//") || !strcmp(op, "%")) { /* Python's: the quotient floored, the remainder with y's sign */
+            if (y == 0) die(c, n->line, "integer division or modulo by zero");
+            int div = op[0] == '/';
+            if (y == -1) { /* x / -1 traps for INT64_MIN */
+                if (!div) return vint(0);
+                over = x == LLONG_MIN, r = over ? 0 : -x;
+            } else {
+                long long q = x / y, m = x % y;
+                if (m != 0 && (m < 0) != (y < 0)) q--, m += y;
+                r = div ? q : m;
+            }
+        } else die(c, n->line, "unsupported operator %s on integers", op);
+        if (over) die(c, n->line, "integer overflow: %lld %s %lld does not fit in 64 bits", x, op, y);
+        return vint(r);
     }
     double x = a.t == V_FLOAT ? a.f : (double)to_int(e, n, a), y = b.t == V_FLOAT ? b.f : (double)to_int(e, n, b);
     val r = mk(V_FLOAT);
     if (!strcmp(op, "+")) r.f = x + y;
     else if (!strcmp(op, "-")) r.f = x - y;
     else if (!strcmp(op, "*")) r.f = x * y;
-    else if (!strcmp(op, "/")) r.f = x / y;
+    else if (!strcmp(op, "/")) {
+        if (y == 0) die(c, n->line, "division by zero");
+        r.f = x / y;
+    }
     else if (!strcmp(op, "<")) return vbool(x < y);
     else if (!strcmp(op, ">")) return vbool(x > y);
     else if (!strcmp(op, "<=")) return vbool(x <= y);
@@ -1198,104 +1330,134 @@ static val index_of(env *e, node *n, val obj, val key) {
         return i >= 0 && i < (long long)obj.s.n ? vstr(obj.s.s + i, 1) : mk(V_UNDEF);
     }
     if (obj.t == V_DICT && key.t == V_STR) {
-        val *v = dict_get(obj.d, key.s.s, key.s.n);
+        val *v = dict_get(e->c, obj.d, key.s.s, key.s.n);
         return v ? *v : mk(V_UNDEF);
     }
     return mk(V_UNDEF);
 }
 
-static val eval(env *e, scope *s, node *n) {
+/* v[lo:hi:step], Python's slice of a list or string. (noinline, as the other big cases: the
+ * frames that recursion stacks up stay small.) */
+static __attribute__((noinline)) val slice_of(env *e, scope *s, node *n, val v) {
+    ctx_t *c = e->c;
+    long long len = v.t == V_LIST ? v.l->n : v.t == V_STR ? (long long)v.s.n : -1;
+    if (len < 0) die(c, n->line, "cannot slice %s", vname(v));
+    long long step = n->args[0] ? to_int(e, n, eval(e, s, n->args[0])) : 1;
+    if (step == 0) die(c, n->line, "slice step cannot be zero");
+    long long lo, hi;
+    if (step > 0) lo = 0, hi = len;
+    else lo = len - 1, hi = -1;
+    if (n->b) { lo = to_int(e, n, eval(e, s, n->b)); if (lo < 0) lo += len; if (lo < 0) lo = step > 0 ? 0 : -1; if (lo > len) lo = len; if (step < 0 && lo >= len) lo = len - 1; }
+    if (n->c) { hi = to_int(e, n, eval(e, s, n->c)); if (hi < 0) hi += len; if (hi < 0) hi = step > 0 ? 0 : -1; if (hi > len) hi = len; }
+    /* i + step may not fit: an overflowing step ends the slice */
+    if (v.t == V_LIST) {
+        val out = mk(V_LIST);
+        out.l = alloc(c, sizeof *out.l);
+        for (long long i = lo; step > 0 ? i < hi : i > hi;) {
+            list_push(c, out.l, v.l->v[i]);
+            if (__builtin_add_overflow(i, step, &i)) break;
+        }
+        return out;
+    }
+    sbuf b = {0};
+    for (long long i = lo; step > 0 ? i < hi : i > hi;) {
+        sb_put(c, &b, v.s.s + i, 1);
+        if (__builtin_add_overflow(i, step, &i)) break;
+    }
+    return b.s ? vstr(b.s, b.n) : vstr("", 0);
+}
+
+/* obj.name(...), n the call and n->a the attribute: a string or dict method, or a macro kept in
+ * a dict. */
+static __attribute__((noinline)) val call_attr(env *e, scope *s, node *n, val obj) {
+    node *f = n->a;
+    val *fn = obj.t == V_DICT ? dict_get(e->c, obj.d, f->s, f->n) : NULL;
+    if (obj.t == V_STR || (obj.t == V_DICT && !fn)) return method(e, s, n, obj, f->s, f->n);
+    if (!fn || fn->t != V_MACRO) die(e->c, n->line, "'%.*s' is not callable", (int)f->n, f->s);
+    return call_macro(e, s, n, fn->m);
+}
+
+/* A call: a method, raise_exception, namespace, range, or a macro. */
+static __attribute__((noinline)) val eval_call(env *e, scope *s, node *n) {
+    ctx_t *c = e->c;
+    node *f = n->a;
+    if (f->k == E_ATTR) return call_attr(e, s, n, eval(e, s, f->a));
+    if (f->k == E_NAME && f->n == 15 && memcmp(f->s, "raise_exception", 15) == 0) {
+        val m = n->nargs ? stringify(c, eval(e, s, n->args[0])) : vstr("", 0);
+        snprintf(c->err, c->errlen, "raise_exception: %.*s", (int)m.s.n, m.s.s);
+        longjmp(c->fail, 1);
+    }
+    if (f->k == E_NAME && f->n == 9 && memcmp(f->s, "namespace", 9) == 0) {
+        val ns = mk(V_DICT);
+        ns.d = alloc(c, sizeof *ns.d);
+        for (int i = 0; i < n->nargs; i++) {
+            if (!n->kw[i]) die(c, n->line, "namespace() takes keyword arguments");
+            dict_set(c, ns.d, n->kw[i], n->kwn[i], eval(e, s, n->args[i]));
+        }
+        return ns;
+    }
+    if (f->k == E_NAME && f->n == 5 && memcmp(f->s, "range", 5) == 0) {
+        val out = mk(V_LIST);
+        out.l = alloc(c, sizeof *out.l);
+        long long a = 0, b = 0, count;
+        if (n->nargs == 1) b = to_int(e, n, eval(e, s, n->args[0]));
+        else if (n->nargs == 2) a = to_int(e, n, eval(e, s, n->args[0])), b = to_int(e, n, eval(e, s, n->args[1]));
+        else die(c, n->line, "range takes 1 or 2 arguments");
+        if (__builtin_sub_overflow(b, a, &count) || count > 1000000)
+            die(c, n->line, "range too large: range(%lld, %lld) has more than 1000000 items", a, b);
+        if (count > 0) {
+            work(c, count);
+            out.l->v = alloc(c, (size_t)count * sizeof(val)), out.l->cap = (int)count;
+            for (long long i = a; i < b; i++) out.l->v[out.l->n++] = vint(i);
+        }
+        return out;
+    }
+    val fn = eval(e, s, f);
+    if (fn.t != V_MACRO) die(c, n->line, "'%.*s' is not callable", (int)(f->k == E_NAME ? f->n : 4), f->k == E_NAME ? f->s : "this");
+    return call_macro(e, s, n, fn.m);
+}
+
+/* One link of a chain: n applied to the value v of its left operand n->a. */
+static __attribute__((noinline)) val eval_link(env *e, scope *s, node *n, val v) {
+    ctx_t *c = e->c;
+    switch (n->k) {
+    case E_BIN: return binop(e, n, v, eval(e, s, n->b));
+    case E_AND: return truthy(v) ? eval(e, s, n->b) : v;
+    case E_OR: return truthy(v) ? v : eval(e, s, n->b);
+    case E_ATTR:
+        if (v.t == V_DICT) {
+            val *a = dict_get(c, v.d, n->s, n->n);
+            return a ? *a : mk(V_UNDEF);
+        }
+        return mk(V_UNDEF);
+    case E_INDEX: return index_of(e, n, v, eval(e, s, n->b));
+    case E_FILTER: return filter(e, s, n, v);
+    case E_TEST: {
+        int r = test(e, n, v);
+        return vbool(n->negate ? !r : r);
+    }
+    case E_SLICE: return slice_of(e, s, n, v);
+    }
+    die(c, n->line, "internal: unknown chain expression");
+}
+
+/* An expression that is not a chain. */
+static __attribute__((noinline)) val eval_leaf(env *e, scope *s, node *n) {
     ctx_t *c = e->c;
     switch (n->k) {
     case E_LIT: return n->lit;
-    case E_NAME: return lookup(s, n->s, n->n);
-    case E_ATTR: {
-        val o = eval(e, s, n->a);
-        if (o.t == V_DICT) {
-            val *v = dict_get(o.d, n->s, n->n);
-            return v ? *v : mk(V_UNDEF);
-        }
-        return mk(V_UNDEF);
-    }
-    case E_INDEX: return index_of(e, n, eval(e, s, n->a), eval(e, s, n->b));
-    case E_SLICE: {
-        val o = eval(e, s, n->a);
-        long long len = o.t == V_LIST ? o.l->n : o.t == V_STR ? (long long)o.s.n : -1;
-        if (len < 0) die(c, n->line, "cannot slice %s", vname(o));
-        long long step = n->args[0] ? to_int(e, n, eval(e, s, n->args[0])) : 1;
-        if (step == 0) die(c, n->line, "slice step cannot be zero");
-        long long lo, hi;
-        if (step > 0) lo = 0, hi = len;
-        else lo = len - 1, hi = -1;
-        if (n->b) { lo = to_int(e, n, eval(e, s, n->b)); if (lo < 0) lo += len; if (lo < 0) lo = step > 0 ? 0 : -1; if (lo > len) lo = len; if (step < 0 && lo >= len) lo = len - 1; }
-        if (n->c) { hi = to_int(e, n, eval(e, s, n->c)); if (hi < 0) hi += len; if (hi < 0) hi = step > 0 ? 0 : -1; if (hi > len) hi = len; }
-        if (o.t == V_LIST) {
-            val out = mk(V_LIST);
-            out.l = alloc(c, sizeof *out.l);
-            for (long long i = lo; step > 0 ? i < hi : i > hi; i += step) list_push(c, out.l, o.l->v[i]);
-            return out;
-        }
-        sbuf b = {0};
-        for (long long i = lo; step > 0 ? i < hi : i > hi; i += step) sb_put(c, &b, o.s.s + i, 1);
-        return b.s ? vstr(b.s, b.n) : vstr("", 0);
-    }
-    case E_CALL: {
-        node *f = n->a;
-        if (f->k == E_ATTR) {
-            val obj = eval(e, s, f->a);
-            if (obj.t == V_STR || (obj.t == V_DICT && !dict_get(obj.d, f->s, f->n))) return method(e, s, n, obj, f->s, f->n);
-        }
-        if (f->k == E_NAME && f->n == 15 && memcmp(f->s, "raise_exception", 15) == 0) {
-            val m = n->nargs ? stringify(c, eval(e, s, n->args[0])) : vstr("", 0);
-            snprintf(c->err, c->errlen, "raise_exception: %.*s", (int)m.s.n, m.s.s);
-            longjmp(c->fail, 1);
-        }
-        if (f->k == E_NAME && f->n == 9 && memcmp(f->s, "namespace", 9) == 0) {
-            val ns = mk(V_DICT);
-            ns.d = alloc(c, sizeof *ns.d);
-            for (int i = 0; i < n->nargs; i++) {
-                if (!n->kw[i]) die(c, n->line, "namespace() takes keyword arguments");
-                dict_set(c, ns.d, n->kw[i], n->kwn[i], eval(e, s, n->args[i]));
-            }
-            return ns;
-        }
-        if (f->k == E_NAME && f->n == 5 && memcmp(f->s, "range", 5) == 0) {
-            val out = mk(V_LIST);
-            out.l = alloc(c, sizeof *out.l);
-            long long a = 0, b = 0;
-            if (n->nargs == 1) b = to_int(e, n, eval(e, s, n->args[0]));
-            else if (n->nargs == 2) a = to_int(e, n, eval(e, s, n->args[0])), b = to_int(e, n, eval(e, s, n->args[1]));
-            else die(c, n->line, "range takes 1 or 2 arguments");
-            if (b - a > 1000000) die(c, n->line, "range too large");
-            for (long long i = a; i < b; i++) list_push(c, out.l, vint(i));
-            return out;
-        }
-        val fn = eval(e, s, f);
-        if (fn.t != V_MACRO) die(c, n->line, "'%.*s' is not callable", (int)(f->k == E_NAME ? f->n : 4), f->k == E_NAME ? f->s : "this");
-        return call_macro(e, s, n, fn.m);
-    }
-    case E_FILTER: return filter(e, s, n, eval(e, s, n->a));
-    case E_TEST: {
-        int r = test(e, n, eval(e, s, n->a));
-        return vbool(n->negate ? !r : r);
-    }
+    case E_NAME: return lookup(c, s, n->s, n->n);
+    case E_CALL: return eval_call(e, s, n);
     case E_NOT: return vbool(!truthy(eval(e, s, n->a)));
-    case E_AND: {
-        val a = eval(e, s, n->a);
-        return truthy(a) ? eval(e, s, n->b) : a;
-    }
-    case E_OR: {
-        val a = eval(e, s, n->a);
-        return truthy(a) ? a : eval(e, s, n->b);
-    }
     case E_NEG: {
         val a = eval(e, s, n->a);
-        if (a.t == V_INT) return vint(-a.i);
+        if (a.t == V_INT) {
+            if (a.i == LLONG_MIN) die(c, n->line, "integer overflow: -(%lld) does not fit in 64 bits", a.i);
+            return vint(-a.i);
+        }
         if (a.t == V_FLOAT) { a.f = -a.f; return a; }
         die(c, n->line, "cannot negate %s", vname(a));
     }
-    /* fall through */
-    case E_BIN: return binop(e, n, eval(e, s, n->a), eval(e, s, n->b));
     case E_COND: return truthy(eval(e, s, n->a)) ? eval(e, s, n->b) : n->c ? eval(e, s, n->c) : mk(V_UNDEF);
     case E_LIST: {
         val out = mk(V_LIST);
@@ -1315,22 +1477,127 @@ static val eval(env *e, scope *s, node *n) {
     }
     }
     die(c, n->line, "internal: unknown expression");
-    return mk(V_UNDEF);
+}
+
+/* Evaluates n. A chain (a + b + c, x.y.z, ...) goes down its left operands to the first that is
+ * not a link, then back up through the links in a loop: its length costs no stack. */
+static val eval(env *e, scope *s, node *n) {
+    ctx_t *c = e->c;
+    if (++c->nest > MAX_EVAL_DEPTH) die(c, n->line, "expression or recursion nested too deeply (more than %d levels)", MAX_EVAL_DEPTH);
+    node *b = n;
+    while (is_chain(b)) b = b->a;
+    c->line = b->line;
+    val v = eval_leaf(e, s, b);
+    /* a ~ b ~ c and s + t + u append to one buffer, l + m + n to one list: linear, not quadratic */
+    sbuf acc = {0};
+    int joined = 0, fresh = 0; /* v is acc's text / a list this chain made, referenced nowhere else */
+    for (node *p = b; p != n;) {
+        p = p->up;
+        c->line = p->line;
+        if (p->k == E_ATTR && p != n && p->up->k == E_CALL && p->up->a == p) continue; /* a method: v is its object */
+        if (p->k == E_CALL) {
+            v = call_attr(e, s, p, v);
+            joined = fresh = 0;
+            continue;
+        }
+        if (p->k != E_BIN || p->n != 1 || (p->s[0] != '~' && p->s[0] != '+')) {
+            v = eval_link(e, s, p, v);
+            joined = fresh = 0;
+            continue;
+        }
+        val r = eval(e, s, p->b);
+        if (p->s[0] == '~' || (v.t == V_STR && r.t == V_STR)) {
+            if (!joined) acc = (sbuf){0}, to_str(c, &acc, v), joined = 1;
+            to_str(c, &acc, r);
+            v = acc.s ? vstr(acc.s, acc.n) : vstr("", 0);
+            fresh = 0;
+        } else if (fresh && v.t == V_LIST && r.t == V_LIST) {
+            for (int i = 0; i < r.l->n; i++) list_push(c, v.l, r.l->v[i]);
+        } else {
+            v = binop(e, p, v, r);
+            joined = 0, fresh = v.t == V_LIST;
+        }
+    }
+    c->nest--;
+    return v;
+}
+
+/* Fills the reused loop dict for item i of items. */
+static void set_loop(val *lv, const jlist *items, int i) {
+    lv[0] = vint(i);
+    lv[1] = vint(i + 1);
+    lv[2] = vint(items->n - 1 - i);
+    lv[3] = vint(items->n - i);
+    lv[4] = vbool(i == 0);
+    lv[5] = vbool(i == items->n - 1);
+    lv[6] = vint(items->n);
+    lv[7] = i > 0 ? items->v[i - 1] : mk(V_UNDEF);
+    lv[8] = i + 1 < items->n ? items->v[i + 1] : mk(V_UNDEF);
+}
+
+/* {% for %}: the items, then the body once for each, or the else branch when there are none. */
+static __attribute__((noinline)) void exec_for(env *e, scope *s, node *n, sbuf *out) {
+    ctx_t *c = e->c;
+    val it = eval(e, s, n->a);
+    jlist items = {0};
+    if (it.t == V_LIST) items = *it.l;
+    else if (it.t == V_DICT) {
+        for (int i = 0; i < it.d->n; i++) list_push(c, &items, vstr(it.d->k[i], it.d->kn[i]));
+    } else if (it.t == V_STR) {
+        for (size_t i = 0; i < it.s.n;) { /* characters */
+            size_t l = 1;
+            while (i + l < it.s.n && ((unsigned char)it.s.s[i + l] & 0xC0) == 0x80) l++;
+            list_push(c, &items, vstr(it.s.s + i, l));
+            i += l;
+        }
+    } else if (it.t != V_UNDEF && it.t != V_NONE) die(c, n->line, "cannot loop over %s", vname(it));
+    if (items.n == 0) {
+        exec(e, s, n->c, out);
+        return;
+    }
+    /* One loop object for the whole loop, as Jinja's LoopContext; one scope, emptied for
+     * each item: an iteration allocates nothing of its own. */
+    val loop = mk(V_DICT);
+    loop.d = alloc(c, sizeof *loop.d);
+    static const char *const keys[] = { "index0", "index", "revindex0", "revindex", "first", "last", "length", "previtem", "nextitem" };
+    for (int k = 0; k < 9; k++) dict_set(c, loop.d, keys[k], strlen(keys[k]), mk(V_UNDEF));
+    scope ls = { s, {0} };
+    for (int i = 0; i < items.n; i++) {
+        work(c, 1);
+        c->line = n->line;
+        set_loop(loop.d->v, &items, i);
+        ls.vars.n = 0;
+        dict_set(c, &ls.vars, "loop", 4, loop);
+        if (n->t2) {
+            val pair = items.v[i];
+            if (pair.t != V_LIST || pair.l->n != 2) die(c, n->line, "cannot unpack %s into two names", vname(pair));
+            dict_set(c, &ls.vars, n->s, n->n, pair.l->v[0]);
+            dict_set(c, &ls.vars, n->t2, n->t2n, pair.l->v[1]);
+        } else dict_set(c, &ls.vars, n->s, n->n, items.v[i]);
+        exec(e, &ls, n->b, out);
+    }
 }
 
 static void exec(env *e, scope *s, node *n, sbuf *out) {
     ctx_t *c = e->c;
+    if (++c->nest > MAX_EVAL_DEPTH) die(c, n ? n->line : c->line, "expression or recursion nested too deeply (more than %d levels)", MAX_EVAL_DEPTH);
     for (; n; n = n->next) {
+        c->line = n->line;
         switch (n->k) {
         case S_TEXT: sb_put(c, out, n->lit.s.s, n->lit.s.n); break;
         case S_OUT: to_str(c, out, eval(e, s, n->a)); break;
-        case S_IF:
-            exec(e, s, truthy(eval(e, s, n->a)) ? n->b : n->c, out);
+        case S_IF: /* an elif is an if alone in the else branch: a loop down the chain, not recursion */
+            for (node *x = n;;) {
+                if (truthy(eval(e, s, x->a))) { exec(e, s, x->b, out); break; }
+                if (x->c && x->c->k == S_IF && !x->c->next) { x = x->c; c->line = x->line; continue; }
+                exec(e, s, x->c, out);
+                break;
+            }
             break;
         case S_SET: {
             val v = eval(e, s, n->a);
             if (n->t2) {
-                val ns = lookup(s, n->s, n->n);
+                val ns = lookup(c, s, n->s, n->n);
                 if (ns.t != V_DICT) die(c, n->line, "cannot set an attribute of %s", vname(ns));
                 dict_set(c, ns.d, n->t2, n->t2n, v);
             } else dict_set(c, &s->vars, n->s, n->n, v);
@@ -1342,66 +1609,32 @@ static void exec(env *e, scope *s, node *n, sbuf *out) {
             dict_set(c, &s->vars, n->s, n->n, m);
             break;
         }
-        case S_FOR: {
-            val it = eval(e, s, n->a);
-            jlist items = {0};
-            if (it.t == V_LIST) items = *it.l;
-            else if (it.t == V_DICT) {
-                for (int i = 0; i < it.d->n; i++) list_push(c, &items, vstr(it.d->k[i], it.d->kn[i]));
-            } else if (it.t == V_STR) {
-                for (size_t i = 0; i < it.s.n;) { /* characters */
-                    size_t l = 1;
-                    while (i + l < it.s.n && ((unsigned char)it.s.s[i + l] & 0xC0) == 0x80) l++;
-                    list_push(c, &items, vstr(it.s.s + i, l));
-                    i += l;
-                }
-            } else if (it.t != V_UNDEF && it.t != V_NONE) die(c, n->line, "cannot loop over %s", vname(it));
-            if (items.n == 0) {
-                exec(e, s, n->c, out);
-                break;
-            }
-            for (int i = 0; i < items.n; i++) {
-                scope ls = { s, {0} };
-                val loop = mk(V_DICT);
-                loop.d = alloc(c, sizeof *loop.d);
-                dict_set(c, loop.d, "index0", 6, vint(i));
-                dict_set(c, loop.d, "index", 5, vint(i + 1));
-                dict_set(c, loop.d, "revindex0", 9, vint(items.n - 1 - i));
-                dict_set(c, loop.d, "revindex", 8, vint(items.n - i));
-                dict_set(c, loop.d, "first", 5, vbool(i == 0));
-                dict_set(c, loop.d, "last", 4, vbool(i == items.n - 1));
-                dict_set(c, loop.d, "length", 6, vint(items.n));
-                dict_set(c, loop.d, "previtem", 8, i > 0 ? items.v[i - 1] : mk(V_UNDEF));
-                dict_set(c, loop.d, "nextitem", 8, i + 1 < items.n ? items.v[i + 1] : mk(V_UNDEF));
-                dict_set(c, &ls.vars, "loop", 4, loop);
-                if (n->t2) {
-                    val pair = items.v[i];
-                    if (pair.t != V_LIST || pair.l->n != 2) die(c, n->line, "cannot unpack %s into two names", vname(pair));
-                    dict_set(c, &ls.vars, n->s, n->n, pair.l->v[0]);
-                    dict_set(c, &ls.vars, n->t2, n->t2n, pair.l->v[1]);
-                } else dict_set(c, &ls.vars, n->s, n->n, items.v[i]);
-                exec(e, &ls, n->b, out);
-            }
-            break;
-        }
+        case S_FOR: exec_for(e, s, n, out); break;
         default: die(c, n->line, "internal: unknown statement");
         }
     }
+    c->nest--;
 }
 
 char *q35_jinja_render(const char *template_text, const cJSON *vars, char *err, size_t errlen) {
     ctx_t c = { .err = err, .errlen = errlen };
     char *volatile result = NULL;
     if (setjmp(c.fail) == 0) {
+        /* Jinja drops one newline at the end of the template (keep_trailing_newline=False) */
+        size_t len = strlen(template_text);
+        if (len && template_text[len - 1] == '\n') len--;
+        if (len && template_text[len - 1] == '\r') len--;
+        char *text = alloc(&c, len + 1);
+        memcpy(text, template_text, len);
         int np;
-        piece *p = lex_template(&c, template_text, &np);
+        piece *p = lex_template(&c, text, &np);
         pstream ps = { &c, p, np, 0 };
         int which;
         node *root = parse_body(&ps, NULL, 0, &which);
         scope g = { NULL, {0} };
         for (const cJSON *v = cJSON_IsObject(vars) ? vars->child : NULL; v; v = v->next) {
             val k = vstr_copy(&c, v->string, strlen(v->string));
-            dict_set(&c, &g.vars, k.s.s, k.s.n, from_json(&c, v));
+            dict_set(&c, &g.vars, k.s.s, k.s.n, from_json(&c, v, 1));
         }
         env e = { &c, &g };
         sbuf out = {0};
