@@ -23,7 +23,8 @@ static const char *usage_eval =
     "\n"
     "  --model DIR        the checkpoint (config key model)\n"
     "  --data PATH        the dataset (dataset.path): a directory or file of the config's format\n"
-    "  --images DIR       the images of a dataset that names them (dataset.images; POPE: COCO val2014)\n"
+    "  --images DIR       the images of a dataset that names them (dataset.images; POPE, VQAv2: COCO val2014)\n"
+    "  --annotations FILE VQAv2's annotations (dataset.annotations; --data gives its questions file)\n"
     "  --out RUN_DIR      where the run goes (default runs/<config name>, with a shard\n"
     "                     runs/<config name>.shard-K-of-N): config.yaml (the effective configuration),\n"
     "                     run.json, samples.jsonl (one line per item, fsync'd as it finishes),\n"
@@ -136,7 +137,7 @@ int cmd_eval(int argc, char **argv) {
         else if (strcmp(a, "--dry-run") == 0) dry = 1;
         else if (strcmp(a, "--model") && strcmp(a, "--data") && strcmp(a, "--out") && strcmp(a, "--limit") &&
                  strcmp(a, "--set") && strcmp(a, "--backend") && strcmp(a, "--threads") && strcmp(a, "--tokenizer") &&
-                 strcmp(a, "--shard") && strcmp(a, "--images")) {
+                 strcmp(a, "--shard") && strcmp(a, "--images") && strcmp(a, "--annotations")) {
             fprintf(stderr, "q35 eval: unknown option %s (q35 eval --help)\n", a);
             goto done;
         } else if (!v) {
@@ -155,6 +156,7 @@ int cmd_eval(int argc, char **argv) {
             else if (!strcmp(a, "--model")) snprintf(kv, sizeof kv, "model=%s", v);
             else if (!strcmp(a, "--data")) snprintf(kv, sizeof kv, "dataset.path=%s", v);
             else if (!strcmp(a, "--images")) snprintf(kv, sizeof kv, "dataset.images=%s", v);
+            else if (!strcmp(a, "--annotations")) snprintf(kv, sizeof kv, "dataset.annotations=%s", v);
             else if (!strcmp(a, "--limit")) snprintf(kv, sizeof kv, "limit=%s", v);
             else if (!strcmp(a, "--backend")) snprintf(kv, sizeof kv, "backend=%s", v);
             else if (!strcmp(a, "--threads")) snprintf(kv, sizeof kv, "threads=%s", v);

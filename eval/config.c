@@ -38,6 +38,7 @@ static const key_def keys[] = {
     { "dataset.path", K_STR, OFF(data), 0, 0, 1 },
     { "dataset.fewshot_path", K_STR, OFF(fewshot_data), 0, 0, 1 },
     { "dataset.images", K_STR, OFF(images), 0, 0, 1 },
+    { "dataset.annotations", K_STR, OFF(annotations), 0, 0, 1 },
     { "dataset.keep", K_STR, OFF(keep), 0, 0, 0 },
     { "dataset.corrected_labels", K_BOOL, OFF(corrected), 0, 1, 0 },
     { "dataset.columns.question", K_STR, OFF(col_question), 0, 0, 0 },
@@ -85,10 +86,10 @@ static const key_def keys[] = {
 
 /* The values a string key may take (NULL: any). */
 static const char *allowed(const char *key) {
-    if (!strcmp(key, "type")) return "multiple_choice yes_no";
+    if (!strcmp(key, "type")) return "multiple_choice yes_no vqa";
     if (!strcmp(key, "backend")) return "fast ref fast-bf16";
-    if (!strcmp(key, "dataset.format")) return "mmlu-csv mmlu-redux jsonl csv tsv vlmevalkit-tsv pope";
-    if (!strcmp(key, "extract")) return "card vlmevalkit exact yorn";
+    if (!strcmp(key, "dataset.format")) return "mmlu-csv mmlu-redux jsonl csv tsv vlmevalkit-tsv pope vqav2";
+    if (!strcmp(key, "extract")) return "card vlmevalkit exact yorn soft";
     if (!strcmp(key, "dataset.columns.answer_format")) return "letter index index1 text auto";
     if (!strcmp(key, "prompt.style")) return "lm-eval-mmlu zeroeval-mcqa vlmevalkit vlmevalkit-qwen lmms-eval";
     if (!strcmp(key, "scoring")) return "loglikelihood generate";
@@ -301,8 +302,16 @@ char *q35_eval_config_text(q35_eval_config *c) {
 int q35_eval_config_finish(q35_eval_config *c, char *err, size_t errlen) {
     char **fields[] = { &c->description, &c->question_format, &c->option_format, &c->target_delimiter, &c->fewshot_delimiter };
     int vl_style = !strcmp(c->style, "vlmevalkit") || !strcmp(c->style, "vlmevalkit-qwen") || !strcmp(c->style, "lmms-eval"),
-        vl_data = !strcmp(c->format, "vlmevalkit-tsv") || !strcmp(c->format, "pope"),
-        yes_no = !strcmp(c->type, "yes_no");
+        vl_data = !strcmp(c->format, "vlmevalkit-tsv") || !strcmp(c->format, "pope") || !strcmp(c->format, "vqav2"),
+        yes_no = !strcmp(c->type, "yes_no"), vqa = !strcmp(c->type, "vqa");
+    if (vqa != !strcmp(c->format, "vqav2"))
+        return q35_fail(err, errlen, "type vqa goes with dataset.format vqav2 (type %s, format %s)", c->type, c->format);
+    if (vqa && c->extract && strcmp(c->extract, "soft"))
+        return q35_fail(err, errlen, "extract %s: VQA answers are scored by soft accuracy (extract: soft)", c->extract);
+    if (!vqa && c->extract && !strcmp(c->extract, "soft")) return q35_fail(err, errlen, "extract soft is for type vqa");
+    if (vqa && c->circular) return q35_fail(err, errlen, "circular is for multiple-choice items");
+    if (vqa && (!c->annotations || !c->images))
+        return q35_fail(err, errlen, "dataset.format vqav2 needs dataset.annotations and dataset.images (--annotations, --images)");
     if (yes_no != !strcmp(c->format, "pope"))
         return q35_fail(err, errlen, "type yes_no goes with dataset.format pope (type %s, format %s)", c->type, c->format);
     if (c->extract && yes_no != (!strcmp(c->extract, "exact") || !strcmp(c->extract, "yorn")))
@@ -310,7 +319,7 @@ int q35_eval_config_finish(q35_eval_config *c, char *err, size_t errlen) {
     if (yes_no && c->circular) return q35_fail(err, errlen, "circular is for multiple-choice items");
     if (vl_style != vl_data)
         return q35_fail(err, errlen, "prompt.style %s is for %s data (dataset.format is %s)", c->style,
-                        vl_style ? "vision-language (vlmevalkit-tsv, pope)" : "text", c->format);
+                        vl_style ? "vision-language (vlmevalkit-tsv, pope, vqav2)" : "text", c->format);
     if (vl_data && (strcmp(c->scoring, "generate") || !c->chat_template))
         return q35_fail(err, errlen, "vision-language items are scored by generating through the chat template: "
                                      "scoring: generate and prompt.chat_template: true");
@@ -321,7 +330,7 @@ int q35_eval_config_finish(q35_eval_config *c, char *err, size_t errlen) {
         return q35_fail(err, errlen, "circular and image.* are for vision-language data (dataset.format: vlmevalkit-tsv, pope)");
     if (c->min_pixels && c->max_pixels && c->min_pixels > c->max_pixels)
         return q35_fail(err, errlen, "image.min_pixels %d is above image.max_pixels %d", c->min_pixels, c->max_pixels);
-    if (!c->extract && !(c->extract = strdup(yes_no ? "exact" : vl_data ? "vlmevalkit" : "card"))) return q35_fail(err, errlen, "out of memory");
+    if (!c->extract && !(c->extract = strdup(vqa ? "soft" : yes_no ? "exact" : vl_data ? "vlmevalkit" : "card"))) return q35_fail(err, errlen, "out of memory");
     q35_mc_prompt p = { 0 };
     p.strip_question = c->strip_question;
     if (vl_style) p.strip_question = 0;

@@ -19,7 +19,8 @@ typedef struct {
     /* dataset */
     char *format;        /* dataset.format: mmlu-csv | mmlu-redux | jsonl | csv | tsv */
     char *data;          /* dataset.path: the scored split (a file or a directory) */
-    char *images;        /* dataset.images: the image directory (POPE) */
+    char *images;        /* dataset.images: the image directory (POPE, VQAv2) */
+    char *annotations;   /* dataset.annotations: VQAv2's annotations file */
     char *fewshot_data;  /* dataset.fewshot_path: the few-shot split (jsonl/csv/tsv formats) */
     char *keep;          /* dataset.keep: MMLU-Redux error types kept ("ok", ...; empty = all) */
     int corrected;       /* dataset.corrected_labels: MMLU-Redux's correct_answer where wrong_groundtruth */

@@ -280,3 +280,18 @@ char *q35_vl_yes_no_text(const char *style, const q35_mc_item *it) {
     }
     return b.s;
 }
+
+char *q35_vl_open_text(const char *style, const q35_mc_item *it) {
+    const char *tail = !strcmp(style, "lmms-eval")         ? "\nAnswer the question using a single word or phrase."
+                       : !strcmp(style, "vlmevalkit-qwen") ? "\nPlease answer concisely with short words or phrases when possible."
+                       : !strcmp(style, "vlmevalkit")      ? ""
+                                                           : NULL;
+    if (!tail) return NULL;
+    str b = { 0 };
+    puts_(&b, it->question), puts_(&b, tail);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}

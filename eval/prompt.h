@@ -67,5 +67,9 @@ char *q35_vl_user_text(const char *style, const q35_mc_item *it);
  * using a single word or phrase."; "vlmevalkit": the question as it is; "vlmevalkit-qwen": the
  * question + " Please answer yes or no.". */
 char *q35_vl_yes_no_text(const char *style, const q35_mc_item *it);
+/* The same for an open question (VQAv2): "lmms-eval": the question + "\nAnswer the question using
+ * a single word or phrase." (not stripped); "vlmevalkit": the question; "vlmevalkit-qwen": the
+ * question + "\nPlease answer concisely with short words or phrases when possible.". */
+char *q35_vl_open_text(const char *style, const q35_mc_item *it);
 
 #endif

@@ -31,6 +31,7 @@
 #include "vision.h"
 #include "vlmtsv.h"
 #include "pope.h"
+#include "vqa.h"
 #include "util.h"
 
 static double now_s(void) {
@@ -39,13 +40,13 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void q35_wilson95(int k, int n, double *lo, double *hi) {
+void q35_wilson95(double k, int n, double *lo, double *hi) {
     if (n <= 0) {
         *lo = *hi = 0;
         return;
     }
     const double z = 1.959963984540054;
-    double p = (double)k / n, d = 1 + z * z / n, c = (p + z * z / (2.0 * n)) / d;
+    double p = k / n, d = 1 + z * z / n, c = (p + z * z / (2.0 * n)) / d;
     double h = z * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
     *lo = c - h < 0 || k == 0 ? 0 : c - h; /* exactly 0 and 1 at the ends, not a rounding away */
     *hi = c + h > 1 || k == n ? 1 : c + h;
@@ -69,6 +70,8 @@ int q35_eval_load_data(q35_mc_set *d, const q35_eval_config *c, char *err, size_
     if (!c->data) return q35_fail(err, errlen, "no dataset: set dataset.path in the config, or give --data PATH");
     if (!strcmp(c->format, "mmlu-csv")) {
         rc = q35_mmlu_load(d, c->data, err, errlen);
+    } else if (!strcmp(c->format, "vqav2")) {
+        rc = q35_vqav2_load(d, c->data, c->annotations, c->images, err, errlen);
     } else if (!strcmp(c->format, "pope")) {
         rc = q35_pope_load(d, c->data, c->images, err, errlen);
     } else if (!strcmp(c->format, "vlmevalkit-tsv")) {
@@ -396,7 +399,8 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
 
 /* Per subject: items, correct, no answer extracted, prompt tokens and seconds. */
 typedef struct {
-    int n, correct, no_answer;
+    int n, no_answer;
+    double correct; /* items right, or the sum of VQA soft scores */
     double tokens, seconds, out_tokens;
 } tally;
 
@@ -450,7 +454,9 @@ static int read_log(const char *path, const q35_mc_set *d, unsigned char **want,
         want[si][item] = 2;
         const cJSON *tk = cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens"), *sc = cJSON_GetObjectItemCaseSensitive(j, "seconds"),
                     *ot = cJSON_GetObjectItemCaseSensitive(j, "output_tokens");
-        t[si].n++, t[si].correct += cJSON_IsTrue(cj), t[si].no_answer += pj->valueint < 0;
+        const cJSON *scj = cJSON_GetObjectItemCaseSensitive(j, "score");
+        t[si].n++, t[si].no_answer += pj->valueint < 0;
+        t[si].correct += cJSON_IsNumber(scj) ? scj->valuedouble : cJSON_IsTrue(cj);
         t[si].tokens += cJSON_IsNumber(tk) ? tk->valuedouble : 0;
         t[si].seconds += cJSON_IsNumber(sc) ? sc->valuedouble : 0;
         t[si].out_tokens += cJSON_IsNumber(ot) ? ot->valuedouble : 0;
@@ -499,13 +505,13 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     }
 }
 
-static cJSON *score_object(cJSON *parent, const char *name, int n, int correct, int no_answer) {
+static cJSON *score_object(cJSON *parent, const char *name, int n, double correct, int no_answer) {
     double lo, hi;
     q35_wilson95(correct, n, &lo, &hi);
     cJSON *o = cJSON_AddObjectToObject(parent, name);
     cJSON_AddNumberToObject(o, "n", n);
     cJSON_AddNumberToObject(o, "correct", correct);
-    cJSON_AddNumberToObject(o, "acc", n ? (double)correct / n : 0);
+    cJSON_AddNumberToObject(o, "acc", n ? correct / n : 0);
     cJSON_AddNumberToObject(o, "ci95_lo", lo);
     cJSON_AddNumberToObject(o, "ci95_hi", hi);
     cJSON_AddNumberToObject(o, "no_answer", no_answer);
@@ -635,7 +641,8 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
     cJSON_AddNumberToObject(j, "items_logged", n_done);
     cJSON_AddNumberToObject(j, "items_filtered_by_dataset", d->n_filtered);
     cJSON *subs = cJSON_AddObjectToObject(j, "subjects");
-    int N = 0, K = 0, F = 0, ns = 0;
+    int N = 0, F = 0, ns = 0;
+    double K = 0;
     double macro = 0, tokens = 0, secs = 0, outt = 0;
     for (int i = 0; i < d->n; i++) {
         if (t[i].n == 0) continue;
@@ -647,7 +654,8 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
     }
     /* categories, in order of first appearance among the sorted subjects */
     const char *cats[64];
-    int ncat = 0, cn[64] = { 0 }, ck[64] = { 0 }, cf[64] = { 0 };
+    int ncat = 0, cn[64] = { 0 }, cf[64] = { 0 };
+    double ck[64] = { 0 };
     for (int i = 0; i < d->n; i++) {
         if (!d->s[i].category || t[i].n == 0) continue;
         int k = 0;
@@ -861,7 +869,9 @@ int q35_eval_read_run_info(const char *dir, q35_eval_run_info *ri, char *err, si
 static int build_vl_request(request *r, char **user_text, q35_tokenizer *tok, const q35_eval_config *c, const char *tpl,
                             const q35_mc_item *it, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
-    *user_text = !strcmp(c->type, "yes_no") ? q35_vl_yes_no_text(c->style, it) : q35_vl_user_text(c->style, it);
+    *user_text = !strcmp(c->type, "yes_no") ? q35_vl_yes_no_text(c->style, it)
+                 : !strcmp(c->type, "vqa")  ? q35_vl_open_text(c->style, it)
+                                            : q35_vl_user_text(c->style, it);
     if (!*user_text) return q35_fail(err, errlen, "out of memory");
     cJSON *msgs = cJSON_CreateArray(), *flags = cJSON_CreateObject();
     if (c->system && c->system[0]) {
@@ -1033,7 +1043,9 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         if (!(tpl = q35_chat_template_load(dir, &src, err, errlen))) goto out;
     }
     q35_mc_prompt pr = prompt_of(&c, tpl);
-    int vl = !strcmp(c.format, "vlmevalkit-tsv") || !strcmp(c.format, "pope");
+    int vl = !strcmp(c.format, "vlmevalkit-tsv") || !strcmp(c.format, "pope") || !strcmp(c.format, "vqav2"),
+        vqa = !strcmp(c.type, "vqa");
+    double score = -1;
     q35_preproc_config ppc;
     q35_preproc_defaults(&ppc);
     if (vl && c.model && q35_preproc_load(&ppc, c.model, err, errlen) != 0) goto out;
@@ -1242,7 +1254,21 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
             }
             q35_extract_rule rule = Q35_EX_NONE;
             const char *reply = gr.content ? gr.content : "";
-            if (!strcmp(c.extract, "exact") || !strcmp(c.extract, "yorn")) {
+            if (vqa) {
+                score = q35_vqa_soft_accuracy(reply, it->choices, it->n_choices);
+                char *na = q35_vqa_normalize(reply);
+                if (score < 0 || !na) {
+                    free(na);
+                    q35_gen_result_free(&gr);
+                    cJSON_Delete(rec);
+                    q35_fail(err, errlen, "out of memory");
+                    goto out;
+                }
+                cJSON_AddStringToObject(rec, "answer_normalized", na);
+                cJSON_AddNumberToObject(rec, "score", score);
+                free(na);
+                pred = it->answer; /* no option chosen: the score says how right it is */
+            } else if (!strcmp(c.extract, "exact") || !strcmp(c.extract, "yorn")) {
                 pred = q35_extract_yes_no(reply, !strcmp(c.extract, "yorn"));
                 rule = pred < 0 ? Q35_EX_NONE : Q35_EX_YES_NO;
             } else {
@@ -1256,7 +1282,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
             cJSON_AddStringToObject(rec, "finish", gr.finish);
             q35_gen_result_free(&gr);
         }
-        int ok = pred == it->answer;
+        int ok = vqa ? score > 0 : pred == it->answer;
         cJSON_AddNumberToObject(rec, "pred", pred);
         cJSON_AddNumberToObject(rec, "gold", it->answer);
         cJSON_AddStringToObject(rec, "pred_letter", letter_or_dash(pred, lb));

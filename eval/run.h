@@ -43,6 +43,6 @@ int q35_eval_load_data(q35_mc_set *d, const q35_eval_config *c, char *err, size_
 int q35_eval_read_run_info(const char *dir, q35_eval_run_info *ri, char *err, size_t errlen);
 
 /* The 95% Wilson score interval of k successes in n trials into lo, hi (0, 0 when n = 0). */
-void q35_wilson95(int k, int n, double *lo, double *hi);
+void q35_wilson95(double k, int n, double *lo, double *hi);
 
 #endif

@@ -20,6 +20,7 @@
 #include "mmlu.h"
 #include "vlmtsv.h"
 #include "pope.h"
+#include "vqa.h"
 #include "extract.h"
 #include "prompt.h"
 #include "chat.h"
@@ -895,6 +896,83 @@ START_TEST(vl_shards_and_dry_run) {
 }
 END_TEST
 
+/* VQAv2: the official normalisation on known cases and soft accuracy on known answer sets; the
+ * release files read into per-answer-type subjects; a run through the tiny vision tower logs a
+ * score per item and averages them. (The normalisation also agreed with lmms-eval 0.7.3's
+ * EvalAIAnswerProcessor on 3,026 strings, most of them random: eval/vqa.c's history.) */
+START_TEST(vqa_normalize_and_soft_accuracy) {
+    static const char *const norm[][2] = {
+        { "Two dogs.", "2 dogs" }, { "the cat", "cat" }, { "1,000", "1000" }, { "yes!", "yes" }, { "a-b", "b" },
+        { "a - b", "b" }, { "Dont know", "don't know" }, { "3.5", "3.5" }, { "U.S.A.", "usa" }, { "None", "0" },
+        { "it's (red)", "it's red" }, { " Yes \t", "yes" }, { "An apple a day", "apple day" }, { "what's up?", "what's up" },
+        { "x/y", "x y" }, { "x / y", "x y" },
+    };
+    for (size_t i = 0; i < sizeof norm / sizeof norm[0]; i++) {
+        char *r = q35_vqa_normalize(norm[i][0]);
+        ck_assert_msg(strcmp(r, norm[i][1]) == 0, "'%s' -> '%s', want '%s'", norm[i][0], r, norm[i][1]);
+        free(r);
+    }
+    char *ten[10] = { "2", "2", "two", "2", "3", "3", "3", "3", "3", "3" }; /* "two" normalises to "2" */
+    /* "2": 4 humans; leaving one of them out leaves 3 matches (1), leaving another out leaves 4 (1): 1 */
+    ck_assert(fabs(q35_vqa_soft_accuracy("2", ten, 10) - 1.0) < 1e-12);
+    char *ans[10] = { "red", "red", "blue", "blue", "blue", "green", "green", "green", "green", "green" };
+    /* "red": 2 humans; out of the other 9, left out one of the reds (2 of 10 subsets) gives 1/3, else 2/3 */
+    ck_assert(fabs(q35_vqa_soft_accuracy("Red.", ans, 10) - (2 * (1.0 / 3) + 8 * (2.0 / 3)) / 10) < 1e-12);
+    ck_assert(fabs(q35_vqa_soft_accuracy("the blue", ans, 10) - (3 * (2.0 / 3) + 7 * 1.0) / 10) < 1e-12);
+    ck_assert(fabs(q35_vqa_soft_accuracy("purple", ans, 10)) < 1e-12);
+    /* the files */
+    char dir[4096], img[4300], p[8800], cmd[65536];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(img, sizeof img, "%s/img", dir);
+    mkdir(img, 0777);
+    unsigned char *png;
+    size_t pn;
+    ck_assert_int_eq(q35_base64_decode(PNG1, strlen(PNG1), &png, &pn), 0);
+    snprintf(p, sizeof p, "%s/COCO_val2014_000000000042.jpg", img);
+    tu_write_file(p, png, pn);
+    free(png);
+    write_at(dir, "q.json", "{\"questions\": [{\"image_id\": 42, \"question\": \"What colour?\", \"question_id\": 420},"
+                            " {\"image_id\": 42, \"question\": \"How many?\", \"question_id\": 421}]}");
+    write_at(dir, "a.json", "{\"annotations\": [{\"question_id\": 421, \"answer_type\": \"number\", \"answers\": [{\"answer\": \"2\"}, {\"answer\": \"two\"}, {\"answer\": \"3\"}]},"
+                            " {\"question_id\": 420, \"answer_type\": \"other\", \"answers\": [{\"answer\": \"red\"}, {\"answer\": \"red\"}]}]}");
+    q35_mc_set d;
+    char q[8800], a[8800];
+    snprintf(q, sizeof q, "%s/q.json", dir);
+    snprintf(a, sizeof a, "%s/a.json", dir);
+    ck_assert_msg(q35_vqav2_load(&d, q, a, img, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(d.n, 2);
+    ck_assert_str_eq(d.s[0].name, "number");
+    ck_assert_int_eq(d.s[0].test[0].n_choices, 3);
+    ck_assert_int_eq((int)d.s[1].test[0].index, 420);
+    char *t = q35_vl_open_text("lmms-eval", &d.s[1].test[0]);
+    ck_assert_str_eq(t, "What colour?\nAnswer the question using a single word or phrase.");
+    free(t);
+    q35_mc_set_free(&d);
+    write_at(dir, "a2.json", "{\"annotations\": [{\"question_id\": 421, \"answers\": [{\"answer\": \"2\"}, {\"answer\": \"3\"}]}]}");
+    snprintf(a, sizeof a, "%s/a2.json", dir);
+    ck_assert_int_eq(q35_vqav2_load(&d, q, a, img, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "question 420 has no annotation"), "%s", err);
+    /* a run on the tiny model: every record has a score in [0, 1]; the overall acc is their mean */
+    snprintf(a, sizeof a, "%s/a.json", dir);
+    char model[4300];
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(cmd, sizeof cmd, "${Q35_BIN:-./q35} mkmodel --preset tiny --out %s >/dev/null 2>&1 && "
+                              "${Q35_BIN:-./q35} eval eval/configs/vqav2_val.yaml --model %s --data %s --annotations %s --images %s "
+                              "--set max_new_tokens=2 --out %s/run 2>/dev/null", model, model, q, a, img, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/run", dir);
+    char *r = results_core(p);
+    cJSON *j = cJSON_Parse(r);
+    double acc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "overall"), "acc_micro")->valuedouble;
+    ck_assert(acc >= 0 && acc <= 1);
+    cJSON_Delete(j);
+    free(r);
+    snprintf(cmd, sizeof cmd, "test $(grep -c '\"score\":' %s/run/samples.jsonl) = 2", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    tu_rm_rf(dir);
+}
+END_TEST
+
 /* --dry-run reads no weights: with only a tokenizer it prints each item's context and the ids
  * lm-eval scores (the continuation is the tail of encode(context + " A")). */
 START_TEST(dry_run) {
@@ -958,6 +1036,7 @@ int main(void) {
     tcase_add_test(tc, vl_circular_scores);
     tcase_add_test(tc, pope_files_rules_and_metrics);
     tcase_add_test(tc, vl_shards_and_dry_run);
+    tcase_add_test(tc, vqa_normalize_and_soft_accuracy);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
