@@ -1303,9 +1303,11 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         k_done++, k_correct += ok, all_done++;
         int left = total - all_done;
         double rate = k_done / (now_s() - t_items);
+        char imgs[48] = "";
+        if (vl) snprintf(imgs, sizeof imgs, " (%.2f images/s)", rate); /* one image per item */
         if (o->progress_tty || k_done % 50 == 0 || left == 0)
-            fprintf(stderr, "%sq35 eval: %d/%d items, acc %.1f%%, %.2f items/s, ETA %.0f s%s", o->progress_tty ? "\r" : "",
-                    all_done, total, 100.0 * k_correct / k_done, rate, left / rate, o->progress_tty ? "\033[K" : "\n");
+            fprintf(stderr, "%sq35 eval: %d/%d items, acc %.1f%%, %.2f items/s%s, ETA %.0f s%s", o->progress_tty ? "\r" : "",
+                    all_done, total, 100.0 * k_correct / k_done, rate, imgs, left / rate, o->progress_tty ? "\033[K" : "\n");
     }
     if (o->progress_tty && !o->dry_run) fputc('\n', stderr);
     if (!o->dry_run && write_results(o->out_dir, &c, &ri, &d, want, total, now_s() - t0, err, errlen) != 0) goto out;
