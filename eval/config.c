@@ -73,6 +73,7 @@ static const key_def keys[] = {
     { "limit", K_INT, OFF(limit), 0, 1000000000, 0 },
     { "seed", K_U64, OFF(seed), 0, 0, 0 },
     { "speed.no_prefix_cache", K_BOOL, OFF(no_prefix_cache), 0, 1, 0 },
+    { "speed.no_vision_cache", K_BOOL, OFF(no_vision_cache), 0, 1, 0 },
     { "extract", K_STR, OFF(extract), 0, 0, 0 },
     { "circular", K_BOOL, OFF(circular), 0, 1, 0 },
     { "image.min_pixels", K_INT, OFF(min_pixels), 0, 1 << 30, 0 },

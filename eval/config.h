@@ -45,6 +45,7 @@ typedef struct {
     int limit;           /* limit: items per subject (0 = all) */
     uint64_t seed;       /* seed: the sampler's seed for every item is derived from it and the item */
     int no_prefix_cache; /* speed.no_prefix_cache: run every context whole (for checking) */
+    int no_vision_cache; /* speed.no_vision_cache: run the vision tower for every item (for checking) */
     /* vision-language items */
     char *extract;       /* extract: card (JSON answer, \boxed, Answer:, lone letter) | vlmevalkit (can_infer) */
     int circular;        /* circular: MMBench's circular evaluation beside the plain score */

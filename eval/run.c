@@ -115,25 +115,40 @@ int q35_eval_load_data(q35_mc_set *d, const q35_eval_config *c, char *err, size_
     return 0;
 }
 
-/* The items of the run, in order: per subject (sorted) the first `limit` of its scored split, then
- * every shard_n-th of that sequence from shard_k - 1 (round robin over the whole sequence, so each
- * shard holds a near-equal share of every subject). */
+/* The items of the run, in order: per subject (sorted) the first `limit` of its scored split (with
+ * circular, grouped: each item followed by its rotations, so they share the image's vision
+ * output), then every shard_n-th item, or group, of that sequence from shard_k - 1 (round robin
+ * over the whole sequence, so each shard holds a near-equal share of every subject; a group never
+ * splits across shards). */
 typedef struct {
     int s, j; /* subject, item */
+    long long key; /* circular: index mod 1,000,000 */
 } item_ref;
 
-static item_ref *select_items(const q35_mc_set *d, int limit, int shard_k, int shard_n, int *n) {
+static int cmp_group(const void *a, const void *b) {
+    const item_ref *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->j < y->j ? -1 : x->j > y->j;
+}
+
+static item_ref *select_items(const q35_mc_set *d, int limit, int circular, int shard_k, int shard_n, int *n) {
     int total = 0;
     for (int i = 0; i < d->n; i++) total += limit > 0 && limit < d->s[i].n_test ? limit : d->s[i].n_test;
     item_ref *r = malloc((size_t)(total ? total : 1) * sizeof *r);
     if (!r) return NULL;
-    int g = 0, k = 0;
+    int k = 0;
     for (int i = 0; i < d->n; i++) {
         int m = limit > 0 && limit < d->s[i].n_test ? limit : d->s[i].n_test;
-        for (int j = 0; j < m; j++, g++)
-            if (shard_n <= 1 || g % shard_n == shard_k - 1) r[k++] = (item_ref){ i, j };
+        for (int j = 0; j < m; j++) r[k++] = (item_ref){ i, j, circular ? d->s[i].test[j].index % 1000000 : j };
     }
-    *n = k;
+    if (circular && k > 1) qsort(r, (size_t)k, sizeof *r, cmp_group);
+    int out = 0, g = -1;
+    for (int x = 0; x < k; x++) {
+        if (x == 0 || r[x].s != r[x - 1].s || r[x].key != r[x - 1].key || !circular) g++;
+        if (shard_n <= 1 || g % shard_n == shard_k - 1) r[out++] = r[x];
+    }
+    *n = out;
     return r;
 }
 
@@ -1011,6 +1026,12 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
     int share = 0, share_subject = -1;
     char *user_text = NULL;
     q35_image_batch ib = { 0 };
+    /* the last image's vision output, reused while the next items show the same image (an MMBench
+     * item's rotations, POPE's questions about one picture) */
+    char vkey[65] = "";
+    int vgrid[3] = { 0, 0, 0 };
+    float *vcache = NULL;
+    size_t vcap = 0;
     q35_eval_run_info ri = { .shard_k = o->shard_n > 1 ? o->shard_k : 1, .shard_n = o->shard_n > 1 ? o->shard_n : 1 };
     int end_ids[24], n_end = 0;
     char p[4300];
@@ -1020,7 +1041,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         if (tok) q35_fail(err, errlen, "out of memory");
         goto out;
     }
-    if (!(sel = select_items(&d, c.limit, ri.shard_k, ri.shard_n, &n_sel))) {
+    if (!(sel = select_items(&d, c.limit, c.circular, ri.shard_k, ri.shard_n, &n_sel))) {
         q35_fail(err, errlen, "out of memory");
         goto out;
     }
@@ -1246,6 +1267,33 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
                 }
                 ids = full;
             }
+            if (vl && !c.no_vision_cache) { /* the image's identity: its bytes, or its file's name */
+                char key[65];
+                q35_sha256 h;
+                q35_sha256_init(&h);
+                if (it->image) q35_sha256_update(&h, it->image, it->image_len);
+                else q35_sha256_update(&h, it->image_path, strlen(it->image_path));
+                q35_sha256_hex(&h, key);
+                if (strcmp(key, vkey) != 0 || memcmp(vgrid, ib.grids[0], sizeof vgrid) != 0) {
+                    size_t need = (size_t)q35_vision_tokens(&m.cfg.vision, (const int(*)[3])ib.grids, 1) * m.cfg.vision.out_hidden_size;
+                    if (need > vcap) {
+                        float *g = realloc(vcache, need * sizeof *g);
+                        if (!g) {
+                            free(full), cJSON_Delete(rec);
+                            q35_fail(err, errlen, "out of memory");
+                            goto out;
+                        }
+                        vcache = g, vcap = need;
+                    }
+                    vkey[0] = 0;
+                    if (q35_vision_forward(vcache, &m, ops, ib.pixels, (const int(*)[3])ib.grids, 1, NULL, err, errlen) != 0) {
+                        free(full), cJSON_Delete(rec);
+                        goto out;
+                    }
+                    memcpy(vkey, key, sizeof vkey), memcpy(vgrid, ib.grids[0], sizeof vgrid);
+                }
+                ib.embeds = vcache;
+            }
             int grc = q35_generate(&gr, &st, ops, smp, tok, ids, nids, vl ? &ib : NULL, &go, err, errlen);
             free(full);
             if (grc != 0) {
@@ -1317,6 +1365,7 @@ out:
     request_free(&cur);
     free(user_text);
     q35_image_batch_free(&ib);
+    free(vcache);
     free(logits);
     q35_sampler_free(smp);
     q35_text_state_free(&st);
@@ -1389,7 +1438,7 @@ int q35_eval_merge(char *const *dirs, int n, const char *out_dir, const char *da
     want = calloc((size_t)d.n, sizeof *want);
     lines = calloc((size_t)d.n, sizeof *lines);
     tally *t = calloc((size_t)d.n, sizeof *t);
-    if (!want || !lines || !t || !(sel = select_items(&d, c.limit, 1, 1, &n_sel))) {
+    if (!want || !lines || !t || !(sel = select_items(&d, c.limit, c.circular, 1, 1, &n_sel))) {
         free(t);
         q35_fail(err, errlen, "out of memory");
         goto out;

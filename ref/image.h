@@ -64,6 +64,8 @@ typedef struct {
     int (*grids)[3];    /* [n] (t, h, w) in patches */
     float *pixels;      /* [npatch, row] */
     int npatch, row;
+    const float *embeds; /* the vision tower's output for these images, when the caller already has it
+                          * (not owned; NULL: computed from pixels) */
 } q35_image_batch;
 
 /* Called for each decoded image (before resizing) with its grid; may be NULL. */

@@ -208,7 +208,8 @@ int q35_prefill_with_images(q35_text_state *s, const q35_ops *ops, const q35_ima
     float *merged = malloc((size_t)(rows > 0 ? rows : 1) * m->cfg.vision.out_hidden_size * sizeof(float));
     int64_t *pos = malloc((size_t)3 * L * sizeof *pos), delta;
     if (!merged || !pos) q35_fail(err, errlen, "out of memory");
-    else if (q35_vision_forward(merged, m, ops, b->pixels, grids, b->n, tr, err, errlen) == 0 &&
+    else if ((b->embeds ? (memcpy(merged, b->embeds, (size_t)rows * m->cfg.vision.out_hidden_size * sizeof(float)), 0)
+                        : q35_vision_forward(merged, m, ops, b->pixels, grids, b->n, tr, err, errlen)) == 0 &&
              q35_mrope_positions(pos, &delta, ids, L, &m->cfg, grids, b->n, err, errlen) == 0) {
         q35_text_set_image_embeds(s, merged, rows);
         rc = q35_text_forward(s, ops, ids, L, pos, logits, logit_rows, tr, err, errlen);

@@ -42,7 +42,7 @@ int q35_vision_token_counts(int *counts, const q35_vision_config *v, const q35_i
 int q35_vision_forward(float *out, const q35_model *m, const q35_ops *ops, const float *pixels,
                        const int (*grids)[3], int n, const q35_trace *tr, char *err, size_t errlen);
 
-/* Prefill with images: runs the tower on b (traced), puts its rows on the image tokens of ids in
+/* Prefill with images: runs the tower on b (traced; or takes b->embeds when given), puts its rows on the image tokens of ids in
  * order, and runs the text model at the multimodal positions; s->rope_delta is left set for the
  * decode steps that follow. Arguments as q35_text_forward. */
 int q35_prefill_with_images(q35_text_state *s, const q35_ops *ops, const q35_image_batch *b, const int *ids, int L,
