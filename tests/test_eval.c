@@ -894,6 +894,23 @@ START_TEST(vl_shards_and_dry_run) {
              "bash -c 'cmp <(sed \"s/,\\\"seconds\\\".*//\" %s/one/samples.jsonl) <(sed \"s/,\\\"seconds\\\".*//\" %s/nocache/samples.jsonl)'",
              base, model, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
+    /* killed at two moments and resumed: the uninterrupted run's results */
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "timeout -s KILL %s %s --model %s --out %s/killed %s >/dev/null 2>&1; true", k ? "1.2" : "0.5", base,
+                 model, dir, k ? "--resume" : "");
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    snprintf(cmd, sizeof cmd, "%s --model %s --out %s/killed --resume 2>/dev/null", base, model, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(p2, sizeof p2, "%s/killed", dir);
+    a = results_core(p1), b = results_core(p2);
+    ck_assert_str_eq(a, b);
+    free(a), free(b);
+    /* an image that is not one names its row */
+    snprintf(cmd, sizeof cmd,
+             "printf 'index\tquestion\tA\tB\tanswer\timage\n7\tq\tx\ty\tA\tbm90IGFuIGltYWdl\n' > %s/bad.tsv && "
+             "%s --model %s --data %s/bad.tsv --out %s/bad 2>&1 | grep -q 'all item 7 (line 2)'", dir, base, model, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
     snprintf(cmd, sizeof cmd,
              "%s --model %s --dry-run > %s/dry.jsonl 2>/dev/null && test $(grep -c '\"circular_rotation\":3' %s/dry.jsonl) = 2 && "
              "grep -q '\"images\":\\[\\[288,256\\]\\],\"image_tokens\":72' %s/dry.jsonl",
