@@ -134,11 +134,59 @@ demo: deps
 	@rm -rf reports/demo
 	./q35 eval eval/configs/demo.yaml --model $(BUILD)/tiny --out reports/demo
 	@echo "   reports/demo/report.md, with chart.svg, results.json and samples.jsonl beside it"
+	@echo "== vision-language: the shipped MMBench items (2 with their circular copies) as VLMEvalKit prompts them, through the tiny vision tower:"
+	@rm -rf reports/mmbench_demo
+	./q35 eval eval/configs/mmbench_dev_en.yaml --model $(BUILD)/tiny --set max_new_tokens=16 --out reports/mmbench_demo
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDLIBS="-lcjson -lyaml -lpng -ljpeg -lutf8proc -lm -fopenmp -fsanitize=address,undefined" check
+
+# ---- fuzzing (tests/fuzz/README.md) ----
+# make fuzz: every libFuzzer target tests/fuzz/fuzz_<name>.c built with clang (ASan + UBSan +
+# libFuzzer) into build-fuzz/, then each run for FUZZ_SECONDS from tests/fuzz/seeds/<name>/ plus
+# the working corpus build-fuzz/corpus/<name>/; crashes go to build-fuzz/crashes/<name>/, logs to
+# build-fuzz/logs/, a summary per target ends it (exit 1 when a run crashed).
+#   make fuzz FUZZ_TARGETS="jinja csv" FUZZ_SECONDS=3600 FUZZ_ARGS="-fork=2 -ignore_crashes=1"
+# (make -j2 fuzz runs two targets at a time.) The same harnesses replay the seeds and
+# tests/fuzz/regressions/ in the normal build: tests/test_fuzz_regressions.c, part of make check.
+FUZZ_DIR     ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_ALL      = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_RUNS     = $(FUZZ_TARGETS:%=fuzz-run-%)
+
+.PHONY: fuzz fuzz-build $(FUZZ_RUNS)
+fuzz: $(FUZZ_RUNS)
+	@tests/fuzz/summary.sh $(FUZZ_DIR) $(FUZZ_TARGETS)
+
+$(FUZZ_RUNS): fuzz-run-%: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_DIR) $* $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
+fuzz-build:
+	@for p in clang libclang-rt-dev libomp-dev; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "q35 fuzz: installing$$missing"; if [ "$$(id -u)" = 0 ]; then S=""; else S=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq $$missing; fi
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_DIR)/lib/libq35.a
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+# the regression suite #includes the harnesses (its recipe is the tests' pattern rule above)
+$(BUILD)/tests/test_fuzz_regressions: tests/fuzz/harness.c tests/fuzz/harness.h
+
+$(FUZZ_DIR)/harness.o: tests/fuzz/harness.c tests/fuzz/harness.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/harness.h $(FUZZ_DIR)/harness.o $(FUZZ_DIR)/lib/libq35.a
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz -std=c11 -Wall -Wextra -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_DIR)/harness.o $(FUZZ_DIR)/lib/libq35.a $(LDLIBS)
 
 clean:
 	rm -rf build build-asan q35

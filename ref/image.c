@@ -42,7 +42,7 @@ static int exif_orientation(const uint8_t *p, size_t n) {
 #define U32(o) (le ? ((uint32_t)p[o] | (uint32_t)p[(o) + 1] << 8 | (uint32_t)p[(o) + 2] << 16 | (uint32_t)p[(o) + 3] << 24) \
                    : ((uint32_t)p[o] << 24 | (uint32_t)p[(o) + 1] << 16 | (uint32_t)p[(o) + 2] << 8 | (uint32_t)p[(o) + 3]))
     uint32_t ifd = U32(4);
-    if (ifd + 2 > n) return 1;
+    if ((size_t)ifd + 2 > n) return 1; /* in size_t: an offset near 2^32 must not wrap past the check */
     unsigned count = U16(ifd);
     for (unsigned i = 0; i < count; i++) {
         size_t e = ifd + 2 + 12 * (size_t)i;
