@@ -5,9 +5,12 @@
  * The text is NUL-terminated, so a look-ahead stops at the NUL: every test below fails on 0. */
 #include "extract.h"
 
+#include "vqa.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ASCII only: bytes >= 0x80 are none of these, whatever the locale. */
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
@@ -188,6 +191,7 @@ const char *q35_extract_rule_name(q35_extract_rule r) {
     case Q35_EX_LONE: return "lone_letter";
     case Q35_EX_VLM_LETTER: return "vlm_letter";
     case Q35_EX_VLM_TEXT: return "vlm_text";
+    case Q35_EX_VLM_ANSWER_IS: return "vlm_answer_is";
     case Q35_EX_YES_NO: return "yes_no";
     default: return "none";
     }
@@ -202,31 +206,79 @@ static char *ascii_lower(const char *s) {
     return t;
 }
 
+static int is_ws(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* Code points of UTF-8 text (Python's len). */
+static size_t utf8_len(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* _VERBOSE_ANSWER_RE: (?i)(?:correct\s+)?answer\s+is\s+\**([ABCD])\**, first match. */
+static int verbose_answer(const char *t) {
+    for (const char *p = t; *p; p++) {
+        if (strncasecmp(p, "answer", 6) != 0) continue;
+        const char *q = p + 6;
+        if (!is_ws(*q)) continue;
+        while (is_ws(*q)) q++;
+        if (strncasecmp(q, "is", 2) != 0 || !is_ws(q[2])) continue;
+        q += 2;
+        while (is_ws(*q)) q++;
+        while (*q == '*') q++;
+        char c = (char)(*q >= 'a' && *q <= 'd' ? *q - 'a' + 'A' : *q);
+        if (c >= 'A' && c <= 'D') return c - 'A';
+    }
+    return -1;
+}
+
 int q35_extract_vlmevalkit(const char *text, char *const *choices, int n_choices, q35_extract_rule *rule) {
     q35_extract_rule dummy;
     if (!rule) rule = &dummy;
     *rule = Q35_EX_NONE;
     if (!text || n_choices < 1 || n_choices > 26) return -1;
-    /* (1) the option letters standing as words once punctuation is blanked */
-    int seen[26] = { 0 };
-    const char *p = text;
-    while (*p) {
-        while (*p && (strchr(".()[],:;!*#{}", *p) || *p == ' ' || (*p >= '\t' && *p <= '\r'))) p++;
-        const char *w = p;
-        while (*p && !strchr(".()[],:;!*#{}", *p) && *p != ' ' && !(*p >= '\t' && *p <= '\r')) p++;
-        if (p - w == 1 && *w >= 'A' && *w < 'A' + n_choices) seen[*w - 'A'] = 1;
+    static const char *const refusals[] = { "Sorry, I can't help with images of people yet.", "I can't process this file.",
+                                            "I'm sorry, but without the image provided", "Cannot determine the answer" };
+    int api_failed = strstr(text, "Failed to obtain answer via API") != NULL;
+    for (size_t i = 0; !api_failed && i < sizeof refusals / sizeof refusals[0]; i++)
+        if (strstr(text, refusals[i])) return -1; /* VLMEvalKit's "Z": no option */
+    if (!api_failed) {
+        /* can_infer_option: the words once .()[],:;!*#{} are blanked; a letter counts when it is
+         * the only option letter among them and stands among the last four words */
+        int first[26], words = 0, z = 0;
+        for (int k = 0; k < 26; k++) first[k] = -1;
+        const char *p = text;
+        while (*p) {
+            while (*p && (strchr(".()[],:;!*#{}", *p) || is_ws(*p))) p++;
+            if (!*p) break;
+            const char *w = p;
+            while (*p && !strchr(".()[],:;!*#{}", *p) && !is_ws(*p)) p++;
+            if (p - w == 1 && *w >= 'A' && *w <= 'Z' && first[*w - 'A'] < 0) first[*w - 'A'] = words;
+            words++;
+        }
+        int count = 0;
+        for (int k = 0; k < n_choices; k++) count += first[k] >= 0;
+        z = first['Z' - 'A'] >= 0 && n_choices <= 'Z' - 'A';
+        if (count == 1)
+            for (int k = 0; k < n_choices; k++)
+                if (first[k] >= 0 && first[k] > words - 5) {
+                    *rule = Q35_EX_VLM_LETTER;
+                    return k;
+                }
+        if (count == 0 && z) return -1; /* "Z": none of them */
+        int v = verbose_answer(text);
+        if (v >= 0 && v < n_choices) {
+            *rule = Q35_EX_VLM_ANSWER_IS;
+            return v;
+        }
     }
-    int count = 0, which = -1;
-    for (int k = 0; k < n_choices; k++)
-        if (seen[k]) count++, which = k;
-    if (count == 1) {
-        *rule = Q35_EX_VLM_LETTER;
-        return which;
-    }
-    /* (2) the one option whose text the reply contains */
+    /* can_infer_text: the one option whose text the (not too long) reply contains */
+    size_t total = 0;
+    for (int k = 0; k < n_choices; k++) total += utf8_len(choices[k] ? choices[k] : "");
+    if (utf8_len(text) > 2 * total) return -1;
     char *low = ascii_lower(text);
     if (!low) return -1;
-    count = 0, which = -1;
+    int count = 0, which = -1;
     for (int k = 0; k < n_choices; k++) {
         char *o = ascii_lower(choices[k] ? choices[k] : "");
         if (o && strstr(low, o)) count++, which = k;
@@ -253,8 +305,7 @@ int q35_extract_yes_no(const char *text, int word_rule) {
         ans = !strcmp(a, "yes") ? 0 : !strcmp(a, "no") ? 1 : -1;
     } else {
         int yes = 0, no = 0;
-        for (char *c = t; *c; c++)
-            if ((*c >= '!' && *c <= '/') || (*c >= ':' && *c <= '@') || (*c >= '[' && *c <= '`') || (*c >= '{' && *c <= '~')) *c = ' ';
+        q35_vqa_punctuation(t, 1);
         for (char *w = strtok(t, " \t\n\r\v\f"); w; w = strtok(NULL, " \t\n\r\v\f")) yes |= !strcmp(w, "yes"), no |= !strcmp(w, "no");
         ans = yes && !no ? 0 : no && !yes ? 1 : -1;
     }

@@ -48,7 +48,7 @@
 #define Q35_EX_MAX_CHOICES 26
 #define Q35_EX_GAP_MAX 64
 
-typedef enum { Q35_EX_NONE = 0, Q35_EX_JSON, Q35_EX_BOXED, Q35_EX_ANSWER_IS, Q35_EX_LONE, Q35_EX_VLM_LETTER, Q35_EX_VLM_TEXT, Q35_EX_YES_NO } q35_extract_rule;
+typedef enum { Q35_EX_NONE = 0, Q35_EX_JSON, Q35_EX_BOXED, Q35_EX_ANSWER_IS, Q35_EX_LONE, Q35_EX_VLM_LETTER, Q35_EX_VLM_TEXT, Q35_EX_YES_NO, Q35_EX_VLM_ANSWER_IS } q35_extract_rule;
 
 /* The option (0-based, < n_choices) that text chose by the rules above, or -1 when no rule finds
  * one, text is NULL or n_choices is outside 1..26. When rule is not NULL, *rule is the rule that
@@ -59,16 +59,20 @@ int q35_extract_choice(const char *text, int n_choices, q35_extract_rule *rule);
  * static string. */
 const char *q35_extract_rule_name(q35_extract_rule r);
 
-/* VLMEvalKit's rule-based extraction without a judge model (can_infer): (1) replace each of
- * .()[],:;!*#{} by a space, split at whitespace; if exactly one of the option letters is among the
- * words, that option ("vlm_letter"); (2) else, lower-cased, if exactly one option's text occurs in
- * the reply, that option ("vlm_text"); else -1 (an extraction failure; VLMEvalKit would ask its
- * judge model, q35 has none). Linear in the reply's length times the options. */
+/* VLMEvalKit's rule-based extraction without a judge model (vlmeval/utils/matching_util.py
+ * can_infer, at commit e8e78f05): a refusal phrase gives none; else (1) with .()[],:;!*#{} blanked
+ * and the reply split into words, the option letter when it is the only one among the words and
+ * its first occurrence is among the last four ("vlm_letter"); "Z" alone among them gives none;
+ * (2) else "answer is X" (case-insensitive, optional "correct " and asterisks, X in A-D; its first
+ * match: "vlm_answer_is"); (3) else, when the reply is at most twice as long as the options' texts
+ * together (code points), the one option whose text it contains, lower-cased ("vlm_text"); else
+ * -1 (VLMEvalKit would ask its judge model; q35 has none and counts an extraction failure). ASCII
+ * case folding and whitespace (Python's also touch non-ASCII). */
 int q35_extract_vlmevalkit(const char *text, char *const *choices, int n_choices, q35_extract_rule *rule);
 
 /* A yes/no reply as 0 (yes), 1 (no) or -1 (neither), by lmms-eval's POPE rule (word_rule 0: the
  * reply lower-cased and stripped of whitespace is exactly "yes" or "no") or VLMEvalKit's
- * (word_rule 1, YOrN_Extraction: lower-cased, punctuation turned into spaces, split into words:
+ * (word_rule 1, YOrN_Extraction: lower-cased, its process_punctuation (vqa.h), split into words:
  * "yes" among them and "no" not, or the reverse). */
 int q35_extract_yes_no(const char *text, int word_rule);
 

@@ -57,16 +57,14 @@ static const char punct[] = ";/[]\"{}()=+\\_-><@`,?!";
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-/* process_punctuation: each mark is deleted when the text has it next to a space or holds a
- * digit-comma-digit run, else turned into a space; then up to 32 periods not followed by a digit
- * are deleted (the official code passes re.UNICODE where re.sub takes its count). */
-static void process_punctuation(char *t) {
+void q35_vqa_punctuation(char *t, int vlmevalkit) {
     size_t n = strlen(t);
     int comma_run = 0;
     for (size_t i = 1; i + 1 < n && !comma_run; i++)
         if (t[i] == ',' && is_digit(t[i - 1])) {
-            size_t j = i;
-            while (j < n && t[j] == ',') j++;
+            size_t j = i + 1;
+            if (!vlmevalkit)
+                while (j < n && t[j] == ',') j++;
             comma_run = j < n && is_digit(t[j]);
         }
     char *orig = strdup(t);
@@ -85,12 +83,16 @@ static void process_punctuation(char *t) {
     free(orig);
     size_t o = 0;
     int removed = 0;
+    char prev = 0; /* the character before, as it was before this pass (t[i - 1] may be overwritten) */
     for (size_t i = 0; t[i]; i++) {
-        if (t[i] == '.' && removed < 32 && !is_digit(t[i + 1])) {
+        char c = t[i];
+        int after_digit = vlmevalkit && is_digit(prev);
+        prev = c;
+        if (c == '.' && removed < 32 && !is_digit(t[i + 1]) && !after_digit) {
             removed++;
             continue;
         }
-        t[o++] = t[i];
+        t[o++] = c;
     }
     t[o] = 0;
 }
@@ -137,7 +139,7 @@ char *q35_vqa_normalize(const char *answer) {
     while (e > a && is_space(e[-1])) e--;
     memmove(t, a, (size_t)(e - a));
     t[e - a] = 0;
-    process_punctuation(t);
+    q35_vqa_punctuation(t, 0);
     char *r = process_digit_article(t);
     free(t);
     return r;

@@ -11,6 +11,13 @@
  * code's str.lower and split also touch non-ASCII letters and spaces). */
 char *q35_vqa_normalize(const char *answer);
 
+/* process_punctuation in place: each of ;/[]"{}()=+\_-><@`,?! is deleted when the text has it next
+ * to a space or holds a digit-comma-digit run, else turned into a space; then up to 32 periods
+ * are deleted (both codes pass re.UNICODE where re.sub takes its count): with vlmevalkit = 0 as
+ * lmms-eval's EvalAIAnswerProcessor (periods not followed by a digit; a comma run of any length),
+ * with 1 as VLMEvalKit's vlmeval/smp/misc.py (periods neither after nor before a digit; one comma). */
+void q35_vqa_punctuation(char *t, int vlmevalkit);
+
 /* VQA soft accuracy of reply against the n human answers (VQAv2: 10): the mean, over leaving each
  * human answer out in turn, of min(1, matches among the other n-1 / 3), after normalising both
  * sides. -1 on out of memory. */

@@ -670,8 +670,9 @@ START_TEST(vl_tsv_and_prompts) {
 }
 END_TEST
 
-/* VLMEvalKit's can_infer: one option letter among the words (punctuation blanked), else one
- * option's text in the reply; its quirk (an article "A" counts as a letter) kept. */
+/* VLMEvalKit's can_infer (commit e8e78f05): one option letter among the last words (punctuation
+ * blanked), else "answer is X", else one option's text in a reply not too long; refusals and "Z"
+ * give none; its quirks kept. */
 START_TEST(vl_can_infer) {
     char *opts[] = { "red car", "blue", "green" };
     static const struct {
@@ -683,7 +684,12 @@ START_TEST(vl_can_infer) {
         { "The answer is (C).", 2, Q35_EX_VLM_LETTER },
         { "**B**: blue", 1, Q35_EX_VLM_LETTER },
         { "It is blue.", 1, Q35_EX_VLM_TEXT },
-        { "A RED CAR, I think", 0, Q35_EX_VLM_LETTER },  /* "A" stands as a word */
+        { "A RED CAR, I think", 0, Q35_EX_VLM_TEXT },    /* "A" is a word, but not among the last four */
+        { "I pick A", 0, Q35_EX_VLM_LETTER },
+        { "The correct answer is **B**. Here's why: the car in the picture is painted a bright blue", 1, Q35_EX_VLM_ANSWER_IS },
+        { "the answer is bad", 1, Q35_EX_VLM_ANSWER_IS },  /* VLMEvalKit's pattern reads the "b" */
+        { "I'm sorry, but without the image provided I cannot say B", -1, Q35_EX_NONE },
+        { "Z", -1, Q35_EX_NONE },
         { "a red car, I think", 0, Q35_EX_VLM_TEXT },
         { "A or B", -1, Q35_EX_NONE },                    /* two letters, and no option text */
         { "blue or green", -1, Q35_EX_NONE },             /* two option texts */
