@@ -20,6 +20,7 @@ static q35_tol_rule blank_rule(const char *name) {
 }
 
 static int set_pattern(q35_tol_rule *r, const char *pattern, char *err, size_t errlen) {
+    if (q35_regex_safe(pattern, err, errlen) != 0) return -1;
     regex_t *re = malloc(sizeof *re);
     if (!re || !(r->pattern = strdup(pattern))) {
         free(re);

@@ -1,5 +1,6 @@
 /* trace.c - emitting traced tensors and collecting them. */
 #include "trace.h"
+#include "util.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -52,6 +53,7 @@ int q35_trace_store_init(q35_trace_store *s, const char *only_regex, char *err, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (q35_regex_safe(only_regex, err, errlen) != 0) return free(re), -1;
     int rc = regcomp(re, only_regex, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
         char msg[256];

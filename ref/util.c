@@ -97,3 +97,39 @@ int q35_ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
+
+int q35_regex_safe(const char *pattern, char *err, size_t errlen) {
+    size_t n = strlen(pattern);
+    if (n > 1000) return q35_fail(err, errlen, "regex of %zu bytes: at most 1000", n);
+    int prev_quant = 0, bounds = 0, in_bracket = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = pattern[i];
+        if (in_bracket) { /* [...]: literal up to the closing ] (a ] first in it is literal) */
+            if (c == ']' && !(i > 0 && (pattern[i - 1] == '[' || (pattern[i - 1] == '^' && i > 1 && pattern[i - 2] == '['))))
+                in_bracket = 0;
+            continue;
+        }
+        if (c == '\\') {
+            i++, prev_quant = 0;
+            continue;
+        }
+        if (c == '[') {
+            in_bracket = 1, prev_quant = 0;
+            continue;
+        }
+        int quant = c == '*' || c == '+' || c == '?' || c == '{';
+        if (quant && prev_quant)
+            return q35_fail(err, errlen, "regex '%.60s': a repetition of a repetition at byte %zu (the regex engine's memory grows with each)", pattern, i);
+        if (c == '{') {
+            char *end;
+            long a = strtol(pattern + i + 1, &end, 10), b = a;
+            if (*end == ',') b = end[1] == '}' ? a : strtol(end + 1, &end, 10);
+            if (a > 100 || b > 100) return q35_fail(err, errlen, "regex '%.60s': a repeat count over 100", pattern);
+            if (++bounds > 2) return q35_fail(err, errlen, "regex '%.60s': more than two {m,n} repeats", pattern);
+            const char *close = strchr(pattern + i, '}');
+            if (close) i = (size_t)(close - pattern);
+        }
+        prev_quant = quant;
+    }
+    return 0;
+}

@@ -25,4 +25,10 @@ cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, ch
  * U+10FFFF (what safetensors and file names must be). */
 int q35_valid_utf8(const char *s);
 
+/* 0 when pattern (a POSIX extended regex from a file or the command line) is safe to give regcomp:
+ * at most 1000 bytes, no repetition of a repetition ("a++", "a*{3}"), repeat counts up to 100 and
+ * at most two {m,n}; glibc's regcomp copies the pattern's tree for each of these, so their product
+ * can take gigabytes. Else -1 with err. */
+int q35_regex_safe(const char *pattern, char *err, size_t errlen);
+
 #endif
