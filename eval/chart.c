@@ -120,17 +120,14 @@ int q35_chart_svg(const char *path, const char *title, const q35_chart_bar *bars
                   const char *reference_label, char *err, size_t errlen) {
     if (n < 0 || (n > 0 && !bars)) return q35_fail(err, errlen, "chart: %d bars (bars %s)", n, bars ? "given" : "NULL");
     if (!path) return q35_fail(err, errlen, "chart: no path");
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return q35_fail(err, errlen, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return q35_fail(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+    char *svg = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&svg, &len);
+    if (!f) return q35_fail(err, errlen, "out of memory");
     write_svg(f, title, bars, n, reference, reference_label);
-    int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int bad = ferror(f);
     bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return q35_fail(err, errlen, "%s: write failed: %s", path, strerror(e ? e : EIO));
-    }
-    return 0;
+    int rc = bad ? q35_fail(err, errlen, "%s: out of memory", path) : q35_write_file_atomic(path, svg, len, err, errlen);
+    free(svg);
+    return rc;
 }

@@ -401,15 +401,7 @@ static int mkdir_p(const char *dir) {
 }
 
 static int write_file(const char *path, const char *text, char *err, size_t errlen) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return q35_fail(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-    int bad = fputs(text, f) < 0;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) return q35_fail(err, errlen, "%s: write failed", path);
-    return 0;
+    return q35_write_file_atomic(path, text, strlen(text), err, errlen);
 }
 
 /* Per subject: items, correct, no answer extracted, prompt tokens and seconds. */
@@ -430,18 +422,27 @@ static int subject_index(const q35_mc_set *d, const char *name) {
     return -1;
 }
 
+/* What the per-mode scores (circular, yes/no) need of each logged record. */
+typedef struct {
+    int s;           /* subject */
+    long long index; /* the row's own index (0 when the record has none) */
+    int pred, gold, ok;
+} logged_row;
+
 /* Reads a log: marks done items in want (1 = selected; becomes 2 when logged), tallies them.
  * A torn last line is cut off (when cut) or ignored. An item logged that the run does not select,
  * or twice, is an error. want[s] is indexed by item. *lines receives the records' text (when not
- * NULL: a new array of new strings, indexed as want). */
+ * NULL: a new array of new strings, indexed as want); *rows (when not NULL) a new array of the
+ * records' logged_row, *n_done of them. */
 static int read_log(const char *path, const q35_mc_set *d, unsigned char **want, tally *t, int *n_done, int cut,
-                    char ***lines, char *err, size_t errlen) {
+                    char ***lines, logged_row **rows, char *err, size_t errlen) {
     size_t n;
     char *text = q35_read_file(path, 1u << 30, &n);
     *n_done = 0;
+    if (rows) *rows = NULL;
     if (!text) return 0; /* no log yet */
     size_t good = 0, pos = 0;
-    int line = 0, rc = 0;
+    int line = 0, rc = 0, cap = 0;
     while (pos < n && rc == 0) {
         char *nl = memchr(text + pos, '\n', n - pos);
         line++;
@@ -475,6 +476,17 @@ static int read_log(const char *path, const q35_mc_set *d, unsigned char **want,
         t[si].tokens += cJSON_IsNumber(tk) ? tk->valuedouble : 0;
         t[si].seconds += cJSON_IsNumber(sc) ? sc->valuedouble : 0;
         t[si].out_tokens += cJSON_IsNumber(ot) ? ot->valuedouble : 0;
+        if (rows) {
+            if (*n_done == cap) {
+                logged_row *g = realloc(*rows, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *g);
+                if (!g) rc = q35_fail(err, errlen, "out of memory");
+                else *rows = g;
+            }
+            const cJSON *ij = cJSON_GetObjectItemCaseSensitive(j, "index"), *gj = cJSON_GetObjectItemCaseSensitive(j, "gold");
+            if (rc == 0)
+                (*rows)[*n_done] = (logged_row){ si, cJSON_IsNumber(ij) ? (long long)ij->valuedouble : 0, pj->valueint,
+                                                 cJSON_IsNumber(gj) ? gj->valueint : -1, cJSON_IsTrue(cj) };
+        }
         (*n_done)++;
         if (lines && !(lines[si][item] = strdup(text + pos))) rc = q35_fail(err, errlen, "out of memory");
         cJSON_Delete(j);
@@ -533,83 +545,41 @@ static cJSON *score_object(cJSON *parent, const char *name, int n, double correc
     return o;
 }
 
-/* MMBench's circular evaluation from the log in path: items grouped by index mod 1,000,000 (the
- * item and its rotations); a group counts when every one of its logged rows is right. Per subject
- * into gn / gk (groups, groups right), overall into *n, *k. */
-typedef struct {
-    int s;
-    long long base;
-    int ok;
-} circ_row;
-
+/* MMBench's circular evaluation from the logged rows: items grouped by index mod 1,000,000 (the
+ * item and its rotations); a group counts when every one of its rows is right. Per subject into
+ * gn / gk (groups, groups right), overall into *n, *k. Sorts rows. */
 static int cmp_circ(const void *a, const void *b) {
-    const circ_row *x = a, *y = b;
+    const logged_row *x = a, *y = b;
+    long long p = x->index % 1000000, q = y->index % 1000000;
     if (x->s != y->s) return x->s < y->s ? -1 : 1;
-    return x->base < y->base ? -1 : x->base > y->base;
+    return p < q ? -1 : p > q;
 }
 
-static int circular_scores(const char *path, const q35_mc_set *d, int *gn, int *gk, int *n, int *k) {
-    size_t len;
-    char *text = q35_read_file(path, 1u << 30, &len);
+static void circular_scores(logged_row *rows, int nr, int *gn, int *gk, int *n, int *k) {
     *n = *k = 0;
-    if (!text) return 0;
-    circ_row *rows = NULL;
-    int nr = 0, cap = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *ij = cJSON_GetObjectItemCaseSensitive(j, "index"),
-                    *cj = cJSON_GetObjectItemCaseSensitive(j, "correct");
-        int si = cJSON_IsString(sj) ? subject_index(d, sj->valuestring) : -1;
-        if (si >= 0 && cJSON_IsNumber(ij) && cJSON_IsBool(cj)) {
-            if (nr == cap) {
-                circ_row *g = realloc(rows, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *g);
-                if (!g) {
-                    cJSON_Delete(j);
-                    break;
-                }
-                rows = g;
-            }
-            rows[nr++] = (circ_row){ si, (long long)ij->valuedouble % 1000000, cJSON_IsTrue(cj) };
-        }
-        cJSON_Delete(j);
-    }
-    free(text);
     if (nr > 1) qsort(rows, (size_t)nr, sizeof *rows, cmp_circ);
     for (int i = 0; i < nr;) {
         int e = i, ok = 1;
-        while (e < nr && rows[e].s == rows[i].s && rows[e].base == rows[i].base) ok &= rows[e].ok, e++;
+        while (e < nr && rows[e].s == rows[i].s && rows[e].index % 1000000 == rows[i].index % 1000000) ok &= rows[e].ok, e++;
         gn[rows[i].s]++, gk[rows[i].s] += ok, (*n)++, *k += ok;
         i = e;
     }
-    free(rows);
-    return 0;
 }
 
-/* POPE's metrics per split from the log: "yes" the positive class; a reply that is neither yes
+/* POPE's metrics per split from the logged rows: "yes" the positive class; a reply that is neither yes
  * nor no counts in n (and so against accuracy) but in no cell of the table, as lmms-eval counts. */
 typedef struct {
     int n, tp, fp, tn, fn;
 } yn_table;
 
-static void yes_no_scores(const char *path, const q35_mc_set *d, yn_table *t) {
-    size_t len;
-    char *text = q35_read_file(path, 1u << 30, &len);
-    if (!text) return;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *pj = cJSON_GetObjectItemCaseSensitive(j, "pred"),
-                    *gj = cJSON_GetObjectItemCaseSensitive(j, "gold");
-        int si = cJSON_IsString(sj) ? subject_index(d, sj->valuestring) : -1;
-        if (si >= 0 && cJSON_IsNumber(pj) && cJSON_IsNumber(gj)) {
-            yn_table *x = &t[si];
-            int p = pj->valueint, g = gj->valueint;
-            x->n++;
-            if (p == 0) g == 0 ? x->tp++ : x->fp++;
-            else if (p == 1) g == 0 ? x->fn++ : x->tn++;
-        }
-        cJSON_Delete(j);
+static void yes_no_scores(const logged_row *rows, int nr, yn_table *t) {
+    for (int i = 0; i < nr; i++) {
+        yn_table *x = &t[rows[i].s];
+        int p = rows[i].pred, g = rows[i].gold;
+        x->n++;
+        if (p == 0) g == 0 ? x->tp++ : x->fp++;
+        else if (p == 1) g == 0 ? x->fn++ : x->tn++;
     }
-    free(text);
 }
 
 static cJSON *yes_no_object(cJSON *parent, const char *name, const yn_table *x) {
@@ -637,8 +607,9 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
     int n_done, rc;
     for (int i = 0; i < d->n; i++)
         for (int j = 0; j < d->s[i].n_test; j++) want[i][j] = want[i][j] ? 1 : 0;
-    if ((rc = read_log(p, d, want, t, &n_done, 0, NULL, err, errlen)) != 0) {
-        free(t);
+    logged_row *rows = NULL;
+    if ((rc = read_log(p, d, want, t, &n_done, 0, NULL, &rows, err, errlen)) != 0) {
+        free(t), free(rows);
         return -1;
     }
     int generative = !strcmp(c->scoring, "generate");
@@ -693,8 +664,7 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
     cJSON_AddNumberToObject(all, "no_answer", F);
     int *gn = calloc((size_t)d->n, sizeof *gn), *gk = calloc((size_t)d->n, sizeof *gk), GN = 0, GK = 0;
     if (c->circular && gn && gk) {
-        snprintf(p, sizeof p, "%s/samples.jsonl", dir);
-        circular_scores(p, d, gn, gk, &GN, &GK);
+        circular_scores(rows, n_done, gn, gk, &GN, &GK);
         double clo, chi;
         q35_wilson95(GK, GN, &clo, &chi);
         cJSON *co = cJSON_AddObjectToObject(j, "circular");
@@ -715,8 +685,7 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
     free(gn), free(gk);
     yn_table *yn = !strcmp(c->type, "yes_no") ? calloc((size_t)d->n + 1, sizeof *yn) : NULL;
     if (yn) {
-        snprintf(p, sizeof p, "%s/samples.jsonl", dir);
-        yes_no_scores(p, d, yn);
+        yes_no_scores(rows, n_done, yn);
         cJSON *po = cJSON_AddObjectToObject(j, "yes_no");
         yn_table all_t = { 0 };
         for (int i = 0; i < d->n; i++) {
@@ -831,7 +800,7 @@ static int write_results(const char *dir, const q35_eval_config *c, const q35_ev
         if (generative) sb_printf(&m, " %d |", t[i].no_answer);
         sb_printf(&m, "\n");
     }
-    free(t);
+    free(t), free(rows);
     snprintf(p, sizeof p, "%s/report.md", dir);
     if (rc == 0) rc = m.s ? write_file(p, m.s, err, errlen) : q35_fail(err, errlen, "out of memory");
     free(m.s);
@@ -1116,7 +1085,7 @@ int q35_eval_run(const q35_eval_config *cfg, const q35_eval_opts *o, char *err, 
         if (write_file(p, ctext, err, errlen) != 0) goto out;
         snprintf(p, sizeof p, "%s/samples.jsonl", o->out_dir);
         int n_done = 0;
-        if (read_log(p, &d, want, t, &n_done, 1, NULL, err, errlen) != 0) goto out;
+        if (read_log(p, &d, want, t, &n_done, 1, NULL, NULL, err, errlen) != 0) goto out;
         if (n_done) fprintf(stderr, "q35 eval: resuming: %d of %d items already done\n", n_done, total);
         log = fopen(p, "a");
         if (!log) {
@@ -1454,7 +1423,7 @@ int q35_eval_merge(char *const *dirs, int n, const char *out_dir, const char *da
     for (int i = 0; i < n; i++) { /* a second log of an item is "logged twice" */
         int nd;
         snprintf(p, sizeof p, "%s/samples.jsonl", dirs[i]);
-        if (read_log(p, &d, want, t, &nd, 0, lines, err, errlen) != 0) {
+        if (read_log(p, &d, want, t, &nd, 0, lines, NULL, err, errlen) != 0) {
             free(t);
             goto out;
         }

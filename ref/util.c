@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int q35_fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
@@ -130,6 +131,22 @@ int q35_regex_safe(const char *pattern, char *err, size_t errlen) {
             if (close) i = (size_t)(close - pattern);
         }
         prev_quant = quant;
+    }
+    return 0;
+}
+
+int q35_write_file_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen) {
+    char tmp[4300];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return q35_fail(err, errlen, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return q35_fail(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+    int bad = fwrite(data, 1, n, f) != n;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return q35_fail(err, errlen, "%s: write failed: %s", path, strerror(e ? e : EIO));
     }
     return 0;
 }

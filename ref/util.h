@@ -31,4 +31,8 @@ int q35_valid_utf8(const char *s);
  * can take gigabytes. Else -1 with err. */
 int q35_regex_safe(const char *pattern, char *err, size_t errlen);
 
+/* Writes n bytes of data to path atomically: into path.tmp, flushed and fsync'd, then renamed
+ * over path (a reader sees the old file or the whole new one). -1 with err (the .tmp removed). */
+int q35_write_file_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen);
+
 #endif
