@@ -10,6 +10,7 @@
 #include "jinja.h"
 
 #include "chat.h"
+#include "pystr.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -48,6 +49,7 @@ typedef struct {
     int line;        /* the template line being parsed or rendered, for errors of helpers */
     long long steps; /* work done, against MAX_STEPS */
     size_t mem;      /* bytes the arena holds, against MAX_MEM */
+    int loopctl;     /* a {% break %} (1) or {% continue %} (2) unwinding to its loop */
 } ctx_t;
 
 static void die(ctx_t *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
@@ -110,7 +112,7 @@ typedef struct {
     };
 } val;
 
-struct jlist { val *v; int n, cap; };
+struct jlist { val *v; int n, cap, tuple; }; /* tuple: a pair from items(), printed (k, v) */
 struct jdict { const char **k; size_t *kn; val *v; int n, cap; };
 
 static val mk(int t) { /* the union all zero (its widest member), by stores the compiler can forward */
@@ -221,10 +223,21 @@ static void sb_printf(ctx_t *c, sbuf *b, const char *fmt, ...) {
     sb_put(c, b, tmp, (size_t)k);
 }
 
-static void json_str(ctx_t *c, sbuf *b, const char *s, size_t n) {
+/* A JSON string as json.dumps writes it: \" \\ \n \r \t \b \f, other controls as \u00XX; with
+ * ensure_ascii every non-ASCII code point as \uXXXX (a surrogate pair above U+FFFF). */
+static void json_str(ctx_t *c, sbuf *b, const char *s, size_t n, int ensure_ascii) {
     sb_put(c, b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x80) {
+            size_t at = i;
+            int32_t cp = q35_py_next(s, n, &i);
+            if (!ensure_ascii) sb_put(c, b, s + at, i - at);
+            else if (cp < 0x10000) sb_printf(c, b, "\\u%04x", (unsigned)cp);
+            else sb_printf(c, b, "\\u%04x\\u%04x", (unsigned)(0xD800 + ((cp - 0x10000) >> 10)), (unsigned)(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+            continue;
+        }
+        i++;
         switch (ch) {
         case '"': sb_put(c, b, "\\\"", 2); break;
         case '\\': sb_put(c, b, "\\\\", 2); break;
@@ -234,20 +247,23 @@ static void json_str(ctx_t *c, sbuf *b, const char *s, size_t n) {
         case '\b': sb_put(c, b, "\\b", 2); break;
         case '\f': sb_put(c, b, "\\f", 2); break;
         default:
-            if (ch < 0x20) sb_printf(c, b, "\\u%04x", ch);
+            if (ch < 0x20 || (ensure_ascii && ch == 0x7F)) sb_printf(c, b, "\\u%04x", ch);
             else sb_put(c, b, (const char *)&ch, 1);
         }
     }
     sb_put(c, b, "\"", 1);
 }
 
-/* Python's repr of a float, the shortest round-tripping form. */
 /* Python's repr of a float: the shortest digits that read back to f, fixed notation for decimal
  * exponents -4..15 (with ".0" when whole), else d.ddde+XX. */
-static void py_float(ctx_t *c, sbuf *b, double f) {
+static void py_float(ctx_t *c, sbuf *b, double f, int json) {
     char m[48], out[64];
-    if (isinf(f)) { sb_put(c, b, f > 0 ? "Infinity" : "-Infinity", f > 0 ? 8 : 9); return; }
-    if (isnan(f)) { sb_put(c, b, "NaN", 3); return; }
+    if (isinf(f)) {
+        const char *t = json ? (f > 0 ? "Infinity" : "-Infinity") : (f > 0 ? "inf" : "-inf");
+        sb_put(c, b, t, strlen(t));
+        return;
+    }
+    if (isnan(f)) { sb_put(c, b, json ? "NaN" : "nan", 3); return; }
     for (int p = 0; p <= 16; p++) { /* p + 1 significant digits */
         snprintf(m, sizeof m, "%.*e", p, f);
         if (strtod(m, NULL) == f) break;
@@ -281,34 +297,112 @@ static void py_float(ctx_t *c, sbuf *b, double f) {
     sb_put(c, b, out, strlen(out));
 }
 
-/* json.dumps(v, ensure_ascii=False): separators ", " and ": " */
-static void to_json(ctx_t *c, sbuf *b, val v, int depth) {
+/* json.dumps options, as transformers' tojson filter takes them */
+typedef struct {
+    int indent;                      /* -1: one line */
+    const char *item_sep, *key_sep;  /* ", " ": " (one line), "," ": " (indented) */
+    int sort_keys, ensure_ascii;
+} json_opts;
+
+static void json_newline(ctx_t *c, sbuf *b, const json_opts *o, int depth) {
+    sb_put(c, b, "\n", 1);
+    for (long k = 0; k < (long)o->indent * depth; k++) sb_put(c, b, " ", 1);
+}
+
+/* Dict entry order for json.dumps: as inserted, or by key (code point order is UTF-8 byte order). */
+static int *dict_order(ctx_t *c, const jdict *d, int sorted) {
+    int *ix = alloc(c, (size_t)(d->n ? d->n : 1) * sizeof *ix);
+    for (int i = 0; i < d->n; i++) ix[i] = i;
+    if (!sorted) return ix;
+    work(c, d->n);
+    for (int i = 1; i < d->n; i++) { /* insertion sort: dicts in templates are small, and work() charged */
+        int x = ix[i], j = i;
+        for (; j > 0; j--) {
+            size_t la = d->kn[ix[j - 1]], lb = d->kn[x];
+            int r = memcmp(d->k[ix[j - 1]], d->k[x], la < lb ? la : lb);
+            if (r < 0 || (r == 0 && la <= lb)) break;
+            ix[j] = ix[j - 1];
+        }
+        ix[j] = x;
+    }
+    return ix;
+}
+
+/* json.dumps(v, **o): what transformers' tojson filter returns. Undefined values and macros are
+ * not JSON (Python raises TypeError). */
+static void to_json(ctx_t *c, sbuf *b, val v, int depth, const json_opts *o) {
     if (depth > MAX_VALUE_DEPTH) die(c, c->line, "value nested too deeply (more than %d levels)", MAX_VALUE_DEPTH);
     switch (v.t) {
-    case V_NONE: case V_UNDEF: sb_put(c, b, "null", 4); break;
+    case V_NONE: sb_put(c, b, "null", 4); break;
     case V_BOOL: sb_put(c, b, v.b ? "true" : "false", v.b ? 4 : 5); break;
     case V_INT: sb_printf(c, b, "%lld", v.i); break;
-    case V_FLOAT: py_float(c, b, v.f); break;
-    case V_STR: json_str(c, b, v.s.s, v.s.n); break;
+    case V_FLOAT: py_float(c, b, v.f, 1); break;
+    case V_STR: json_str(c, b, v.s.s, v.s.n, o->ensure_ascii); break;
     case V_LIST:
         sb_put(c, b, "[", 1);
         for (int i = 0; i < v.l->n; i++) {
-            if (i) sb_put(c, b, ", ", 2);
-            to_json(c, b, v.l->v[i], depth + 1);
+            if (i) sb_put(c, b, o->item_sep, strlen(o->item_sep));
+            if (o->indent >= 0) json_newline(c, b, o, depth + 1);
+            to_json(c, b, v.l->v[i], depth + 1, o);
         }
+        if (o->indent >= 0 && v.l->n) json_newline(c, b, o, depth);
         sb_put(c, b, "]", 1);
+        break;
+    case V_DICT: {
+        int *ix = dict_order(c, v.d, o->sort_keys);
+        sb_put(c, b, "{", 1);
+        for (int i = 0; i < v.d->n; i++) {
+            if (i) sb_put(c, b, o->item_sep, strlen(o->item_sep));
+            if (o->indent >= 0) json_newline(c, b, o, depth + 1);
+            json_str(c, b, v.d->k[ix[i]], v.d->kn[ix[i]], o->ensure_ascii);
+            sb_put(c, b, o->key_sep, strlen(o->key_sep));
+            to_json(c, b, v.d->v[ix[i]], depth + 1, o);
+        }
+        if (o->indent >= 0 && v.d->n) json_newline(c, b, o, depth);
+        sb_put(c, b, "}", 1);
+        break;
+    }
+    default: die(c, c->line, "tojson: an %s value is not JSON serializable", v.t == V_UNDEF ? "undefined" : "macro");
+    }
+}
+
+static const json_opts json_default = { -1, ", ", ": ", 0, 0 };
+
+/* repr(v) as Python prints it: strings quoted, None/True/False, [a, b], {'k': v}, (k, v). */
+static void to_repr(ctx_t *c, sbuf *b, val v, int depth) {
+    if (depth > MAX_VALUE_DEPTH) die(c, c->line, "value nested too deeply (more than %d levels)", MAX_VALUE_DEPTH);
+    switch (v.t) {
+    case V_UNDEF: sb_put(c, b, "Undefined", 9); break;
+    case V_NONE: sb_put(c, b, "None", 4); break;
+    case V_BOOL: sb_put(c, b, v.b ? "True" : "False", v.b ? 4 : 5); break;
+    case V_INT: sb_printf(c, b, "%lld", v.i); break;
+    case V_FLOAT: py_float(c, b, v.f, 0); break;
+    case V_STR: {
+        if (v.s.n > (MAX_TEXT - 2) / 4) die(c, c->line, "output or string longer than %zu MiB", MAX_TEXT >> 20);
+        char *r = alloc(c, 4 * v.s.n + 2);
+        sb_put(c, b, r, q35_py_repr(r, v.s.s, v.s.n));
+        break;
+    }
+    case V_LIST:
+        sb_put(c, b, v.l->tuple ? "(" : "[", 1);
+        for (int i = 0; i < v.l->n; i++) {
+            if (i) sb_put(c, b, ", ", 2);
+            to_repr(c, b, v.l->v[i], depth + 1);
+        }
+        if (v.l->tuple && v.l->n == 1) sb_put(c, b, ",", 1);
+        sb_put(c, b, v.l->tuple ? ")" : "]", 1);
         break;
     case V_DICT:
         sb_put(c, b, "{", 1);
         for (int i = 0; i < v.d->n; i++) {
             if (i) sb_put(c, b, ", ", 2);
-            json_str(c, b, v.d->k[i], v.d->kn[i]);
+            to_repr(c, b, vstr(v.d->k[i], v.d->kn[i]), depth + 1);
             sb_put(c, b, ": ", 2);
-            to_json(c, b, v.d->v[i], depth + 1);
+            to_repr(c, b, v.d->v[i], depth + 1);
         }
         sb_put(c, b, "}", 1);
         break;
-    default: sb_put(c, b, "null", 4);
+    default: sb_put(c, b, "<macro>", 7); break;
     }
 }
 
@@ -316,12 +410,8 @@ static void to_json(ctx_t *c, sbuf *b, val v, int depth) {
 static __attribute__((noinline)) void to_str(ctx_t *c, sbuf *b, val v) {
     switch (v.t) {
     case V_UNDEF: break;
-    case V_NONE: sb_put(c, b, "None", 4); break;
-    case V_BOOL: sb_put(c, b, v.b ? "True" : "False", v.b ? 4 : 5); break;
-    case V_INT: sb_printf(c, b, "%lld", v.i); break;
-    case V_FLOAT: py_float(c, b, v.f); break;
     case V_STR: sb_put(c, b, v.s.s, v.s.n); break;
-    default: to_json(c, b, v, 0); break; /* lists and dicts: close enough to repr for diagnostics */
+    default: to_repr(c, b, v, 0); break;
     }
 }
 
@@ -360,17 +450,49 @@ static int equal(ctx_t *c, val a, val b, int depth) {
         return memcmp(a.s.s, b.s.s, a.s.n) == 0;
     case V_LIST:
         if (a.l == b.l) return 1; /* the same list (Python compares items by identity first) */
-        if (a.l->n != b.l->n) return 0;
+        if (a.l->n != b.l->n || a.l->tuple != b.l->tuple) return 0;
         work(c, 1 + a.l->n);
         for (int i = 0; i < a.l->n; i++)
             if (!equal(c, a.l->v[i], b.l->v[i], depth + 1)) return 0;
         return 1;
-    case V_DICT: return a.d == b.d;
+    case V_DICT: /* the same keys with equal values, in any order */
+        if (a.d == b.d) return 1;
+        if (a.d->n != b.d->n) return 0;
+        work(c, 1 + a.d->n);
+        for (int i = 0; i < a.d->n; i++) {
+            val *w = dict_get(c, b.d, a.d->k[i], a.d->kn[i]);
+            if (!w || !equal(c, a.d->v[i], *w, depth + 1)) return 0;
+        }
+        return 1;
     default: return 1;
     }
 }
 
 /* ---- lexer: template -> text and tag pieces, whitespace control applied ---- */
+
+/* Past the Unicode whitespace (str.isspace) at the start of [b, e): Jinja's '-' trims with
+ * Python's strip and \s, which take U+3000, U+00A0 and the like, not only ASCII blanks. */
+static const char *skip_space(const char *b, const char *e) {
+    while (b < e) {
+        size_t i = 0;
+        if (!q35_py_isspace(q35_py_next(b, (size_t)(e - b), &i))) break;
+        b += i;
+    }
+    return b;
+}
+
+/* The end of [b, e) without its trailing Unicode whitespace. */
+static const char *rskip_space(const char *b, const char *e) {
+    while (e > b) {
+        const char *q = e - 1;
+        while (q > b && ((unsigned char)*q & 0xC0) == 0x80 && e - q < 4) q--;
+        size_t i = 0;
+        int32_t c = q35_py_next(q, (size_t)(e - q), &i);
+        if (i != (size_t)(e - q) || !q35_py_isspace(c)) break;
+        e = q;
+    }
+    return e;
+}
 
 enum { P_TEXT, P_VAR, P_STMT };
 
@@ -392,12 +514,12 @@ static piece *lex_template(ctx_t *c, const char *src, int *count) {
         const char *text_end = open ? open : s + strlen(s);
         const char *t0 = s;
         if (strip_next_nl && t0 < text_end && *t0 == '\n') t0++; /* trim_blocks */
-        if (trim_next) while (t0 < text_end && isspace((unsigned char)*t0)) t0++;
+        if (trim_next) t0 = skip_space(t0, text_end);
         const char *t1 = text_end;
         int kind = open ? (open[1] == '{' ? P_VAR : open[1] == '%' ? P_STMT : -1) : 0;
         int minus = open && open[2] == '-', plus = open && open[2] == '+';
         if (open && minus) {
-            while (t1 > t0 && isspace((unsigned char)t1[-1])) t1--;
+            t1 = rskip_space(t0, t1);
         } else if (open && kind != P_VAR && !plus) { /* lstrip_blocks: blanks from the line start */
             const char *q = t1;
             while (q > t0 && (q[-1] == ' ' || q[-1] == '\t')) q--;
@@ -413,15 +535,29 @@ static piece *lex_template(ctx_t *c, const char *src, int *count) {
         if (!open) break;
         const char *close_tag = kind == P_VAR ? "}}" : kind == P_STMT ? "%}" : "#}";
         const char *body = open + 2 + (minus || plus);
-        const char *close = body; /* not strstr: that may read the whole rest of the template, once per tag */
-        while (*close && !(close[0] == close_tag[0] && close[1] == close_tag[1])) close++;
-        if (!*close) close = NULL;
+        /* The tag's end, as Jinja's lexer finds it: not inside a string literal, nor inside open
+         * brackets ({{ {'a': {}} }} ends at the last }}). One pass, not strstr per tag. */
+        const char *close = body;
+        int depth = 0;
+        while (*close && !(depth <= 0 && close[0] == close_tag[0] && close[1] == close_tag[1])) {
+            if (kind != -1 && (*close == '\'' || *close == '"')) {
+                const char *q = close + 1;
+                while (*q && *q != *close) q += q[0] == '\\' && q[1] ? 2 : 1;
+                if (!*q) die(c, line, "unterminated string literal in a %s tag", kind == P_VAR ? "{{" : "{%");
+                close = q + 1;
+                continue;
+            }
+            if (kind != -1) depth += (*close == '{' || *close == '(' || *close == '[') - (*close == '}' || *close == ')' || *close == ']');
+            close++;
+        }
+        if (!*close || close[0] != close_tag[0] || close[1] != close_tag[1]) close = NULL;
         if (!close) die(c, line, "unterminated %s tag", kind == P_VAR ? "{{" : kind == P_STMT ? "{%" : "{#");
         const char *bend = close;
         trim_next = bend > body && bend[-1] == '-';
-        if (trim_next) bend--;
+        int keep_nl = !trim_next && kind != P_VAR && bend > body && bend[-1] == '+'; /* +%}: no trim_blocks */
+        if (trim_next || keep_nl) bend--;
         if (kind != -1) p[n++] = (piece){ kind, line, body, (size_t)(bend - body) };
-        strip_next_nl = kind != P_VAR;
+        strip_next_nl = kind != P_VAR && !keep_nl;
         for (const char *q = open; q < close; q++) line += *q == '\n';
         s = close + 2;
     }
@@ -451,9 +587,9 @@ typedef struct {
 static void lex_expr(ctx_t *c, tstream *ts, const char *s, size_t len, int line) {
     int cap = 16;
     ts->c = c, ts->v = alloc(c, (size_t)cap * sizeof(tok)), ts->n = 0, ts->at = 0, ts->line = line, ts->depth = 0;
-    const char *e = s + len;
+    const char *e = s + len, *p0 = s;
     while (s < e) {
-        if (isspace((unsigned char)*s)) { s++; continue; }
+        if (skip_space(s, e) > s) { s = skip_space(s, e); continue; }
         if (ts->n + 1 >= cap) {
             tok *nv = alloc(c, (size_t)(cap *= 2) * sizeof(tok));
             memcpy(nv, ts->v, (size_t)ts->n * sizeof(tok));
@@ -491,29 +627,47 @@ static void lex_expr(ctx_t *c, tstream *ts, const char *s, size_t len, int line)
                             s - b > 40 ? "..." : "");
                 t->t = T_INT, t->i = v;
             }
-        } else if (*s == '\'' || *s == '"') {
+        } else if (*s == '\'' || *s == '"') { /* decoded as Python's unicode-escape, as Jinja does */
             char q = *s++;
-            const char *end = s; /* the decoded string is no longer than the quoted one */
+            const char *end = s;
             while (end < e && *end != q) end += *end == '\\' && end + 1 < e ? 2 : 1;
-            char *out = alloc(c, (size_t)(end - s) + 1);
+            if (end >= e) die(c, line, "unterminated string literal");
+            char *out = alloc(c, 3 * (size_t)(end - s) + 8); /* '\\' + 'é' grows to '\\xe9' */
             size_t o = 0;
-            while (s < e && *s != q) {
-                if (*s == '\\' && s + 1 < e) {
-                    s++;
-                    switch (*s) {
-                    case 'n': out[o++] = '\n'; break;
-                    case 't': out[o++] = '\t'; break;
-                    case 'r': out[o++] = '\r'; break;
-                    case '\\': out[o++] = '\\'; break;
-                    case '\'': out[o++] = '\''; break;
-                    case '"': out[o++] = '"'; break;
-                    default: out[o++] = '\\', out[o++] = *s;
+            while (s < end) {
+                if (*s != '\\') { out[o++] = *s++; continue; }
+                s++;
+                char ch = *s++;
+                int32_t cp = -1;
+                static const char esc_from[] = "\\'\"abfnrtv", esc_to[] = "\\'\"\a\b\f\n\r\t\v";
+                const char *simple = strchr(esc_from, ch);
+                if (ch == '\n') continue; /* a backslash before a newline joins the lines */
+                if (simple && ch) out[o++] = esc_to[simple - esc_from];
+                else if (ch >= '0' && ch <= '7') {
+                    cp = ch - '0';
+                    for (int k = 0; k < 2 && s < end && *s >= '0' && *s <= '7'; k++) cp = cp * 8 + (*s++ - '0');
+                } else if (ch == 'x' || ch == 'u' || ch == 'U') {
+                    int digits = ch == 'x' ? 2 : ch == 'u' ? 4 : 8;
+                    cp = 0;
+                    for (int k = 0; k < digits; k++, s++) {
+                        if (s >= end || !isxdigit((unsigned char)*s))
+                            die(c, line, "string literal: truncated \\%c escape (needs %d hex digits)", ch, digits);
+                        cp = cp * 16 + (isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10));
+                        if (cp > 0x10FFFF) die(c, line, "string literal: \\%c escape beyond U+10FFFF", ch);
                     }
-                    s++;
-                } else out[o++] = *s++;
+                } else if (ch == 'N') die(c, line, "string literal: \\N{...} escapes are not supported");
+                else if ((unsigned char)ch >= 0x80) { /* Jinja backslash-escapes non-ASCII text first */
+                    size_t i = (size_t)(s - 1 - p0);
+                    int32_t u = q35_py_next(p0, (size_t)(e - p0), &i);
+                    s = p0 + i;
+                    o += (size_t)sprintf(out + o, u <= 0xFF ? "\\x%02x" : u <= 0xFFFF ? "\\u%04x" : "\\U%08x", (unsigned)u);
+                } else out[o++] = '\\', out[o++] = ch;
+                if (cp < 0) continue;
+                if (cp == 0) die(c, line, "string literal: U+0000 cannot be carried into the prompt");
+                if (cp >= 0xD800 && cp <= 0xDFFF) die(c, line, "string literal: a lone surrogate (U+%04X) is not text", (unsigned)cp);
+                o += q35_py_put(out + o, cp);
             }
-            if (s >= e) die(c, line, "unterminated string literal");
-            s++;
+            s = end + 1;
             t->t = T_STR, t->s = out, t->n = o;
         } else {
             static const char *ops2[] = { "==", "!=", "<=", ">=", "//", "**" };
@@ -541,7 +695,7 @@ static void expect_op(tstream *ts, const char *op) {
 enum {
     E_LIT, E_NAME, E_ATTR, E_INDEX, E_SLICE, E_CALL, E_FILTER, E_TEST, E_NOT, E_AND, E_OR, E_BIN, E_COND, E_LIST, E_DICT,
     E_NEG,
-    S_TEXT, S_OUT, S_IF, S_FOR, S_SET, S_MACRO
+    S_TEXT, S_OUT, S_IF, S_FOR, S_SET, S_MACRO, S_BREAK, S_CONTINUE
 };
 
 struct node {
@@ -556,6 +710,7 @@ struct node {
     int nargs, argcap;
     node *up;             /* the chain node whose left operand (a) this is: eval climbs it in a loop */
     int negate;           /* is not */
+    int tuple;            /* E_LIST: a tuple display, (a, b) */
     const char *t2;       /* for-loop second target / set attribute */
     size_t t2n;
     node *next;           /* statement list */
@@ -627,7 +782,15 @@ static node *parse_primary(tstream *ts) {
     node *n = new_node(ts->c, E_LIT, ts->line);
     ts->at++;
     switch (t->t) {
-    case T_STR: n->lit = vstr(t->s, t->n); return n;
+    case T_STR: /* 'a' "b": adjacent literals are one string, as in Python */
+        if (peek(ts)->t != T_STR) { n->lit = vstr(t->s, t->n); return n; }
+        {
+            sbuf b = {0};
+            sb_put(ts->c, &b, t->s, t->n);
+            for (; peek(ts)->t == T_STR; ts->at++) sb_put(ts->c, &b, peek(ts)->s, peek(ts)->n);
+            n->lit = vstr(b.s ? b.s : "", b.n);
+        }
+        return n;
     case T_INT: n->lit = vint(t->i); return n;
     case T_FLOAT: n->lit = mk(V_FLOAT), n->lit.f = t->f; return n;
     case T_NAME:
@@ -637,10 +800,15 @@ static node *parse_primary(tstream *ts) {
         n->k = E_NAME, n->s = t->s, n->n = t->n;
         return n;
     case T_OP:
-        if (is_op(t, "(")) {
+        if (is_op(t, "(")) { /* (x) is x; (), (x,) and (x, y) are tuples */
+            if (accept_op(ts, ")")) { n->k = E_LIST, n->tuple = 1; return n; }
             node *e = parse_expr(ts);
+            if (accept_op(ts, ")")) return e;
+            n->k = E_LIST, n->tuple = 1;
+            add_arg(ts->c, n, e, NULL, 0);
+            while (accept_op(ts, ",") && !is_op(peek(ts), ")")) add_arg(ts->c, n, parse_expr(ts), NULL, 0);
             expect_op(ts, ")");
-            return e;
+            return n;
         }
         if (is_op(t, "[")) {
             n->k = E_LIST;
@@ -668,9 +836,11 @@ static node *parse_primary(tstream *ts) {
     return NULL;
 }
 
-static node *parse_postfix(tstream *ts) {
-    node *e = parse_primary(ts);
+/* .name, [index or slice], (call args), then (with filters) |filter and 'is' tests: Jinja binds a
+ * filter after a unary minus, -x|f being f(-x). */
+static node *parse_postfix(tstream *ts, node *e, int filters) {
     for (;;) {
+        if (!filters && (is_op(peek(ts), "|") || is_name(peek(ts), "is"))) return e;
         if (accept_op(ts, ".")) {
             tok *t = peek(ts);
             if (t->t != T_NAME) die(ts->c, ts->line, "expected an attribute name after '.'");
@@ -713,21 +883,44 @@ static node *parse_postfix(tstream *ts) {
             ts->at++;
             set_left(n, e);
             n->s = t->s, n->n = t->n;
+            tok *a = peek(ts);
+            if (is_name(a, "is")) die(ts->c, ts->line, "tests cannot be chained: 'is %.*s is ...'", (int)t->n, t->s);
             if (accept_op(ts, "(")) parse_call_args(ts, n);
+            else if (a->t == T_STR || a->t == T_INT || a->t == T_FLOAT || is_op(a, "[") || is_op(a, "{") ||
+                     (a->t == T_NAME && !is_name(a, "else") && !is_name(a, "or") && !is_name(a, "and"))) {
+                nest_in(ts); /* one argument without parentheses: x is divisibleby 3 */
+                add_arg(ts->c, n, parse_postfix(ts, parse_primary(ts), 0), NULL, 0);
+                ts->depth--;
+            }
             e = n;
         } else return e;
     }
 }
 
-static node *parse_unary(tstream *ts) {
-    if (accept_op(ts, "-")) {
+/* Unary - and +, then ** (left-associative in Jinja: 2 ** 3 ** 2 is 64). */
+static node *parse_unary(tstream *ts, int filters) {
+    int neg = is_op(peek(ts), "-");
+    node *n;
+    if (neg || is_op(peek(ts), "+")) {
+        ts->at++;
         nest_in(ts);
-        node *n = new_node(ts->c, E_NEG, ts->line);
-        n->a = parse_unary(ts);
+        n = parse_unary(ts, 0);
         ts->depth--;
-        return n;
-    }
-    return parse_postfix(ts);
+        if (neg) {
+            node *m = new_node(ts->c, E_NEG, ts->line);
+            m->a = n;
+            n = m;
+        }
+    } else n = parse_primary(ts);
+    return parse_postfix(ts, n, filters);
+}
+
+static node *bin(tstream *ts, const char *op, node *a, node *b);
+
+static node *parse_pow(tstream *ts) {
+    node *e = parse_unary(ts, 1);
+    while (accept_op(ts, "**")) e = bin(ts, "**", e, parse_unary(ts, 1));
+    return e;
 }
 
 static node *bin(tstream *ts, const char *op, node *a, node *b) {
@@ -737,12 +930,12 @@ static node *bin(tstream *ts, const char *op, node *a, node *b) {
 }
 
 static node *parse_mul(tstream *ts) {
-    node *e = parse_unary(ts);
+    node *e = parse_pow(ts);
     for (;;) {
         const char *ops[] = { "*", "//", "/", "%" };
         int hit = 0;
         for (int k = 0; k < 4 && !hit; k++)
-            if (accept_op(ts, ops[k])) e = bin(ts, ops[k], e, parse_unary(ts)), hit = 1;
+            if (accept_op(ts, ops[k])) e = bin(ts, ops[k], e, parse_pow(ts)), hit = 1;
         if (!hit) return e;
     }
 }
@@ -762,19 +955,26 @@ static node *parse_add(tstream *ts) {
     }
 }
 
+/* Comparisons chain as in Python: a < b < c is a < b and b < c (b is shared by both: a right
+ * operand is evaluated from itself, so its up link may go to the second comparison). */
 static node *parse_compare(tstream *ts) {
-    node *e = parse_add(ts);
+    node *e = parse_add(ts), *prev = NULL;
     for (;;) {
-        const char *ops[] = { "==", "!=", "<=", ">=", "<", ">" };
-        int hit = 0;
-        for (int k = 0; k < 6 && !hit; k++)
-            if (accept_op(ts, ops[k])) e = bin(ts, ops[k], e, parse_add(ts)), hit = 1;
-        if (hit) continue;
-        if (accept_name(ts, "in")) e = bin(ts, "in", e, parse_add(ts));
-        else if (is_name(peek(ts), "not") && is_name(&ts->v[ts->at + 1], "in")) {
-            ts->at += 2;
-            e = bin(ts, "notin", e, parse_add(ts));
-        } else return e;
+        const char *ops[] = { "==", "!=", "<=", ">=", "<", ">" }, *op = NULL;
+        for (int k = 0; k < 6 && !op; k++)
+            if (accept_op(ts, ops[k])) op = ops[k];
+        if (!op && accept_name(ts, "in")) op = "in";
+        if (!op && is_name(peek(ts), "not") && is_name(&ts->v[ts->at + 1], "in")) ts->at += 2, op = "notin";
+        if (!op) return e;
+        node *right = parse_add(ts);
+        if (!prev) {
+            e = prev = bin(ts, op, e, right);
+            continue;
+        }
+        node *cmp = bin(ts, op, prev->b, right);
+        node *n = set_left(new_node(ts->c, E_AND, ts->line), e);
+        n->b = cmp;
+        e = n, prev = cmp;
     }
 }
 
@@ -828,6 +1028,7 @@ typedef struct {
     ctx_t *c;
     piece *p;
     int n, at;
+    int loops; /* for bodies around the statement being parsed (inside the innermost macro) */
 } pstream;
 
 static node *parse_body(pstream *ps, const char *const *ends, int nends, int *which);
@@ -915,11 +1116,17 @@ static node *parse_stmt(pstream *ps) {
             n->t2 = t->s, n->t2n = t->n;
         }
         if (!accept_name(&ts, "in")) die(c, p->line, "expected 'in' in for");
-        n->a = parse_expr(&ts);
+        nest_in(&ts);
+        n->a = parse_or(&ts); /* no conditional expression: its 'if' filters the items */
+        ts.depth--;
+        if (accept_name(&ts, "if")) add_arg(c, n, parse_expr(&ts), NULL, 0);
+        if (is_name(peek(&ts), "recursive")) die(c, p->line, "recursive loops are not supported");
         expect_end(&ts);
         static const char *const ends[] = { "else", "endfor" };
         int which;
+        ps->loops++;
         n->b = parse_body(ps, ends, 2, &which);
+        ps->loops--;
         if (which == 0) {
             static const char *const ends2[] = { "endfor" };
             n->c = parse_body(ps, ends2, 1, &which);
@@ -962,9 +1169,16 @@ static node *parse_stmt(pstream *ps) {
         }
         expect_end(&ts);
         static const char *const ends[] = { "endmacro" };
-        int which;
+        int which, loops = ps->loops;
+        ps->loops = 0; /* a loop around the definition is not around the call */
         n->b = parse_body(ps, ends, 1, &which);
+        ps->loops = loops;
         return n;
+    }
+    if (W("break") || W("continue")) { /* jinja2.ext.loopcontrols, which transformers loads */
+        if (!ps->loops) die(c, p->line, "'%.*s' outside a for loop", (int)wn, s);
+        expect_end(&ts);
+        return new_node(c, W("break") ? S_BREAK : S_CONTINUE, p->line);
     }
     die(c, p->line, "unsupported or unexpected tag '%.*s'", (int)wn, s);
 #undef W
@@ -1054,101 +1268,291 @@ static __attribute__((noinline)) val call_macro(env *e, scope *s, node *call, no
     return out.s ? vstr(out.s, out.n) : vstr("", 0);
 }
 
-static int is_space_ch(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f'; }
+/* ---- Python's str methods on UTF-8 text (code points, not bytes) ---- */
 
-/* str.strip / lstrip / rstrip with optional chars (bytes: templates strip ASCII) */
-static __attribute__((noinline)) val strip(val s, const char *chars, size_t cn, int left, int right) {
-    unsigned char set[256] = {0};
-    if (chars) for (size_t i = 0; i < cn; i++) set[(unsigned char)chars[i]] = 1;
-    else for (const char *w = " \t\n\r\v\f"; *w; w++) set[(unsigned char)*w] = 1;
-    const char *b = s.s.s, *en = s.s.s + s.s.n;
-    while (left && b < en && set[(unsigned char)*b]) b++;
-    while (right && en > b && set[(unsigned char)en[-1]]) en--;
-    return vstr(b, (size_t)(en - b));
+/* The byte offset of each code point of s (off[count] = s.s.n); NULL when s is ASCII, whose
+ * code points are its bytes. */
+static size_t *cp_offsets(ctx_t *c, val s, long long *count) {
+    work_bytes(c, s.s.n);
+    if (q35_py_ascii(s.s.s, s.s.n)) {
+        *count = (long long)s.s.n;
+        return NULL;
+    }
+    size_t *off = alloc(c, (s.s.n + 1) * sizeof *off), k = 0;
+    for (size_t i = 0; i < s.s.n;) {
+        off[k++] = i;
+        q35_py_next(s.s.s, s.s.n, &i);
+    }
+    off[k] = s.s.n;
+    *count = (long long)k;
+    return off;
+}
+
+/* Whether cp is stripped: in the code points of chars, or whitespace when chars is NULL. */
+static int strip_hit(ctx_t *c, int32_t cp, const char *chars, size_t cn) {
+    if (!chars) return q35_py_isspace(cp);
+    work(c, 1 + (long long)(cn >> 4));
+    for (size_t i = 0; i < cn;)
+        if (q35_py_next(chars, cn, &i) == cp) return 1;
+    return 0;
+}
+
+/* str.strip / lstrip / rstrip: chars a string, or none/undefined for whitespace (str.isspace). */
+static __attribute__((noinline)) val strip(env *e, node *n, val s, val chars, int left, int right) {
+    ctx_t *c = e->c;
+    if (chars.t != V_STR && chars.t != V_NONE && chars.t != V_UNDEF) die(c, n->line, "strip arg must be a string or none");
+    const char *ch = chars.t == V_STR ? chars.s.s : NULL;
+    size_t cn = chars.t == V_STR ? chars.s.n : 0;
+    size_t b = 0, en = s.s.n;
+    while (left && b < en) {
+        size_t i = b;
+        if (!strip_hit(c, q35_py_next(s.s.s, en, &i), ch, cn)) break;
+        b = i;
+    }
+    while (right && en > b) {
+        size_t q = en - 1;
+        while (q > b && ((unsigned char)s.s.s[q] & 0xC0) == 0x80 && en - q < 4) q--;
+        size_t i = q;
+        int32_t cp = q35_py_next(s.s.s, en, &i);
+        if (i != en || !strip_hit(c, cp, ch, cn)) break;
+        en = q;
+    }
+    return vstr(s.s.s + b, en - b);
+}
+
+/* A whitespace run (str.isspace) at [*i, n): its end. */
+static size_t space_end(const char *s, size_t n, size_t i) {
+    while (i < n) {
+        size_t j = i;
+        if (!q35_py_isspace(q35_py_next(s, n, &j))) break;
+        i = j;
+    }
+    return i;
+}
+
+/* The start of the whitespace run ending at byte e (e itself when none). */
+static size_t space_start(const char *s, size_t b, size_t e) {
+    while (e > b) {
+        size_t q = e - 1;
+        while (q > b && ((unsigned char)s[q] & 0xC0) == 0x80 && e - q < 4) q--;
+        size_t j = q;
+        if (!q35_py_isspace(q35_py_next(s, e, &j)) || j != e) break;
+        e = q;
+    }
+    return e;
+}
+
+/* str.split(sep=None, maxsplit=-1) and str.rsplit, as Python: no sep splits at whitespace runs
+ * and drops empty pieces; at most maxsplit splits when maxsplit >= 0. */
+static __attribute__((noinline)) val split(env *e, node *n, val s, val sep, val maxv, int from_right) {
+    ctx_t *c = e->c;
+    long long max = maxv.t == V_UNDEF ? -1 : to_int(e, n, maxv);
+    if (sep.t != V_STR && sep.t != V_NONE && sep.t != V_UNDEF) die(c, n->line, "split separator must be a string or none");
+    if (sep.t == V_STR && sep.s.n == 0) die(c, n->line, "split: empty separator");
+    work_bytes(c, s.s.n);
+    jlist parts = {0};
+    const char *t = s.s.s;
+    size_t len = s.s.n;
+    if (sep.t != V_STR) {
+        if (!from_right) {
+            size_t i = 0;
+            for (; max != 0; max--) {
+                i = space_end(t, len, i);
+                if (i == len) break;
+                size_t j = i;
+                while (j < len) {
+                    size_t k = j;
+                    if (q35_py_isspace(q35_py_next(t, len, &k))) break;
+                    j = k;
+                }
+                list_push(c, &parts, vstr(t + i, j - i));
+                i = j;
+            }
+            if (i < len && (i = space_end(t, len, i)) < len) list_push(c, &parts, vstr(t + i, len - i));
+        } else {
+            size_t j = len;
+            for (; max != 0; max--) {
+                j = space_start(t, 0, j);
+                if (j == 0) break;
+                size_t i = j;
+                while (i > 0) {
+                    size_t q = i - 1;
+                    while (q > 0 && ((unsigned char)t[q] & 0xC0) == 0x80 && i - q < 4) q--;
+                    size_t k = q;
+                    if (q35_py_isspace(q35_py_next(t, i, &k)) && k == i) break;
+                    i = q;
+                }
+                list_push(c, &parts, vstr(t + i, j - i));
+                j = i;
+            }
+            if (j > 0 && (j = space_start(t, 0, j)) > 0) list_push(c, &parts, vstr(t, j));
+        }
+    } else if (!from_right) {
+        const char *p = t, *end = t + len;
+        for (; max != 0; max--) {
+            const char *hit = memmem(p, (size_t)(end - p), sep.s.s, sep.s.n);
+            if (!hit) break;
+            list_push(c, &parts, vstr(p, (size_t)(hit - p)));
+            p = hit + sep.s.n;
+        }
+        list_push(c, &parts, vstr(p, (size_t)(end - p)));
+    } else { /* from the right: memmem over both texts reversed, linear whatever the separator */
+        char *rt = alloc(c, len + 1), *rs = alloc(c, sep.s.n + 1);
+        for (size_t i = 0; i < len; i++) rt[i] = t[len - 1 - i];
+        for (size_t i = 0; i < sep.s.n; i++) rs[i] = sep.s.s[sep.s.n - 1 - i];
+        size_t j = len; /* the text still to split is t[0, j), rt[len - j, len) */
+        for (; max != 0; max--) {
+            const char *hit = memmem(rt + (len - j), j, rs, sep.s.n);
+            if (!hit) break;
+            size_t end = len - (size_t)(hit - rt); /* the occurrence is t[end - sep, end) */
+            list_push(c, &parts, vstr(t + end, j - end));
+            j = end - sep.s.n;
+        }
+        list_push(c, &parts, vstr(t, j));
+    }
+    if (from_right) /* collected from the end */
+        for (int i = 0, k = parts.n - 1; i < k; i++, k--) {
+            val x = parts.v[i];
+            parts.v[i] = parts.v[k], parts.v[k] = x;
+        }
+    val out = mk(V_LIST);
+    out.l = alloc(c, sizeof *out.l);
+    *out.l = parts;
+    return out;
+}
+
+/* str.replace(old, new, count=-1); an empty old inserts new before each code point and at the end. */
+static __attribute__((noinline)) val replace(env *e, node *n, val s, val old, val new_, val countv) {
+    ctx_t *c = e->c;
+    if (old.t != V_STR || new_.t != V_STR) die(c, n->line, "replace takes two strings");
+    long long count = countv.t == V_UNDEF ? -1 : to_int(e, n, countv);
+    sbuf b = {0};
+    const char *p = s.s.s, *en = s.s.s + s.s.n;
+    work_bytes(c, s.s.n);
+    if (old.s.n == 0) {
+        size_t i = 0;
+        for (; count != 0; count--) {
+            sb_put(c, &b, new_.s.s, new_.s.n);
+            if (i >= s.s.n) break;
+            size_t j = i;
+            q35_py_next(s.s.s, s.s.n, &j);
+            sb_put(c, &b, s.s.s + i, j - i);
+            i = j;
+        }
+        sb_put(c, &b, s.s.s + i, s.s.n - i);
+        return b.s ? vstr(b.s, b.n) : vstr("", 0);
+    }
+    for (; count != 0; count--) {
+        const char *hit = memmem(p, (size_t)(en - p), old.s.s, old.s.n);
+        if (!hit) break;
+        sb_put(c, &b, p, (size_t)(hit - p));
+        sb_put(c, &b, new_.s.s, new_.s.n);
+        p = hit + old.s.n;
+    }
+    sb_put(c, &b, p, (size_t)(en - p));
+    return b.s ? vstr(b.s, b.n) : vstr("", 0);
+}
+
+/* str.upper() / str.lower(), full Unicode case mapping (pystr.c). */
+static val change_case(ctx_t *c, val s, int upper) {
+    if (s.s.n > MAX_TEXT / 3) die(c, c->line, "output or string longer than %zu MiB", MAX_TEXT >> 20);
+    work_bytes(c, s.s.n);
+    char *b = alloc(c, 3 * s.s.n + 1);
+    return vstr(b, q35_py_case(b, s.s.s, s.s.n, upper));
+}
+
+static val new_list(ctx_t *c) {
+    val out = mk(V_LIST);
+    out.l = alloc(c, sizeof *out.l);
+    return out;
+}
+
+/* dict.items() as Python's (key, value) tuples. */
+static val dict_items(ctx_t *c, val d) {
+    val out = new_list(c);
+    for (int i = 0; i < d.d->n; i++) {
+        val pair = new_list(c);
+        pair.l->tuple = 1;
+        list_push(c, pair.l, vstr(d.d->k[i], d.d->kn[i]));
+        list_push(c, pair.l, d.d->v[i]);
+        list_push(c, out.l, pair);
+    }
+    return out;
+}
+
+/* The arguments of a call or filter: positional ones in order, then keywords by name (names,
+ * NULL-terminated, in the order of the Python signature); missing ones undefined. */
+static void bind_args(env *e, scope *s, node *call, const char *what, const char *const *names, val *out, int max) {
+    for (int i = 0; i < max; i++) out[i] = mk(V_UNDEF);
+    int pos = 0;
+    for (int i = 0; i < call->nargs; i++) {
+        int k = -1;
+        if (!call->kw[i]) {
+            if (pos >= max) die(e->c, call->line, "%s takes at most %d arguments", what, max);
+            k = pos++;
+        } else {
+            for (int j = 0; j < max && names[j]; j++)
+                if (strlen(names[j]) == call->kwn[i] && memcmp(names[j], call->kw[i], call->kwn[i]) == 0) k = j;
+            if (k < 0) die(e->c, call->line, "%s got an unexpected keyword argument '%.*s'", what, (int)call->kwn[i], call->kw[i]);
+        }
+        out[k] = eval(e, s, call->args[i]);
+    }
 }
 
 static __attribute__((noinline)) val method(env *e, scope *s, node *call, val obj, const char *name, size_t nn) {
     ctx_t *c = e->c;
-    val a[2] = { mk(V_UNDEF), mk(V_UNDEF) };
-    for (int i = 0; i < call->nargs && i < 2; i++) a[i] = eval(e, s, call->args[i]);
+    val a[3];
 #define M(x) (nn == strlen(x) && memcmp(name, x, nn) == 0)
     if (obj.t == V_STR) {
         if (M("startswith") || M("endswith")) {
-            if (a[0].t != V_STR) die(c, call->line, "%.*s needs a string", (int)nn, name);
-            if (a[0].s.n > obj.s.n) return vbool(0);
-            work_bytes(c, a[0].s.n);
-            const char *at = M("startswith") ? obj.s.s : obj.s.s + obj.s.n - a[0].s.n;
-            return vbool(memcmp(at, a[0].s.s, a[0].s.n) == 0);
+            static const char *const nm[] = { NULL };
+            bind_args(e, s, call, "startswith", nm, a, 1);
+            int k = a[0].t == V_LIST && a[0].l->tuple ? a[0].l->n : 1; /* a string, or a tuple of strings */
+            for (int i = 0; i < k; i++) {
+                val p = a[0].t == V_LIST && a[0].l->tuple ? a[0].l->v[i] : a[0];
+                if (p.t != V_STR) die(c, call->line, "%.*s needs a string or a tuple of strings", (int)nn, name);
+                if (p.s.n > obj.s.n) continue;
+                work_bytes(c, p.s.n);
+                const char *at = M("startswith") ? obj.s.s : obj.s.s + obj.s.n - p.s.n;
+                if (memcmp(at, p.s.s, p.s.n) == 0) return vbool(1);
+            }
+            return vbool(0);
         }
         if (M("strip") || M("lstrip") || M("rstrip")) {
-            const char *ch = a[0].t == V_STR ? a[0].s.s : NULL;
-            work_bytes(c, obj.s.n + (ch ? a[0].s.n : 0));
-            return strip(obj, ch, ch ? a[0].s.n : 0, !M("rstrip"), !M("lstrip"));
+            static const char *const nm[] = { NULL };
+            bind_args(e, s, call, "strip", nm, a, 1);
+            return strip(e, call, obj, a[0], !M("rstrip"), !M("lstrip"));
         }
-        if (M("split")) {
-            val out = mk(V_LIST);
-            out.l = alloc(c, sizeof *out.l);
-            const char *p = obj.s.s, *en = obj.s.s + obj.s.n;
-            work_bytes(c, obj.s.n);
-            if (a[0].t != V_STR) { /* whitespace split */
-                while (p < en) {
-                    while (p < en && is_space_ch(*p)) p++;
-                    const char *b = p;
-                    while (p < en && !is_space_ch(*p)) p++;
-                    if (p > b) list_push(c, out.l, vstr(b, (size_t)(p - b)));
-                }
-                return out;
-            }
-            if (a[0].s.n == 0) die(c, call->line, "empty separator");
-            for (;;) { /* memmem: linear time, whatever the separator */
-                const char *hit = memmem(p, (size_t)(en - p), a[0].s.s, a[0].s.n);
-                if (!hit) { list_push(c, out.l, vstr(p, (size_t)(en - p))); return out; }
-                list_push(c, out.l, vstr(p, (size_t)(hit - p)));
-                p = hit + a[0].s.n;
-            }
+        if (M("split") || M("rsplit")) {
+            static const char *const nm[] = { "sep", "maxsplit", NULL };
+            bind_args(e, s, call, "split", nm, a, 2);
+            return split(e, call, obj, a[0], a[1], M("rsplit"));
         }
         if (M("upper") || M("lower")) {
-            char *b = alloc(c, obj.s.n + 1);
-            for (size_t i = 0; i < obj.s.n; i++) b[i] = (char)(M("upper") ? toupper((unsigned char)obj.s.s[i]) : tolower((unsigned char)obj.s.s[i]));
-            return vstr(b, obj.s.n);
+            bind_args(e, s, call, name, NULL, a, 0);
+            return change_case(c, obj, M("upper"));
         }
         if (M("replace")) {
-            if (a[0].t != V_STR || a[1].t != V_STR || a[0].s.n == 0) die(c, call->line, "replace needs two strings");
-            sbuf b = {0};
-            const char *p = obj.s.s, *en = obj.s.s + obj.s.n;
-            work_bytes(c, obj.s.n);
-            for (;;) {
-                const char *hit = memmem(p, (size_t)(en - p), a[0].s.s, a[0].s.n);
-                sb_put(c, &b, p, (size_t)((hit ? hit : en) - p));
-                if (!hit) break;
-                sb_put(c, &b, a[1].s.s, a[1].s.n);
-                p = hit + a[0].s.n;
-            }
-            return b.s ? vstr(b.s, b.n) : vstr("", 0);
+            static const char *const nm[] = { NULL, NULL, "count", NULL };
+            bind_args(e, s, call, "replace", nm, a, 3);
+            return replace(e, call, obj, a[0], a[1], a[2]);
         }
     }
     if (obj.t == V_DICT) {
         if (M("items") || M("keys") || M("values")) {
-            val out = mk(V_LIST);
-            out.l = alloc(c, sizeof *out.l);
-            for (int i = 0; i < obj.d->n; i++) {
-                val k = vstr(obj.d->k[i], obj.d->kn[i]);
-                if (M("keys")) list_push(c, out.l, k);
-                else if (M("values")) list_push(c, out.l, obj.d->v[i]);
-                else {
-                    val pair = mk(V_LIST);
-                    pair.l = alloc(c, sizeof *pair.l);
-                    list_push(c, pair.l, k);
-                    list_push(c, pair.l, obj.d->v[i]);
-                    list_push(c, out.l, pair);
-                }
-            }
+            bind_args(e, s, call, name, NULL, a, 0);
+            if (M("items")) return dict_items(c, obj);
+            val out = new_list(c);
+            for (int i = 0; i < obj.d->n; i++) list_push(c, out.l, M("keys") ? vstr(obj.d->k[i], obj.d->kn[i]) : obj.d->v[i]);
             return out;
         }
         if (M("get")) {
-            if (a[0].t != V_STR) return call->nargs > 1 ? a[1] : mk(V_NONE);
+            static const char *const nm[] = { NULL };
+            bind_args(e, s, call, "get", nm, a, 2);
+            val def = a[1].t == V_UNDEF ? mk(V_NONE) : a[1];
+            if (a[0].t != V_STR) return def;
             val *v = dict_get(c, obj.d, a[0].s.s, a[0].s.n);
-            return v ? *v : call->nargs > 1 ? a[1] : mk(V_NONE);
+            return v ? *v : def;
         }
     }
 #undef M
@@ -1156,13 +1560,26 @@ static __attribute__((noinline)) val method(env *e, scope *s, node *call, val ob
     return mk(V_UNDEF);
 }
 
+/* The characters of a string, one string each. */
+static val chars_of(ctx_t *c, val s) {
+    val out = new_list(c);
+    work_bytes(c, s.s.n);
+    for (size_t i = 0; i < s.s.n;) {
+        size_t at = i;
+        q35_py_next(s.s.s, s.s.n, &i);
+        list_push(c, out.l, vstr(s.s.s + at, i - at));
+    }
+    return out;
+}
+
 static __attribute__((noinline)) val filter(env *e, scope *s, node *n, val v) {
     ctx_t *c = e->c;
+    val a[4];
 #define F(x) (n->n == strlen(x) && memcmp(n->s, x, n->n) == 0)
     if (F("trim")) {
-        val t = stringify(c, v);
-        work_bytes(c, t.s.n);
-        return strip(t, NULL, 0, 1, 1);
+        static const char *const nm[] = { "chars", NULL };
+        bind_args(e, s, n, "trim", nm, a, 1);
+        return strip(e, n, stringify(c, v), a[0], 1, 1);
     }
     if (F("length") || F("count")) {
         if (v.t == V_STR) { /* characters, not bytes */
@@ -1173,39 +1590,71 @@ static __attribute__((noinline)) val filter(env *e, scope *s, node *n, val v) {
         }
         if (v.t == V_LIST) return vint(v.l->n);
         if (v.t == V_DICT) return vint(v.d->n);
+        if (v.t == V_UNDEF) return vint(0);
         die(c, n->line, "length of %s", vname(v));
     }
-    if (F("tojson")) {
+    if (F("tojson")) { /* transformers' own: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False) */
+        static const char *const nm[] = { "ensure_ascii", "indent", "separators", "sort_keys", NULL };
+        bind_args(e, s, n, "tojson", nm, a, 4);
+        json_opts o = json_default;
+        o.ensure_ascii = a[0].t != V_UNDEF && truthy(a[0]);
+        if (a[1].t == V_INT || a[1].t == V_BOOL) {
+            long long k = to_int(e, n, a[1]);
+            if (k > 64) die(c, n->line, "tojson: indent %lld is beyond the 64 q35 allows", k);
+            o.indent = k < 0 ? 0 : (int)k, o.item_sep = ",";
+        } else if (a[1].t != V_UNDEF && a[1].t != V_NONE) die(c, n->line, "tojson: indent must be an integer or none");
+        if (a[2].t == V_LIST && a[2].l->n == 2 && a[2].l->v[0].t == V_STR && a[2].l->v[1].t == V_STR) {
+            o.item_sep = vstr_copy(c, a[2].l->v[0].s.s, a[2].l->v[0].s.n).s.s;
+            o.key_sep = vstr_copy(c, a[2].l->v[1].s.s, a[2].l->v[1].s.n).s.s;
+        } else if (a[2].t != V_UNDEF && a[2].t != V_NONE) die(c, n->line, "tojson: separators must be two strings");
+        o.sort_keys = a[3].t != V_UNDEF && truthy(a[3]);
         sbuf b = {0};
-        to_json(c, &b, v, 0);
+        to_json(c, &b, v, 0, &o);
         return vstr(b.s, b.n);
     }
     if (F("safe")) return v;
     if (F("string")) return stringify(c, v);
     if (F("items")) {
+        if (v.t == V_UNDEF) return new_list(c);
         if (v.t != V_DICT) die(c, n->line, "items of %s", vname(v));
-        node fake = { .line = n->line };
-        return method(e, s, &fake, v, "items", 5);
+        return dict_items(c, v);
     }
     if (F("list")) {
-        if (v.t == V_LIST) return v;
+        if (v.t == V_LIST) {
+            val out = new_list(c);
+            work(c, 1 + v.l->n);
+            for (int i = 0; i < v.l->n; i++) list_push(c, out.l, v.l->v[i]);
+            return out;
+        }
+        if (v.t == V_STR) return chars_of(c, v);
+        if (v.t == V_DICT) {
+            val out = new_list(c);
+            for (int i = 0; i < v.d->n; i++) list_push(c, out.l, vstr(v.d->k[i], v.d->kn[i]));
+            return out;
+        }
+        if (v.t == V_UNDEF) return new_list(c);
         die(c, n->line, "list of %s", vname(v));
     }
-    if (F("lower") || F("upper")) {
-        node fake = { .line = n->line };
-        return method(e, s, &fake, stringify(c, v), n->s, n->n);
-    }
+    if (F("lower") || F("upper")) return change_case(c, stringify(c, v), F("upper"));
     if (F("first") || F("last")) {
+        if (v.t == V_UNDEF) return v;
+        if (v.t == V_STR) v = chars_of(c, v);
         if (v.t != V_LIST) die(c, n->line, "%.*s of %s", (int)n->n, n->s, vname(v));
         return v.l->n ? v.l->v[F("first") ? 0 : v.l->n - 1] : mk(V_UNDEF);
     }
-    if (F("default") || F("d")) {
-        if (v.t != V_UNDEF) return v;
-        return n->nargs ? eval(e, s, n->args[0]) : vstr("", 0);
+    if (F("default") || F("d")) { /* default(value='', boolean=false): with boolean, falsy values too */
+        static const char *const nm[] = { "default_value", "boolean", NULL };
+        bind_args(e, s, n, "default", nm, a, 2);
+        int use = v.t == V_UNDEF || (a[1].t != V_UNDEF && truthy(a[1]) && !truthy(v));
+        return !use ? v : a[0].t == V_UNDEF ? vstr("", 0) : a[0];
     }
     if (F("join")) {
+        static const char *const nm[] = { "d", NULL };
+        bind_args(e, s, n, "join", nm, a, 1);
+        if (v.t == V_UNDEF) return vstr("", 0);
+        if (v.t == V_STR) v = chars_of(c, v);
         if (v.t != V_LIST) die(c, n->line, "join of %s", vname(v));
-        val sep = n->nargs ? eval(e, s, n->args[0]) : vstr("", 0);
+        val sep = a[0].t == V_UNDEF ? vstr("", 0) : a[0];
         sbuf b = {0};
         for (int i = 0; i < v.l->n; i++) {
             if (i) to_str(c, &b, sep);
@@ -1218,23 +1667,75 @@ static __attribute__((noinline)) val filter(env *e, scope *s, node *n, val v) {
     return mk(V_UNDEF);
 }
 
-static int test(env *e, node *n, val v) {
+static val binop(env *e, node *n, val a, val b);
+
+/* A comparison for a test (x is gt 3): the operator's own code. */
+static int compare(env *e, node *n, const char *op, val a, val b) {
+    node fake = { .line = n->line, .s = op, .n = strlen(op) };
+    return truthy(binop(e, &fake, a, b));
+}
+
+static __attribute__((noinline)) int test(env *e, scope *s, node *n, val v) {
+    ctx_t *c = e->c;
 #define T(x) (n->n == strlen(x) && memcmp(n->s, x, n->n) == 0)
+    static const char *const cmp_names[][3] = { { "eq", "equalto", "==" }, { "ne", "!=", "!=" }, { "lt", "lessthan", "<" },
+                                                { "le", "<=", "<=" }, { "gt", "greaterthan", ">" }, { "ge", ">=", ">=" },
+                                                { "in", "in", "in" } };
+    for (size_t k = 0; k < sizeof cmp_names / sizeof cmp_names[0]; k++)
+        if (T(cmp_names[k][0]) || T(cmp_names[k][1]) || T(cmp_names[k][2])) {
+            if (n->nargs != 1 || n->kw[0]) die(c, n->line, "test '%.*s' takes one argument", (int)n->n, n->s);
+            return compare(e, n, cmp_names[k][2], v, eval(e, s, n->args[0]));
+        }
+    if (T("divisibleby") || T("odd") || T("even")) {
+        int div = T("divisibleby");
+        if (n->nargs != div) die(c, n->line, "test '%.*s' takes %d argument%s", (int)n->n, n->s, div, div ? "" : "s");
+        val m = div ? eval(e, s, n->args[0]) : vint(2);
+        node fake = { .line = n->line, .s = "%", .n = 1 };
+        val r = binop(e, &fake, v, m);
+        double x = r.t == V_FLOAT ? r.f : (double)to_int(e, n, r);
+        return div || T("even") ? x == 0 : x == 1;
+    }
+    if (n->nargs) die(c, n->line, "test '%.*s' takes no arguments", (int)n->n, n->s);
     if (T("defined")) return v.t != V_UNDEF;
     if (T("undefined")) return v.t == V_UNDEF;
     if (T("none")) return v.t == V_NONE;
     if (T("string")) return v.t == V_STR;
-    if (T("number")) return v.t == V_INT || v.t == V_FLOAT;
+    if (T("number")) return v.t == V_INT || v.t == V_FLOAT || v.t == V_BOOL; /* a bool is a Number in Python */
     if (T("integer")) return v.t == V_INT;
+    if (T("float")) return v.t == V_FLOAT;
     if (T("boolean")) return v.t == V_BOOL;
     if (T("mapping")) return v.t == V_DICT;
-    if (T("iterable")) return v.t == V_STR || v.t == V_LIST || v.t == V_DICT;
-    if (T("sequence")) return v.t == V_STR || v.t == V_LIST || v.t == V_DICT;
+    if (T("iterable") || T("sequence")) return v.t == V_STR || v.t == V_LIST || v.t == V_DICT || v.t == V_UNDEF;
+    if (T("callable")) return v.t == V_MACRO;
     if (T("true")) return v.t == V_BOOL && v.b;
     if (T("false")) return v.t == V_BOOL && !v.b;
 #undef T
-    die(e->c, n->line, "unsupported test '%.*s'", (int)n->n, n->s);
+    die(c, n->line, "unsupported test '%.*s'", (int)n->n, n->s);
     return 0;
+}
+
+/* a ** b as Python: integers stay exact (an error past 64 bits), a negative integer exponent or a
+ * float gives a float; 0 to a negative power, a complex result and a float overflow are errors. */
+static val power(env *e, node *n, val a, val b) {
+    ctx_t *c = e->c;
+    if (a.t != V_FLOAT && b.t != V_FLOAT && to_int(e, n, b) >= 0) {
+        long long x = to_int(e, n, a), y = to_int(e, n, b), r = 1;
+        while (y > 0) { /* square and multiply */
+            if (y & 1 && __builtin_mul_overflow(r, x, &r)) goto overflow;
+            y >>= 1;
+            if (y && __builtin_mul_overflow(x, x, &x)) goto overflow;
+        }
+        return vint(r);
+    overflow:
+        die(c, n->line, "integer overflow: %lld ** %lld does not fit in 64 bits", to_int(e, n, a), to_int(e, n, b));
+    }
+    double x = a.t == V_FLOAT ? a.f : (double)to_int(e, n, a), y = b.t == V_FLOAT ? b.f : (double)to_int(e, n, b);
+    if (x == 0 && y < 0) die(c, n->line, "0.0 cannot be raised to a negative power");
+    if (x < 0 && y != floor(y)) die(c, n->line, "a negative number to a fractional power is complex");
+    val r = mk(V_FLOAT);
+    r.f = pow(x, y);
+    if (isinf(r.f) && isfinite(x) && isfinite(y)) die(c, n->line, "float overflow in **");
+    return r;
 }
 
 static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
@@ -1258,7 +1759,9 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
             work(c, 1 + b.l->n);
             for (int i = 0; !r && i < b.l->n; i++) r = equal(c, a, b.l->v[i], 0);
         }
-        else if (b.t != V_DICT) die(c, n->line, "'in' needs a string, list or dict, got %s", vname(b));
+        else if (b.t != V_DICT && b.t != V_UNDEF) die(c, n->line, "'in' needs a string, list or dict, got %s", vname(b));
+        else if (b.t == V_DICT && a.t != V_STR && a.t != V_INT && a.t != V_FLOAT && a.t != V_BOOL && a.t != V_NONE)
+            die(c, n->line, "unhashable type: %s", vname(a));
         return vbool(strcmp(op, "in") == 0 ? r : !r);
     }
     if (!strcmp(op, "+") && a.t == V_STR && b.t == V_STR) {
@@ -1275,8 +1778,36 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
         for (int i = 0; i < b.l->n; i++) list_push(c, out.l, b.l->v[i]);
         return out;
     }
+    if (!strcmp(op, "*") && ((a.t == V_STR || a.t == V_LIST) != (b.t == V_STR || b.t == V_LIST)) &&
+        (a.t == V_INT || a.t == V_BOOL || b.t == V_INT || b.t == V_BOOL)) { /* 'ab' * 3, [x] * 3 */
+        val seq = a.t == V_STR || a.t == V_LIST ? a : b;
+        long long k = to_int(e, n, a.t == V_STR || a.t == V_LIST ? b : a);
+        if (k < 0) k = 0;
+        size_t unit = seq.t == V_STR ? seq.s.n : (size_t)seq.l->n;
+        if (unit && (unsigned long long)k > (seq.t == V_STR ? MAX_TEXT : (size_t)INT_MAX / 2) / unit)
+            die(c, n->line, "%s repeated %lld times is too long", vname(seq), k);
+        if (seq.t == V_STR) {
+            sbuf r = {0};
+            for (long long i = 0; i < k && unit; i++) sb_put(c, &r, seq.s.s, unit);
+            return r.s ? vstr(r.s, r.n) : vstr("", 0);
+        }
+        work(c, 1 + k * (long long)unit);
+        val out = mk(V_LIST);
+        out.l = alloc(c, sizeof *out.l);
+        for (long long i = 0; i < k && unit; i++)
+            for (int j = 0; j < seq.l->n; j++) list_push(c, out.l, seq.l->v[j]);
+        return out;
+    }
+    if (a.t == V_STR && b.t == V_STR && (op[0] == '<' || op[0] == '>')) { /* code point order = UTF-8 byte order */
+        size_t m = a.s.n < b.s.n ? a.s.n : b.s.n;
+        work_bytes(c, m);
+        int r = memcmp(a.s.s, b.s.s, m);
+        if (r == 0) r = (a.s.n > b.s.n) - (a.s.n < b.s.n);
+        return vbool(!strcmp(op, "<") ? r < 0 : !strcmp(op, "<=") ? r <= 0 : !strcmp(op, ">") ? r > 0 : r >= 0);
+    }
     int num = (a.t == V_INT || a.t == V_FLOAT || a.t == V_BOOL) && (b.t == V_INT || b.t == V_FLOAT || b.t == V_BOOL);
     if (!num) die(c, n->line, "unsupported operand types for %s: %s and %s", op, vname(a), vname(b));
+    if (!strcmp(op, "**")) return power(e, n, a, b);
     if (a.t != V_FLOAT && b.t != V_FLOAT && strcmp(op, "/") != 0) {
         long long x = to_int(e, n, a), y = to_int(e, n, b), r = 0;
         int over = 0;
@@ -1320,14 +1851,18 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
 }
 
 static val index_of(env *e, node *n, val obj, val key) {
+    if (obj.t == V_UNDEF) die(e->c, n->line, "an undefined value cannot be indexed");
     if (obj.t == V_LIST && (key.t == V_INT || key.t == V_BOOL)) {
         long long i = to_int(e, n, key);
         if (i < 0) i += obj.l->n;
         return i >= 0 && i < obj.l->n ? obj.l->v[i] : mk(V_UNDEF);
     }
-    if (obj.t == V_STR && key.t == V_INT) { /* bytes: templates index ASCII text only */
-        long long i = key.i < 0 ? key.i + (long long)obj.s.n : key.i;
-        return i >= 0 && i < (long long)obj.s.n ? vstr(obj.s.s + i, 1) : mk(V_UNDEF);
+    if (obj.t == V_STR && (key.t == V_INT || key.t == V_BOOL)) { /* a character (code point) */
+        long long count, i = to_int(e, n, key);
+        size_t *off = cp_offsets(e->c, obj, &count);
+        if (i < 0) i += count;
+        if (i < 0 || i >= count) return mk(V_UNDEF);
+        return off ? vstr(obj.s.s + off[i], off[i + 1] - off[i]) : vstr(obj.s.s + i, 1);
     }
     if (obj.t == V_DICT && key.t == V_STR) {
         val *v = dict_get(e->c, obj.d, key.s.s, key.s.n);
@@ -1340,8 +1875,11 @@ static val index_of(env *e, node *n, val obj, val key) {
  * frames that recursion stacks up stay small.) */
 static __attribute__((noinline)) val slice_of(env *e, scope *s, node *n, val v) {
     ctx_t *c = e->c;
-    long long len = v.t == V_LIST ? v.l->n : v.t == V_STR ? (long long)v.s.n : -1;
-    if (len < 0) die(c, n->line, "cannot slice %s", vname(v));
+    if (v.t != V_LIST && v.t != V_STR) die(c, n->line, "cannot slice %s", vname(v));
+    long long len = 0;
+    size_t *off = NULL; /* a string slices by code points */
+    if (v.t == V_LIST) len = v.l->n;
+    else off = cp_offsets(c, v, &len);
     long long step = n->args[0] ? to_int(e, n, eval(e, s, n->args[0])) : 1;
     if (step == 0) die(c, n->line, "slice step cannot be zero");
     long long lo, hi;
@@ -1360,8 +1898,14 @@ static __attribute__((noinline)) val slice_of(env *e, scope *s, node *n, val v) 
         return out;
     }
     sbuf b = {0};
+    if (step == 1 && hi > lo) { /* one piece */
+        size_t b0 = off ? off[lo] : (size_t)lo, b1 = off ? off[hi] : (size_t)hi;
+        return vstr(v.s.s + b0, b1 - b0);
+    }
     for (long long i = lo; step > 0 ? i < hi : i > hi;) {
-        sb_put(c, &b, v.s.s + i, 1);
+        work(c, 1);
+        if (off) sb_put(c, &b, v.s.s + off[i], off[i + 1] - off[i]);
+        else sb_put(c, &b, v.s.s + i, 1);
         if (__builtin_add_overflow(i, step, &i)) break;
     }
     return b.s ? vstr(b.s, b.n) : vstr("", 0);
@@ -1396,21 +1940,38 @@ static __attribute__((noinline)) val eval_call(env *e, scope *s, node *n) {
         }
         return ns;
     }
-    if (f->k == E_NAME && f->n == 5 && memcmp(f->s, "range", 5) == 0) {
+    if (f->k == E_NAME && f->n == 5 && memcmp(f->s, "range", 5) == 0) { /* range(stop), range(start, stop[, step]) */
+        long long a = 0, b = 0, step = 1, count = 0;
+        for (int i = 0; i < n->nargs; i++)
+            if (n->kw[i]) die(c, n->line, "range takes no keyword arguments");
+        if (n->nargs == 1) b = to_int(e, n, eval(e, s, n->args[0]));
+        else if (n->nargs == 2 || n->nargs == 3) {
+            a = to_int(e, n, eval(e, s, n->args[0])), b = to_int(e, n, eval(e, s, n->args[1]));
+            if (n->nargs == 3) step = to_int(e, n, eval(e, s, n->args[2]));
+        } else die(c, n->line, "range takes 1 to 3 arguments");
+        if (step == 0) die(c, n->line, "range() arg 3 must not be zero");
+        /* the count in unsigned arithmetic: b - a may not fit in 64 bits */
+        if (step > 0 && b > a) count = (long long)(((unsigned long long)b - (unsigned long long)a - 1) / (unsigned long long)step + 1);
+        if (step < 0 && a > b) count = (long long)(((unsigned long long)a - (unsigned long long)b - 1) / (0ULL - (unsigned long long)step) + 1);
+        if (count < 0 || count > 1000000)
+            die(c, n->line, "range too large: range(%lld, %lld, %lld) has more than 1000000 items", a, b, step);
         val out = mk(V_LIST);
         out.l = alloc(c, sizeof *out.l);
-        long long a = 0, b = 0, count;
-        if (n->nargs == 1) b = to_int(e, n, eval(e, s, n->args[0]));
-        else if (n->nargs == 2) a = to_int(e, n, eval(e, s, n->args[0])), b = to_int(e, n, eval(e, s, n->args[1]));
-        else die(c, n->line, "range takes 1 or 2 arguments");
-        if (__builtin_sub_overflow(b, a, &count) || count > 1000000)
-            die(c, n->line, "range too large: range(%lld, %lld) has more than 1000000 items", a, b);
         if (count > 0) {
             work(c, count);
             out.l->v = alloc(c, (size_t)count * sizeof(val)), out.l->cap = (int)count;
-            for (long long i = a; i < b; i++) out.l->v[out.l->n++] = vint(i);
+            for (long long i = 0; i < count; i++) out.l->v[out.l->n++] = vint(a + i * step);
         }
         return out;
+    }
+    if (f->k == E_NAME && f->n == 4 && memcmp(f->s, "dict", 4) == 0) { /* transformers' dict(**kw) */
+        val d = mk(V_DICT);
+        d.d = alloc(c, sizeof *d.d);
+        for (int i = 0; i < n->nargs; i++) {
+            if (!n->kw[i]) die(c, n->line, "dict() takes keyword arguments here");
+            dict_set(c, d.d, n->kw[i], n->kwn[i], eval(e, s, n->args[i]));
+        }
+        return d;
     }
     val fn = eval(e, s, f);
     if (fn.t != V_MACRO) die(c, n->line, "'%.*s' is not callable", (int)(f->k == E_NAME ? f->n : 4), f->k == E_NAME ? f->s : "this");
@@ -1424,16 +1985,17 @@ static __attribute__((noinline)) val eval_link(env *e, scope *s, node *n, val v)
     case E_BIN: return binop(e, n, v, eval(e, s, n->b));
     case E_AND: return truthy(v) ? eval(e, s, n->b) : v;
     case E_OR: return truthy(v) ? v : eval(e, s, n->b);
-    case E_ATTR:
+    case E_ATTR: /* a missing attribute is undefined; using an undefined value is an error, as Jinja's */
         if (v.t == V_DICT) {
             val *a = dict_get(c, v.d, n->s, n->n);
             return a ? *a : mk(V_UNDEF);
         }
+        if (v.t == V_UNDEF) die(c, n->line, "an undefined value has no attribute '%.*s'", (int)n->n, n->s);
         return mk(V_UNDEF);
     case E_INDEX: return index_of(e, n, v, eval(e, s, n->b));
     case E_FILTER: return filter(e, s, n, v);
     case E_TEST: {
-        int r = test(e, n, v);
+        int r = test(e, s, n, v);
         return vbool(n->negate ? !r : r);
     }
     case E_SLICE: return slice_of(e, s, n, v);
@@ -1456,12 +2018,14 @@ static __attribute__((noinline)) val eval_leaf(env *e, scope *s, node *n) {
             return vint(-a.i);
         }
         if (a.t == V_FLOAT) { a.f = -a.f; return a; }
+        if (a.t == V_BOOL) return vint(-a.b);
         die(c, n->line, "cannot negate %s", vname(a));
     }
     case E_COND: return truthy(eval(e, s, n->a)) ? eval(e, s, n->b) : n->c ? eval(e, s, n->c) : mk(V_UNDEF);
     case E_LIST: {
         val out = mk(V_LIST);
         out.l = alloc(c, sizeof *out.l);
+        out.l->tuple = n->tuple;
         for (int i = 0; i < n->nargs; i++) list_push(c, out.l, eval(e, s, n->args[i]));
         return out;
     }
@@ -1535,7 +2099,18 @@ static void set_loop(val *lv, const jlist *items, int i) {
     lv[8] = i + 1 < items->n ? items->v[i + 1] : mk(V_UNDEF);
 }
 
-/* {% for %}: the items, then the body once for each, or the else branch when there are none. */
+/* Binds item to the loop's target names in the scope ls. */
+static void bind_target(env *e, node *n, scope *ls, val item) {
+    ctx_t *c = e->c;
+    if (n->t2) {
+        if (item.t != V_LIST || item.l->n != 2) die(c, n->line, "cannot unpack %s into two names", vname(item));
+        dict_set(c, &ls->vars, n->s, n->n, item.l->v[0]);
+        dict_set(c, &ls->vars, n->t2, n->t2n, item.l->v[1]);
+    } else dict_set(c, &ls->vars, n->s, n->n, item);
+}
+
+/* {% for %}: the items (those its 'if' keeps), then the body once for each, or the else branch
+ * when there are none. */
 static __attribute__((noinline)) void exec_for(env *e, scope *s, node *n, sbuf *out) {
     ctx_t *c = e->c;
     val it = eval(e, s, n->a);
@@ -1550,40 +2125,54 @@ static __attribute__((noinline)) void exec_for(env *e, scope *s, node *n, sbuf *
             list_push(c, &items, vstr(it.s.s + i, l));
             i += l;
         }
-    } else if (it.t != V_UNDEF && it.t != V_NONE) die(c, n->line, "cannot loop over %s", vname(it));
+    } else if (it.t != V_UNDEF) die(c, n->line, "cannot loop over %s", vname(it));
+    scope ls = { s, {0} };
+    if (n->nargs) { /* for x in xs if cond: loop.* counts the kept items only */
+        jlist kept = {0};
+        for (int i = 0; i < items.n; i++) {
+            work(c, 1);
+            ls.vars.n = 0;
+            bind_target(e, n, &ls, items.v[i]);
+            if (truthy(eval(e, &ls, n->args[0]))) list_push(c, &kept, items.v[i]);
+        }
+        items = kept;
+    }
     if (items.n == 0) {
         exec(e, s, n->c, out);
         return;
     }
+    int completed = 0; /* Jinja runs the else branch unless some iteration reached the end of the body */
     /* One loop object for the whole loop, as Jinja's LoopContext; one scope, emptied for
      * each item: an iteration allocates nothing of its own. */
     val loop = mk(V_DICT);
     loop.d = alloc(c, sizeof *loop.d);
     static const char *const keys[] = { "index0", "index", "revindex0", "revindex", "first", "last", "length", "previtem", "nextitem" };
     for (int k = 0; k < 9; k++) dict_set(c, loop.d, keys[k], strlen(keys[k]), mk(V_UNDEF));
-    scope ls = { s, {0} };
     for (int i = 0; i < items.n; i++) {
         work(c, 1);
         c->line = n->line;
         set_loop(loop.d->v, &items, i);
         ls.vars.n = 0;
         dict_set(c, &ls.vars, "loop", 4, loop);
-        if (n->t2) {
-            val pair = items.v[i];
-            if (pair.t != V_LIST || pair.l->n != 2) die(c, n->line, "cannot unpack %s into two names", vname(pair));
-            dict_set(c, &ls.vars, n->s, n->n, pair.l->v[0]);
-            dict_set(c, &ls.vars, n->t2, n->t2n, pair.l->v[1]);
-        } else dict_set(c, &ls.vars, n->s, n->n, items.v[i]);
+        bind_target(e, n, &ls, items.v[i]);
         exec(e, &ls, n->b, out);
+        if (c->loopctl) {
+            int brk = c->loopctl == 1;
+            c->loopctl = 0;
+            if (brk) break;
+        } else completed = 1;
     }
+    if (!completed) exec(e, s, n->c, out);
 }
 
 static void exec(env *e, scope *s, node *n, sbuf *out) {
     ctx_t *c = e->c;
     if (++c->nest > MAX_EVAL_DEPTH) die(c, n ? n->line : c->line, "expression or recursion nested too deeply (more than %d levels)", MAX_EVAL_DEPTH);
-    for (; n; n = n->next) {
+    for (; n && !c->loopctl; n = n->next) {
         c->line = n->line;
         switch (n->k) {
+        case S_BREAK: c->loopctl = 1; break;
+        case S_CONTINUE: c->loopctl = 2; break;
         case S_TEXT: sb_put(c, out, n->lit.s.s, n->lit.s.n); break;
         case S_OUT: to_str(c, out, eval(e, s, n->a)); break;
         case S_IF: /* an elif is an if alone in the else branch: a loop down the chain, not recursion */
@@ -1620,15 +2209,19 @@ char *q35_jinja_render(const char *template_text, const cJSON *vars, char *err, 
     ctx_t c = { .err = err, .errlen = errlen };
     char *volatile result = NULL;
     if (setjmp(c.fail) == 0) {
-        /* Jinja drops one newline at the end of the template (keep_trailing_newline=False) */
-        size_t len = strlen(template_text);
-        if (len && template_text[len - 1] == '\n') len--;
-        if (len && template_text[len - 1] == '\r') len--;
+        /* Jinja reads \r\n and \r as \n, then drops one newline at the end of the template
+         * (keep_trailing_newline=False) */
+        size_t len = strlen(template_text), k = 0;
         char *text = alloc(&c, len + 1);
-        memcpy(text, template_text, len);
+        for (size_t i = 0; i < len; i++) {
+            if (template_text[i] == '\r' && i + 1 < len && template_text[i + 1] == '\n') continue;
+            text[k++] = template_text[i] == '\r' ? '\n' : template_text[i];
+        }
+        if (k && text[k - 1] == '\n') k--;
+        text[k] = 0;
         int np;
         piece *p = lex_template(&c, text, &np);
-        pstream ps = { &c, p, np, 0 };
+        pstream ps = { &c, p, np, 0, 0 };
         int which;
         node *root = parse_body(&ps, NULL, 0, &which);
         scope g = { NULL, {0} };

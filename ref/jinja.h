@@ -1,14 +1,20 @@
-/* jinja.h - the subset of Jinja that Qwen-family chat templates use, rendered as transformers
- * renders them (trim_blocks and lstrip_blocks on, transformers' tojson, raise_exception).
+/* jinja.h - the subset of Jinja that chat templates use, rendered as transformers renders them
+ * (sandboxed jinja2 with trim_blocks, lstrip_blocks and loopcontrols; transformers' tojson, dict,
+ * namespace, raise_exception), checked against it on tests/data/chat/jinja_goldens.jsonl.
  *
- * Statements: if/elif/else, for (with else, tuple targets, loop.index0/index/first/last/length/
- * previtem/nextitem), set (names and namespace attributes), macro (defaults). Expressions:
- * literals, lists, dicts, attribute/subscript/slice, calls, filters (trim, length, tojson, items,
- * safe, string, list, lower, upper, first, last, join, default), tests (defined, undefined, none,
- * string, number, mapping, iterable, sequence, true, false, boolean, integer), not/and/or, in,
- * comparisons, + - * / % ~, conditional expressions, and string/dict methods (startswith,
- * endswith, split, strip, lstrip, rstrip, upper, lower, replace, items, get, keys, values).
- * Anything else is an error naming it. */
+ * Statements: if/elif/else, for (else, tuple targets, an 'if' filter, loop.index0/index/revindex/
+ * revindex0/first/last/length/previtem/nextitem, break, continue), set (names and namespace
+ * attributes), macro (defaults). Expressions: literals (Python's string escapes, adjacent strings
+ * joined), lists, tuples, dicts, attribute/subscript/slice (strings by code point), calls, filters
+ * (trim, length, count, tojson, items, safe, string, list, lower, upper, first, last, join,
+ * default), tests (defined, undefined, none, string, number, integer, float, boolean, mapping,
+ * iterable, sequence, callable, true, false, odd, even, divisibleby, eq/ne/lt/le/gt/ge and their
+ * aliases, in), not/and/or, in, chained comparisons, + - * / // % ** ~, conditional expressions,
+ * range, dict, namespace, and string/dict methods (startswith, endswith, split, rsplit, strip,
+ * lstrip, rstrip, upper, lower, replace, items, get, keys, values) with Python's Unicode semantics
+ * (pystr.h). Printed values read as Python's str(): ['a', None], {'k': 1}, inf. Using an undefined
+ * value (an attribute or item of it, arithmetic) is an error, as in Jinja. Anything else is an
+ * error naming it, never a different text. */
 #ifndef Q35_JINJA_H
 #define Q35_JINJA_H
 

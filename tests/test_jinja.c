@@ -175,8 +175,8 @@ START_TEST(long_chains) {
     t = build("{{ ", "x == ", n - 1, "x", "", 0, " }}");
     expect_ok(t, "True"); /* 1 == 1 == ... == 1 */
     free(t);
-    t = build("{{ (d", ".a", n, ") is defined }}", "", 0, "");
-    expect_ok(t, "False");
+    t = build("{{ (d", ".a", n, ") is defined }}", "", 0, ""); /* d.a.a is undefined, using it an error */
+    expect_err(t, 1.0, "an undefined value has no attribute 'a'");
     free(t);
     t = build("{{ d.a", "", 0, "", "", 0, " }}");
     expect_ok(t, "1");
@@ -185,7 +185,7 @@ START_TEST(long_chains) {
     expect_ok(t, "padded");
     free(t);
     t = build("{{ l", "[0]", n, " is defined }}", "", 0, "");
-    expect_ok(t, "False");
+    expect_err(t, 1.0, "an undefined value cannot be indexed");
     free(t);
     t = build("{{ 'ab'", "[::-1]", n, "", "", 0, " }}");
     expect_ok(t, "ab");
@@ -193,7 +193,10 @@ START_TEST(long_chains) {
     t = build("{% if x == 0 %}a", "{% elif x == 0 %}b", n, "{% elif x == 1 %}c{% else %}d{% endif %}", "", 0, "");
     expect_ok(t, "c");
     free(t);
-    t = build("{{ x", " is defined", n, "", "", 0, " }}");
+    t = build("{{ x", " is defined", n, "", "", 0, " }}"); /* Jinja: "You cannot chain multiple tests with is" */
+    expect_err(t, 1.0, "tests cannot be chained");
+    free(t);
+    t = build("{{ ", "not ", 150, "x is defined", "", 0, " }}");
     expect_ok(t, "True");
     free(t);
     t = build("{{ s", ".strip()", n, ".upper() }}", "", 0, "");
@@ -397,6 +400,44 @@ START_TEST(small_thread_stack) {
 }
 END_TEST
 
+/* tests/data/chat/jinja_goldens.jsonl: templates rendered by transformers' own Jinja environment
+ * (make_jinja_goldens.py). q35 gives exactly the same text; where transformers raises, q35 fails;
+ * templates using what q35 refuses by design ("unsupported") fail, never render other text. */
+START_TEST(transformers_semantics) {
+    FILE *f = fopen("tests/data/chat/jinja_goldens.jsonl", "r");
+    ck_assert_msg(f != NULL, "tests/data/chat/jinja_goldens.jsonl: run from the repository root");
+    char *line = NULL;
+    size_t cap = 0;
+    int rows = 0, texts = 0, bad = 0;
+    char report[4096] = "";
+    size_t used = 0;
+    while (getline(&line, &cap, f) > 0) {
+        cJSON *row = cJSON_Parse(line);
+        ck_assert_ptr_nonnull(row);
+        const char *tpl = cJSON_GetStringValue(cJSON_GetObjectItem(row, "template"));
+        const cJSON *want = cJSON_GetObjectItem(row, "text");
+        int unsupported = cJSON_IsTrue(cJSON_GetObjectItem(row, "unsupported"));
+        ck_assert_ptr_nonnull(tpl);
+        char *got = q35_jinja_render(tpl, cJSON_GetObjectItem(row, "vars"), err, sizeof err);
+        int ok = want ? (got ? strcmp(got, want->valuestring) == 0 : unsupported) : got == NULL;
+        rows++, texts += want && got && ok;
+        if (!ok) {
+            bad++;
+            if (used < sizeof report - 200)
+                used += (size_t)snprintf(report + used, sizeof report - used, "\n  %.100s\n    want %s%.100s\n    got  %.100s",
+                                         tpl, want ? "" : "an error", want ? want->valuestring : "", got ? got : err);
+        }
+        free(got);
+        cJSON_Delete(row);
+    }
+    free(line);
+    fclose(f);
+    ck_assert_msg(rows >= 200, "only %d rows", rows);
+    ck_assert_msg(bad == 0, "%d of %d templates differ from transformers:%s", bad, rows, report);
+    ck_assert_msg(texts >= 150, "only %d rows compared as text", texts);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("jinja");
     TCase *tc = tcase_create("hostile");
@@ -409,6 +450,7 @@ int main(void) {
     tcase_add_test(tc, output_and_memory_budget);
     tcase_add_test(tc, integers);
     tcase_add_test(tc, normal_templates);
+    tcase_add_test(tc, transformers_semantics);
     tcase_add_test(tc, small_thread_stack);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
