@@ -17,7 +17,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fno-fast-math -fopenmp
 REF_CFLAGS  = -ffp-contract=off
 FAST_CFLAGS = -O3 -ffp-contract=fast
 CPPFLAGS += -Iref -Ifast -Igolden -Igen -Ieval -Icli -I/usr/include/cjson
-LDLIBS  += -lcjson -lyaml -lpng -ljpeg -lutf8proc -lm -fopenmp
+LDLIBS  += -lcjson -lyaml -lpng -ljpeg -lz -lutf8proc -lm -fopenmp
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 BUILD   ?= build
@@ -141,7 +141,7 @@ demo: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	  LDLIBS="-lcjson -lyaml -lpng -ljpeg -lutf8proc -lm -fopenmp -fsanitize=address,undefined" check
+	  LDLIBS="-lcjson -lyaml -lpng -ljpeg -lz -lutf8proc -lm -fopenmp -fsanitize=address,undefined" check
 
 # ---- fuzzing (tests/fuzz/README.md) ----
 # make fuzz: every libFuzzer target tests/fuzz/fuzz_<name>.c built with clang (ASan + UBSan +

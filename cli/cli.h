@@ -4,6 +4,8 @@
 #define Q35_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "ops.h"
 
@@ -26,6 +28,15 @@ int cli_int(const char *cmd, const char *opt, const char *v, int lo, int hi, int
 int cli_int64(const char *cmd, const char *opt, const char *v, int64_t lo, int64_t hi, int64_t *out);
 int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out); /* 0 .. 2^64 - 1 */
 int cli_real(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out);
+/* s as decimal digits and nothing else (no sign, no blank, no suffix) in [lo, hi], for numbers
+ * where a sign means nothing (token ids, --shard K/N): 0 with *out; -1 when s is not that form
+ * (" 5", "+5", "-0", "5x", ""), -2 when it is out of range, however many digits. Prints nothing. */
+int cli_digits(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/* Reads the next line of f into *buf (grown as needed, *cap its size), its '\n' kept,
+ * NUL-terminated. Returns its length; 0 at the end of the file; -1 with err naming name and
+ * lineno (the number of the line being read) when reading fails (EISDIR when name is a
+ * directory, EIO, EINTR, out of memory: errno tells) or the line is longer than max bytes. */
+ssize_t cli_read_line(FILE *f, const char *name, long lineno, size_t max, char **buf, size_t *cap, char *err, size_t errlen);
 /* The value of the option argv[*i] when it is one of names (a NULL-terminated list of the
  * command's options that take a value), advancing *i past it. NULL after a line on stderr when
  * it is not among them ("unknown option --bogus") or is last ("--out needs a value"). */

@@ -1,4 +1,5 @@
 /* cmd_eval.c - q35 eval: a YAML-configured benchmark run (eval/). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,13 +82,15 @@ static int cmd_eval_merge(int argc, char **argv) {
     return 0;
 }
 
-/* "K/N" with 1 <= K <= N <= 100000. */
+/* "K/N" with 1 <= K <= N <= 100000, each decimal digits only (no blank, no sign: cli_digits). */
 static int parse_shard(const char *v, int *k, int *n) {
-    char *e1, *e2;
-    long a = strtol(v, &e1, 10);
-    if (e1 == v || *e1 != '/') return -1;
-    long b = strtol(e1 + 1, &e2, 10);
-    if (e2 == e1 + 1 || *e2 || a < 1 || b < 1 || a > b || b > 100000) return -1;
+    const char *slash = strchr(v, '/');
+    char ks[16];
+    uint64_t a, b;
+    if (!slash || (size_t)(slash - v) >= sizeof ks) return -1;
+    memcpy(ks, v, (size_t)(slash - v));
+    ks[slash - v] = 0;
+    if (cli_digits(ks, 1, 100000, &a) != 0 || cli_digits(slash + 1, 1, 100000, &b) != 0 || a > b) return -1;
     *k = (int)a, *n = (int)b;
     return 0;
 }
@@ -97,16 +100,10 @@ static int slurm_shard(int *k, int *n) {
     const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"),
                *min = getenv("SLURM_ARRAY_TASK_MIN");
     if (!id || !cnt) return 0;
-    char *e;
-    long i = strtol(id, &e, 10), m = 0, c;
-    if (e == id || *e) return -1;
-    c = strtol(cnt, &e, 10);
-    if (e == cnt || *e) return -1;
-    if (min && *min) {
-        m = strtol(min, &e, 10);
-        if (e == min || *e) return -1;
-    }
-    if (c < 1 || i - m < 0 || i - m >= c) return -1;
+    uint64_t i, c, m = 0; /* digits only, as Slurm writes them; an int's range */
+    if (cli_digits(id, 0, INT_MAX, &i) != 0 || cli_digits(cnt, 1, INT_MAX, &c) != 0) return -1;
+    if (min && *min && cli_digits(min, 0, INT_MAX, &m) != 0) return -1;
+    if (i < m || i - m >= c) return -1;
     *k = (int)(i - m + 1), *n = (int)c;
     return 1;
 }

@@ -368,7 +368,7 @@ static int run_messages(gen_ctx *c, const cJSON *messages, char *const *files, i
 static int chat_loop(gen_ctx *c, const char *system) {
     cJSON *hist = cJSON_CreateArray();
     char **files = NULL, *line = NULL, err[ERRLEN];
-    int nimg = 0, pending = 0, turn = 0;
+    int nimg = 0, pending = 0, turn = 0, rc = 0;
     size_t cap = 0;
     if (system) {
         cJSON *m = cJSON_CreateObject();
@@ -382,16 +382,19 @@ static int chat_loop(gen_ctx *c, const char *system) {
         fprintf(stderr, "> ");
         fflush(stderr);
         interrupted = 0;
-        errno = 0;
-        ssize_t got = getline(&line, &cap, stdin);
+        char rerr[512];
+        ssize_t got = cli_read_line(stdin, "stdin", 1, (size_t)16 << 20, &line, &cap, rerr, sizeof rerr);
+        if (got < 0 && errno == EINTR) {
+            clearerr(stdin);
+            fprintf(stderr, "\n");
+            continue;
+        }
         if (got < 0) {
-            if (errno == EINTR) {
-                clearerr(stdin);
-                fprintf(stderr, "\n");
-                continue;
-            }
+            fprintf(stderr, "q35 generate: %s\n", rerr);
+            rc = 1;
             break;
         }
+        if (got == 0) break;
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
         if (got == 0) continue;
         if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0) break;
@@ -441,7 +444,7 @@ static int chat_loop(gen_ctx *c, const char *system) {
     free(files);
     free(line);
     cJSON_Delete(hist);
-    return 0;
+    return rc;
 }
 
 /* Adds id to the end tokens unless there already. */

@@ -143,10 +143,12 @@ static const char *json_skip(const char *p, const char *e) {
     return p;
 }
 
-/* The first member "text" of the JSON object in [p, e), text cJSON has accepted, as cJSON finds
- * it: 1 with its string value decoded into *out (*len bytes), 0 when there is no such member or
- * it is not a string, -1 with why when the string cannot be decoded. */
+/* The last top-level member "text" of the JSON object in [p, e), text cJSON has accepted: the one
+ * Python's json.loads and Hugging Face keep when the key repeats. 1 with its string value decoded
+ * into *out (*len bytes), 0 when there is no such member or it is not a string, -1 with why when
+ * the string cannot be decoded. */
 static int json_text_member(const char *p, const char *e, char **out, size_t *len, char *why, size_t wl) {
+    const char *val = NULL; /* where the last "text" member's value starts */
     p = json_ws(p, e);
     if (p >= e || *p != '{') return 0;
     p = json_ws(p + 1, e);
@@ -159,11 +161,12 @@ static int json_text_member(const char *p, const char *e, char **out, size_t *le
         p = json_ws(p, e);
         if (p >= e || *p != ':') return 0;
         p = json_ws(p + 1, e);
-        if (is_text) return p < e && *p == '"' ? (json_string(&p, e, out, len, why, wl) == 0 ? 1 : -1) : 0;
+        if (is_text) val = p;
         p = json_ws(json_skip(p, e), e);
         if (p < e && *p == ',') p = json_ws(p + 1, e);
     }
-    return 0;
+    if (!val || val >= e || *val != '"') return 0;
+    return json_string(&val, e, out, len, why, wl) == 0 ? 1 : -1;
 }
 
 /* Why cJSON refused a text: the first string that does not decode (a lone surrogate, ...), else "not JSON". */
@@ -192,18 +195,47 @@ static char *json_quote(const char *s, size_t n) {
     return o;
 }
 
-/* 1 when JSON text holds U+0000: a \u0000 escape in a string, or a raw NUL byte. */
-static int json_has_nul(const char *s, size_t n) {
-    if (memchr(s, 0, n)) return 1;
-    for (size_t i = 0, in = 0; i < n; i++) {
-        if (!in) in = s[i] == '"';
-        else if (s[i] == '"') in = 0;
-        else if (s[i] == '\\') {
-            if (n - i >= 6 && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return 1;
-            i++;
-        }
+/* ---- JSONL input (tokenize --jsonl, chat-format --jsonl) ---- */
+
+/* The longest line --jsonl reads: the eval readers' limit for a whole JSONL file (eval/mcfile.c),
+ * here per line, so that a line without end (--jsonl /dev/zero) is an error, not all of memory. */
+#define JSONL_MAX_LINE ((size_t)256 << 20)
+
+/* The JSON value that is the whole of line[0, n) (blanks around it allowed; the line free of NUL
+ * bytes and NUL-terminated at n), each object's repeated keys resolved as Python's json.loads and
+ * Hugging Face resolve them: the last one kept (q35_json_last_wins). floats: numbers written as
+ * floats marked as q35_chat_parse_json marks them, for the chat template. NULL with why: not JSON
+ * (naming the first string that does not decode, if any), or text after the value. */
+static cJSON *jsonl_parse(const char *line, size_t n, int floats, char *why, size_t wl) {
+    const char *end = NULL, *e = line + n;
+    cJSON *j = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (!j) {
+        json_why_not(line, e, why, wl);
+        return NULL;
     }
-    return 0;
+    if (json_ws(end, e) != e) {
+        snprintf(why, wl, "text after the JSON value, from byte %zu of the line", (size_t)(end - line) + 1);
+        cJSON_Delete(j);
+        return NULL;
+    }
+    if (floats) { /* the same text again, now known to be one value, for its float marks */
+        cJSON_Delete(j);
+        if (!(j = q35_chat_parse_json(line))) snprintf(why, wl, "out of memory");
+    }
+    q35_json_last_wins(j);
+    return j;
+}
+
+/* The outcome of a --jsonl run, after its loop over lines lines, failed of them with an {"error"}
+ * line; got: the loop's last cli_read_line (-1: reading stopped the run, with err set). The
+ * lines written are flushed first, so that the message the caller prints comes after them. -1
+ * when reading stopped the run or a line failed (then err says how many), 0 otherwise; the
+ * command exits 1 on -1. */
+static int jsonl_outcome(ssize_t got, long failed, long lines, char *err, size_t errlen) {
+    fflush(stdout);
+    if (got < 0) return -1;
+    if (!failed) return 0;
+    return q35_fail(err, errlen, "%ld of %ld line%s failed: see their {\"error\": ...} lines", failed, lines, lines == 1 ? "" : "s");
 }
 
 /* ---- tokenize / detokenize ---- */
@@ -214,13 +246,52 @@ static const char *usage_tokenize =
     "\n"
     "Encodes TEXT with the checkpoint's tokenizer.json (byte-level BPE exactly as Hugging Face's\n"
     "tokenizers library: NFC, the Qwen pre-tokenizer, added tokens matched first; no BOS/EOS).\n"
-    "Prints one id per line, or a JSON list with --json. With --jsonl, reads {\"text\": ...} per\n"
-    "line and writes {\"ids\": [...], \"decoded\": ...} per line to stdout.\n";
+    "Prints one id per line, or a JSON list with --json. With --jsonl (- for stdin), reads\n"
+    "{\"text\": ...} per line (a repeated key counts once, its last value, as in Python) and writes\n"
+    "{\"ids\": [...], \"decoded\": ...} per line to stdout; a line that is not one JSON object with a\n"
+    "\"text\" string, or does not encode, gets {\"error\": \"line N: ...\"} instead.\n"
+    "\n"
+    "Exit status with --jsonl: 0 when every line was encoded; 1 when any line got an {\"error\"}\n"
+    "line (all lines are still done, and stderr says how many failed), or when the file cannot\n"
+    "be read (a directory, a line over 256 MiB: the run stops there).\n";
 
 static const char *usage_detokenize =
     "usage: q35 detokenize MODEL_DIR|tokenizer.json ID... [--skip-special]\n"
     "\n"
-    "Decodes token ids to text (invalid UTF-8 byte runs become U+FFFD, as Hugging Face's decoder).\n";
+    "Decodes token ids to text (invalid UTF-8 byte runs become U+FFFD, as Hugging Face's decoder).\n"
+    "Each ID is decimal digits, 0 to 2147483647 (no sign, no blanks).\n";
+
+/* One --jsonl line of tokenize (n bytes, NUL-terminated; lineno its number): {"ids": [...],
+ * "decoded": ...} for {"text": ...}, else {"error": "line N: why"}. NULL when out of memory. */
+static cJSON *tokenize_line(q35_tokenizer *t, const char *line, size_t n, long lineno) {
+    char why[ERRLEN], err[ERRLEN];
+    cJSON *o = cJSON_CreateObject(), *j = NULL;
+    char *tx = NULL;
+    size_t txlen = 0;
+    int *ids = NULL, nids = 0, found = 0, ok = 0;
+    if (!o) return NULL;
+    if (memchr(line, 0, n)) snprintf(why, sizeof why, "a raw NUL byte (JSON writes it \\u0000)");
+    else if (!(j = jsonl_parse(line, n, 0, why, sizeof why))) { /* why says it */ }
+    else if (!cJSON_IsObject(j) || (found = json_text_member(line, line + n, &tx, &txlen, why, sizeof why)) == 0)
+        snprintf(why, sizeof why, "not a JSON object with a \"text\" string");
+    else if (found > 0) ok = q35_tokenize(t, tx, txlen, &ids, &nids, why, sizeof why) == 0;
+    if (!ok) {
+        q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
+        cJSON_AddStringToObject(o, "error", err);
+    } else {
+        size_t dlen = 0;
+        cJSON_AddItemToObject(o, "ids", cJSON_CreateIntArray(ids, nids));
+        char *d = q35_detokenize(t, ids, nids, 0, &dlen, err, sizeof err);
+        char *q = json_quote(d ? d : "", d ? dlen : 0); /* NULs as \u0000, not cut */
+        cJSON_AddRawToObject(o, "decoded", q ? q : "\"\"");
+        free(q);
+        free(d);
+    }
+    free(ids);
+    free(tx);
+    cJSON_Delete(j);
+    return o;
+}
 
 int cmd_tokenize(int argc, char **argv) {
     if (wants_help(argc, argv) || argc < 2) { /* --help alone is help too, not a usage error */
@@ -239,7 +310,7 @@ int cmd_tokenize(int argc, char **argv) {
     char err[ERRLEN];
     q35_tokenizer *t = q35_tokenizer_load(argv[0], err, sizeof err);
     if (!t) return die(err);
-    int rc = 0, *ids, n;
+    int *ids, n;
     if (!jsonl) {
         if (!text || q35_tokenize(t, text, strlen(text), &ids, &n, err, sizeof err) != 0) {
             if (!text) snprintf(err, sizeof err, "give TEXT or --jsonl FILE");
@@ -254,49 +325,31 @@ int cmd_tokenize(int argc, char **argv) {
         return 0;
     }
     FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
-    if (!f) { q35_tokenizer_free(t); snprintf(err, sizeof err, "%s: cannot open", jsonl); return die(err); }
-    char *line = NULL, why[ERRLEN];
+    if (!f) { q35_tokenizer_free(t); snprintf(err, sizeof err, "%s: cannot open: %s", jsonl, strerror(errno)); return die(err); }
+    const char *name = f == stdin ? "stdin" : jsonl;
+    char *line = NULL;
     size_t cap = 0;
     ssize_t got;
-    long lineno = 0;
-    while ((got = getline(&line, &cap, f)) > 0) {
-        lineno++;
-        const char *end = line + got;
-        cJSON *j = memchr(line, 0, (size_t)got) ? NULL : cJSON_ParseWithLength(line, (size_t)got), *o = cJSON_CreateObject();
-        char *tx = NULL, *d = NULL;
-        size_t txlen = 0, dlen = 0;
-        int found = 0;
-        if (!j) {
-            if (memchr(line, 0, (size_t)got)) snprintf(why, sizeof why, "a raw NUL byte (JSON writes it \\u0000)");
-            else json_why_not(line, end, why, sizeof why);
-            q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
-        } else if (!cJSON_IsObject(j) || (found = json_text_member(line, end, &tx, &txlen, why, sizeof why)) == 0) {
-            snprintf(err, sizeof err, "line %ld: not a JSON object with a \"text\" string", lineno);
-        } else if (found < 0) {
-            q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
-        }
-        if (!j || found <= 0 || q35_tokenize(t, tx, txlen, &ids, &n, err, sizeof err) != 0) {
-            cJSON_AddStringToObject(o, "error", err);
-        } else {
-            cJSON_AddItemToObject(o, "ids", cJSON_CreateIntArray(ids, n));
-            d = q35_detokenize(t, ids, n, 0, &dlen, err, sizeof err);
-            char *q = json_quote(d ? d : "", d ? dlen : 0); /* NULs as \u0000, not cut */
-            cJSON_AddRawToObject(o, "decoded", q ? q : "\"\"");
-            free(q);
-            free(ids);
-        }
-        free(d);
-        free(tx);
-        char *out = cJSON_PrintUnformatted(o);
+    long lineno = 0, failed = 0;
+    while ((got = cli_read_line(f, name, lineno + 1, JSONL_MAX_LINE, &line, &cap, err, sizeof err)) > 0) {
+        cJSON *o = tokenize_line(t, line, (size_t)got, ++lineno);
+        char *out = o ? cJSON_PrintUnformatted(o) : NULL;
         if (out) puts(out);
+        failed += cJSON_HasObjectItem(o, "error");
         free(out);
         cJSON_Delete(o);
-        cJSON_Delete(j);
+        if (!out) {
+            snprintf(err, sizeof err, "%s: line %ld: out of memory", name, lineno);
+            got = -1;
+            break;
+        }
     }
     free(line);
     if (f != stdin) fclose(f);
     q35_tokenizer_free(t);
-    return rc;
+    /* a read error stops the run: the lines before it are out, the rest are not read */
+    if (jsonl_outcome(got, failed, lineno, err, sizeof err) != 0) return die(err);
+    return 0;
 }
 
 int cmd_detokenize(int argc, char **argv) {
@@ -310,10 +363,11 @@ int cmd_detokenize(int argc, char **argv) {
     if (!ids) return die("out of memory");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--skip-special") == 0) { skip = 1; continue; }
-        char *end;
-        long v = strtol(argv[i], &end, 10);
-        if (*end || end == argv[i] || v < 0 || v > 2147483647L) {
-            fprintf(stderr, "q35 detokenize: '%s' is not a token id\n", argv[i]);
+        uint64_t v;
+        int r = cli_digits(argv[i], 0, 2147483647u, &v);
+        if (r != 0) {
+            fprintf(stderr, "q35 detokenize: '%s' is %s; want a token id: decimal digits, 0 to 2147483647\n", argv[i],
+                    r == -2 ? "out of range" : "not a token id");
             free(ids);
             return 2;
         }
@@ -342,8 +396,12 @@ static const char *usage_chat =
     "Renders the checkpoint's chat template over the messages and tokenizes the result: the exact\n"
     "prompt text and ids the model will see. Prints {\"text\": ..., \"ids\": [...]} as JSON.\n"
     "CONV.json is a list of OpenAI-style messages (string content, or parts text/image/image_url/\n"
-    "video), or {\"messages\": [...], \"flags\": {...}}. With --jsonl, reads {\"messages\", \"flags\"}\n"
-    "per line and writes {\"text\", \"ids\"} or {\"error\"} per line.\n"
+    "video), or {\"messages\": [...], \"flags\": {...}}. With --jsonl (- for stdin), reads\n"
+    "{\"messages\", \"flags\"} per line (one JSON object a line; a repeated key counts once, its last\n"
+    "value, as in Python) and writes {\"text\", \"ids\"} or {\"error\"} per line. Exit status with\n"
+    "--jsonl: 0 when every line rendered; 1 when any line got an {\"error\"} line (all lines are\n"
+    "still done, and stderr says how many failed), or when the file cannot be read (a directory, a\n"
+    "line over 256 MiB: the run stops there).\n"
     "\n"
     "  --think / --no-think     enable_thinking true / false (default: not passed, the template's default)\n"
     "  --no-generation-prompt   add_generation_prompt false (default true)\n"
@@ -469,40 +527,47 @@ int cmd_chat_format(int argc, char **argv) {
     }
     if (jsonl) {
         FILE *f = strcmp(jsonl, "-") == 0 ? stdin : fopen(jsonl, "r");
-        if (!f) { snprintf(err, sizeof err, "%s: cannot open", jsonl); goto out; }
-        char *line = NULL, why[ERRLEN];
+        if (!f) { snprintf(err, sizeof err, "%s: cannot open: %s", jsonl, strerror(errno)); goto out; }
+        const char *name = f == stdin ? "stdin" : jsonl;
+        char *line = NULL, why[ERRLEN], msg[ERRLEN];
         size_t cap = 0;
         ssize_t got;
-        long lineno = 0;
-        while ((got = getline(&line, &cap, f)) > 0) {
+        long lineno = 0, failed = 0;
+        while ((got = cli_read_line(f, name, lineno + 1, JSONL_MAX_LINE, &line, &cap, err, sizeof err)) > 0) {
             lineno++;
-            int nul = json_has_nul(line, (size_t)got);
-            cJSON *j = nul ? NULL : q35_chat_parse_json(line), *o;
-            const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
-            if (nul || !j) {
-                if (nul) snprintf(why, sizeof why, NUL_REFUSED);
-                else json_why_not(line, line + got, why, sizeof why);
-                q35_fail(err, sizeof err, "line %ld: %s", lineno, why);
-                o = cJSON_CreateObject();
-                cJSON_AddStringToObject(o, "error", err);
-            } else if (!cJSON_IsArray(msgs)) {
-                o = cJSON_CreateObject();
-                cJSON_AddStringToObject(o, "error", "line is not a JSON object with a \"messages\" list");
-            } else o = chat_one(tpl, tok, msgs, cJSON_GetObjectItemCaseSensitive(j, "flags"), counts, nimg, image_id, vtext, nvid);
-            char *s = cJSON_PrintUnformatted(o);
+            cJSON *j = NULL, *o;
+            const cJSON *msgs = NULL;
+            if (q35_json_has_nul(line, (size_t)got)) snprintf(why, sizeof why, NUL_REFUSED);
+            else if ((j = jsonl_parse(line, (size_t)got, 1, why, sizeof why)) &&
+                     !cJSON_IsArray(msgs = cJSON_GetObjectItemCaseSensitive(j, "messages")))
+                snprintf(why, sizeof why, "not a JSON object with a \"messages\" list");
+            if (cJSON_IsArray(msgs)) {
+                o = chat_one(tpl, tok, msgs, cJSON_GetObjectItemCaseSensitive(j, "flags"), counts, nimg, image_id, vtext, nvid);
+            } else if ((o = cJSON_CreateObject())) {
+                q35_fail(msg, sizeof msg, "line %ld: %s", lineno, why);
+                cJSON_AddStringToObject(o, "error", msg);
+            }
+            char *s = o ? cJSON_PrintUnformatted(o) : NULL;
             if (s) puts(s);
+            failed += cJSON_HasObjectItem(o, "error");
             free(s);
             cJSON_Delete(o);
             cJSON_Delete(j);
+            if (!s) {
+                snprintf(err, sizeof err, "%s: line %ld: out of memory", name, lineno);
+                got = -1;
+                break;
+            }
         }
         free(line);
         if (f != stdin) fclose(f);
-        rc = 0;
+        /* a read error stops the run (the lines before it are out); failed lines make it exit 1 */
+        if (jsonl_outcome(got, failed, lineno, err, sizeof err) == 0) rc = 0;
         goto out;
     }
     size_t tlen = 0;
     if (!(text = q35_read_file(conv, 64u << 20, &tlen))) { snprintf(err, sizeof err, "%s: cannot read: %s", conv, strerror(errno)); goto out; }
-    if (json_has_nul(text, tlen)) { snprintf(err, sizeof err, "%s: " NUL_REFUSED, conv); goto out; }
+    if (q35_json_has_nul(text, tlen)) { snprintf(err, sizeof err, "%s: " NUL_REFUSED, conv); goto out; }
     if (!(root = q35_chat_parse_json(text))) {
         char why[ERRLEN];
         json_why_not(text, text + tlen, why, sizeof why);
@@ -518,7 +583,7 @@ int cmd_chat_format(int argc, char **argv) {
     if (tools) {
         size_t ttlen = 0;
         char *tt = q35_read_file(tools, 64u << 20, &ttlen);
-        if (tt && json_has_nul(tt, ttlen)) { free(tt); snprintf(err, sizeof err, "%s: " NUL_REFUSED, tools); goto out; }
+        if (tt && q35_json_has_nul(tt, ttlen)) { free(tt); snprintf(err, sizeof err, "%s: " NUL_REFUSED, tools); goto out; }
         cJSON *tj = tt ? q35_chat_parse_json(tt) : NULL;
         free(tt);
         if (!cJSON_IsArray(tj)) { cJSON_Delete(tj); snprintf(err, sizeof err, "%s: not a JSON list of tools", tools); goto out; }

@@ -49,6 +49,17 @@ static int parse_whole(const char *s, int *neg, uint64_t *mag) {
     return big ? -2 : 0;
 }
 
+int cli_digits(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+    int neg;
+    uint64_t mag;
+    if (*s < '0' || *s > '9') return -1; /* no sign, no blank: digits from the first byte */
+    int rc = parse_whole(s, &neg, &mag);
+    if (rc != 0) return rc;
+    if (mag < lo || mag > hi) return -2;
+    *out = mag;
+    return 0;
+}
+
 /* Whether s is a plain decimal number: [+-]digits[.digits][(e|E)[+-]digits], at least one digit
  * before the exponent. Rules out blanks, hex, "nan", "inf" and suffixes before strtod sees it. */
 static int is_decimal(const char *s) {
@@ -174,12 +185,11 @@ int parse_ids(const char *s, int **out, int *n) {
     char item[32];
     while (*p) {
         size_t len = strcspn(p, ",");
-        int neg;
         uint64_t mag;
         if (len == 0 || len >= sizeof item) { free(v); return -1; }
         memcpy(item, p, len);
         item[len] = 0;
-        if (item[0] == '+' || parse_whole(item, &neg, &mag) != 0 || neg || mag > 2147483647u) {
+        if (cli_digits(item, 0, 2147483647u, &mag) != 0) {
             free(v);
             return -1;
         }
@@ -212,4 +222,31 @@ int cli_threads(const char *cmd, const char *v) {
     if (cli_int(cmd, "--threads", v, 1, 4096, &n) != 0) return -1;
     q35_set_threads(n);
     return 0;
+}
+
+ssize_t cli_read_line(FILE *f, const char *name, long lineno, size_t max, char **buf, size_t *cap, char *err, size_t errlen) {
+    size_t n = 0;
+    int c;
+    errno = 0;
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (n == max)
+            return q35_fail(err, errlen, "%s: line %ld is longer than %zu MiB, the most a line may hold here", name, lineno, max >> 20);
+        if (n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 4096;
+            if (nc > max + 2) nc = max + 2;
+            char *nb = realloc(*buf, nc);
+            if (!nb) return q35_fail(err, errlen, "%s: line %ld: out of memory", name, lineno);
+            *buf = nb, *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        q35_fail(err, errlen, "%s: cannot read line %ld: %s", name, lineno, strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (n) (*buf)[n] = 0;
+    return (ssize_t)n;
 }

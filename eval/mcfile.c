@@ -156,6 +156,7 @@ static int choices_of(const mrow *r, const mapping *m, q35_mc_item *it, char *er
     }
     if (!q35_valid_utf8(s)) return q35_fail(err, errlen, "%s: not valid UTF-8", where);
     cJSON *a = cJSON_Parse(s); /* a JSON array, else a Python list literal */
+    q35_json_last_wins(a);
     int rc;
     if (cJSON_IsArray(a)) rc = json_strings(a, &it->choices, &it->n_choices, where, err, errlen);
     else rc = q35_pylist_parse(s, Q35_MC_MAX_CHOICES, &it->choices, &it->n_choices, where, err, errlen);
@@ -361,8 +362,13 @@ static int load_jsonl(q35_mc_set *t, const char *path, const mapping *m, const c
             rc = q35_fail(err, errlen, "%s:%d: a NUL byte", path, line);
             break;
         }
+        if (q35_json_has_nul(s, len)) { /* cJSON would cut the string there: the prompt would lose its end */
+            rc = q35_fail(err, errlen, "%s:%d: a string holds U+0000 (\\u0000), which a prompt cannot carry", path, line);
+            break;
+        }
         const char *end = NULL;
         cJSON *o = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+        q35_json_last_wins(o); /* a key given twice: the last, as Python's json reads it */
         if (o && end) end += strspn(end, " \t\r");
         if (!o || (end && end < s + len)) rc = q35_fail(err, errlen, "%s:%d: not valid JSON", path, line);
         else if (!cJSON_IsObject(o)) rc = q35_fail(err, errlen, "%s:%d: not a JSON object", path, line);

@@ -38,6 +38,7 @@ static int load_file(q35_mc_set *d, const char *path, const char *image_dir, cha
             break;
         }
         cJSON *j = cJSON_Parse(q);
+        q35_json_last_wins(j);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "question_id"), *im = cJSON_GetObjectItemCaseSensitive(j, "image"),
                     *tx = cJSON_GetObjectItemCaseSensitive(j, "text"), *lb = cJSON_GetObjectItemCaseSensitive(j, "label");
         const char *what = !cJSON_IsObject(j) ? "not a JSON object" : !cJSON_IsNumber(id) ? "no question_id number"

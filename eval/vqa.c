@@ -175,7 +175,7 @@ static cJSON *read_json(const char *path, char *err, size_t errlen) {
     size_t n;
     char *t = q35_read_file(path, 1u << 30, &n);
     if (!t) return q35_fail(err, errlen, "%s: cannot read (or over 1 GiB)", path), NULL;
-    cJSON *j = cJSON_ParseWithLength(t, n);
+    cJSON *j = q35_json_parse(t, n);
     free(t);
     if (!j) q35_fail(err, errlen, "%s: not JSON", path);
     return j;

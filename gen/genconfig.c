@@ -32,7 +32,7 @@ int q35_genconfig_load(q35_genconfig *g, const char *dir, char *err, size_t errl
     size_t n;
     char *text = q35_read_file(path, 1u << 20, &n);
     if (!text) return q35_fail(err, errlen, "%s: cannot read (or over 1 MiB)", path);
-    cJSON *j = cJSON_ParseWithLength(text, n);
+    cJSON *j = q35_json_parse(text, n);
     free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);

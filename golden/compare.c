@@ -19,6 +19,25 @@ static void read_f64(double *out, const q35_tensor *t, int64_t start, int64_t n)
     }
 }
 
+/* Element i of t as a 64-bit integer in *v: an integer dtype's value, or a float that is exactly an
+ * integer in int64's range. 0 for any other float (fractional, NaN, Inf, out of range). */
+static int exact_int(const q35_tensor *t, int64_t i, int64_t *v) {
+    if (t->dtype == Q35_I64) return memcpy(v, (const char *)t->data + 8 * i, 8), 1;
+    if (t->dtype == Q35_I32) {
+        int32_t x;
+        memcpy(&x, (const char *)t->data + 4 * i, 4);
+        return *v = x, 1;
+    }
+    double f = q35_get_f64(t, i); /* exact for every float dtype */
+    if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0) || f != trunc(f)) return 0;
+    return *v = (int64_t)f, 1;
+}
+
+/* |x - y| without overflow, rounded to double only at the end (nonzero whenever x != y). */
+static double int_distance(int64_t x, int64_t y) {
+    return x >= y ? (double)((uint64_t)x - (uint64_t)y) : (double)((uint64_t)y - (uint64_t)x);
+}
+
 /* Partial sums of one chunk of elements. */
 typedef struct {
     double dot, na, ng, sum_abs, sum_sq, max_abs, max_golden, rtol_needed;
@@ -37,8 +56,16 @@ static void compare_range(part *p, const q35_tensor *ours, const q35_tensor *gol
         read_f64(gb, gold, b0, m);
         for (int64_t k = 0; k < m; k++) {
             int64_t i = b0 + k;
-            double a = ab[k], g = gb[k];
-            if (is_int && a != g) p->mismatches++;
+            double a = ab[k], g = gb[k], d = fabs(a - g);
+            if (is_int) { /* as integers, never through double: it merges the int64s above 2^53 */
+                int64_t x, y;
+                if (exact_int(ours, i, &x) && exact_int(gold, i, &y)) {
+                    d = int_distance(x, y);
+                    p->mismatches += x != y;
+                } else {
+                    p->mismatches++; /* a float that is not an integer equals no integer */
+                }
+            }
             if (!isfinite(a)) {
                 if (p->first_nan_ours < 0) p->first_nan_ours = i;
                 p->nan_ours++;
@@ -48,7 +75,6 @@ static void compare_range(part *p, const q35_tensor *ours, const q35_tensor *gol
                 p->nan_gold++;
             }
             if (isfinite(a) != isfinite(g)) p->nonfinite = 1; /* on one side only */
-            double d = fabs(a - g);
             if (isfinite(d)) {
                 p->sum_abs += d;
                 p->sum_sq += d * d;
@@ -70,7 +96,7 @@ void q35_compare(q35_cmp *r, const q35_tensor *ours, const q35_tensor *gold) {
     memset(r, 0, sizeof *r);
     r->shape_ok = ours->ndim == gold->ndim;
     for (int i = 0; r->shape_ok && i < gold->ndim; i++) r->shape_ok = ours->shape[i] == gold->shape[i];
-    r->is_int = q35_dtype_is_int(gold->dtype);
+    r->is_int = q35_dtype_is_int(ours->dtype) || q35_dtype_is_int(gold->dtype); /* whichever side */
     if (!r->shape_ok) return;
     int64_t n = q35_numel(gold);
     r->n = n;

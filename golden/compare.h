@@ -7,8 +7,12 @@
  *   nmse     = sum (a - g)^2 / sum g^2      (the error energy relative to the golden's)
  *   rtol_needed = max |a - g| / |g| over elements with g != 0: with atol = 0, the smallest rtol
  *              that passes |a - g| <= atol + rtol |g| (atol_needed = max_abs with rtol = 0)
- * Shapes must match exactly; integer goldens (ids, positions) must match exactly. A NaN or Inf on
- * one side only is always a failure. */
+ * Shapes must match exactly. When either side has an integer dtype (ids, positions, grids), every
+ * element must be the same integer, whichever side holds it: two integers compare as 64-bit
+ * integers (never through double, where 2^53 + 1 == 2^53), and a float equals an integer only when
+ * it is exactly that integer (1.00001 is no id, and a float32 that rounded a large id names
+ * another). An implementation may store integers as floats, so a float side is no failure by
+ * itself. A NaN or Inf on one side only is always a failure. */
 #ifndef Q35_COMPARE_H
 #define Q35_COMPARE_H
 
@@ -18,9 +22,9 @@
 
 typedef struct {
     int shape_ok;      /* same ndim and sizes */
-    int is_int;        /* the golden is I64: compared exactly */
+    int is_int;        /* either side has an integer dtype: compared exactly, as integers */
     int64_t n;         /* elements compared */
-    int64_t mismatches;/* I64: elements that differ */
+    int64_t mismatches;/* is_int: elements that are not the same integer */
     int nonfinite;     /* a NaN or Inf in ours where the golden is finite */
     double max_abs, max_rel, cosine, max_golden;
     double mean_abs, rmse, nmse, rtol_needed;
@@ -29,7 +33,8 @@ typedef struct {
     int64_t first_nan_ours, first_nan_gold; /* their first flat index, -1 when none */
 } q35_cmp;
 
-/* Compares ours against gold (any dtypes; I64 goldens exactly). */
+/* Compares ours against gold (any dtypes; exactly, as integers, when either side is an integer
+ * dtype; max_abs then the exact integer distance, rounded to double). */
 void q35_compare(q35_cmp *r, const q35_tensor *ours, const q35_tensor *gold);
 
 /* Elements with |ours - gold| > atol + rtol |gold| (negative atol/rtol count as 0); NaN counts. */

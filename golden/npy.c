@@ -431,24 +431,15 @@ int q35_npy_write(const char *path, const q35_tensor *t, char *err, size_t errle
     memcpy(pre, MAGIC, MAGIC_LEN);
     pre[6] = 1, pre[7] = 0, pre[8] = (unsigned char)(len & 0xff), pre[9] = (unsigned char)(len >> 8);
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) return q35_fail(err, errlen, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    int rc = 0;
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        rc = q35_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
+    char *dest = q35_atomic_dest(path, err, errlen); /* written to dest.tmp, renamed over dest (util.h) */
+    FILE *fp = dest ? q35_atomic_create(dest, err, errlen) : NULL;
+    int rc = -1;
+    if (fp) {
+        int ok = fwrite(pre, 1, sizeof pre, fp) == sizeof pre && fwrite(h, 1, (size_t)len, fp) == (size_t)len &&
+                 (!nbytes || fwrite(t->data, 1, nbytes, fp) == nbytes);
+        if (!ok) q35_fail(err, errlen, "%s: write failed: %s", dest, strerror(errno));
+        rc = q35_atomic_end(fp, dest, ok, err, errlen);
     }
-    if (fwrite(pre, 1, sizeof pre, fp) != sizeof pre || fwrite(h, 1, (size_t)len, fp) != (size_t)len ||
-        (nbytes && fwrite(t->data, 1, nbytes, fp) != nbytes))
-        rc = q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-    if (fclose(fp) != 0 && rc == 0) rc = q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = q35_fail(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc != 0) remove(tmp);
-    free(tmp);
+    free(dest);
     return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <cJSON.h>
 #include <regex.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,8 +135,12 @@ int q35_policy_load(q35_policy *p, const char *path, char *err, size_t errlen) {
                         : strcmp(key, "atol") == 0 ? &r.atol : strcmp(key, "rtol") == 0 ? &r.rtol
                         : strcmp(key, "top1_min") == 0 ? &r.top1_min : strcmp(key, "kl_max") == 0 ? &r.kl_max : NULL;
             if (num) {
-                if (!cJSON_IsNumber(f) || f->valuedouble < 0) {
-                    q35_fail(err, errlen, "%s: rule %d: %s must be a number >= 0", path, k + 1, key);
+                if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) || f->valuedouble < 0) {
+                    q35_fail(err, errlen, "%s: rule %d: %s must be a finite number >= 0", path, k + 1, key);
+                    goto bad;
+                }
+                if ((num == &r.cosine || num == &r.top1_min) && f->valuedouble > 1) { /* no comparison could pass */
+                    q35_fail(err, errlen, "%s: rule %d: %s must be at most 1, got %g", path, k + 1, key, f->valuedouble);
                     goto bad;
                 }
                 *num = f->valuedouble;
@@ -190,9 +195,11 @@ done:
     return rc;
 }
 
-/* The lower-precision of two dtypes, folded to the rule classes (int, bf16 for any 16-bit float). */
+/* The lower-precision of two dtypes, folded to the rule classes (int, bf16 for any 16-bit float).
+ * Symmetric: an integer dtype on either side makes the tensor an integer one (q35_compare then
+ * compares it exactly). */
 static int dtype_class(q35_dtype ours, q35_dtype gold) {
-    if (q35_dtype_is_int(gold)) return Q35_I64;
+    if (q35_dtype_is_int(ours) || q35_dtype_is_int(gold)) return Q35_I64;
     if (ours == Q35_BF16 || ours == Q35_F16 || gold == Q35_BF16 || gold == Q35_F16) return Q35_BF16;
     if (ours == Q35_F64 && gold == Q35_F64) return Q35_F64;
     return Q35_F32;

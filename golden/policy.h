@@ -2,7 +2,7 @@
  *
  * A policy is an ordered list of rules; the first rule that applies to a tensor decides it, and
  * reports name it. The defaults, in order:
- *   integer   ids, positions, grids (integer goldens): exact
+ *   integer   ids, positions, grids (an integer dtype on either side): exact, as integers
  *   logits    names ending in "logits", both sides float32: max_rel <= 1e-4, cosine >= 0.99999
  *   low-precision  either side stored in bf16 or f16: max_rel <= 1e-2, cosine >= 0.999
  *             (bf16 keeps 8 significant bits: one rounding is up to 2^-9 = 2e-3 relative)

@@ -289,18 +289,9 @@ static cJSON *row_json(const q35_row *w) {
     return o;
 }
 
+/* Writes text to path atomically (util.h's q35_write_file_atomic). */
 static int write_text(const char *path, const char *text, char *err, size_t errlen) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return q35_fail(err, errlen, "%s: %s", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return q35_fail(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return 0;
+    return q35_write_file_atomic(path, text, strlen(text), err, errlen);
 }
 
 int q35_report_write_json(const q35_report *r, const char *path, char *err, size_t errlen) {

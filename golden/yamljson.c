@@ -127,7 +127,7 @@ cJSON *q35_yaml_load(const char *path, char *err, size_t errlen) {
     }
     yaml_parser_set_input_file(&p, f);
     cJSON *root = NULL;
-    int done = 0, failed = 0;
+    int done = 0, failed = 0, docs = 0;
     if (errlen) err[0] = 0;
     while (!done && !failed) {
         yaml_event_t e;
@@ -137,9 +137,13 @@ cJSON *q35_yaml_load(const char *path, char *err, size_t errlen) {
             failed = 1;
             break;
         }
-        if (e.type == YAML_DOCUMENT_END_EVENT || e.type == YAML_STREAM_END_EVENT) {
-            done = 1; /* the first document only */
-        } else if (e.type != YAML_STREAM_START_EVENT && e.type != YAML_DOCUMENT_START_EVENT) {
+        if (e.type == YAML_STREAM_END_EVENT) {
+            done = 1;
+        } else if (e.type == YAML_DOCUMENT_START_EVENT && docs++ > 0) { /* a second document would be ignored */
+            q35_fail(err, errlen, "%s:%zu: a second YAML document ('---'): q35 reads one document per file", path,
+                     e.start_mark.line + 1);
+            failed = 1;
+        } else if (e.type != YAML_STREAM_START_EVENT && e.type != YAML_DOCUMENT_START_EVENT && e.type != YAML_DOCUMENT_END_EVENT) {
             if (root) {
                 q35_fail(err, errlen, "%s: more than one top-level value", path);
                 failed = 1;

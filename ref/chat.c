@@ -33,6 +33,7 @@ char *q35_chat_template_load(const char *path, const char **source, char *err, s
         snprintf(p, sizeof p, "%s/tokenizer_config.json", path);
         char *tc = q35_read_file(p, 64u << 20, NULL);
         cJSON *j = tc ? cJSON_Parse(tc) : NULL;
+        q35_json_last_wins(j);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "chat_template");
         if (cJSON_IsString(t) && (text = strdup(t->valuestring))) src = "tokenizer_config.json";
         cJSON_Delete(j);
@@ -145,7 +146,7 @@ static void mark_floats(cJSON *j, const unsigned char *kinds, size_t n, size_t *
 }
 
 cJSON *q35_chat_parse_json(const char *text) {
-    cJSON *root = cJSON_Parse(text);
+    cJSON *root = cJSON_ParseWithOpts(text, NULL, 1); /* trailing text is not JSON (Python's json refuses it) */
     if (!root) return NULL;
     /* each number token of the text, in order: 1 when written with '.', 'e' or 'E' */
     size_t cap = 64, n = 0;
@@ -172,5 +173,6 @@ cJSON *q35_chat_parse_json(const char *text) {
     size_t k = 0;
     if (kinds) mark_floats(root, kinds, n, &k);
     free(kinds);
+    q35_json_last_wins(root); /* after the marking, which pairs number tokens with nodes in order */
     return root;
 }

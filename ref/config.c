@@ -542,6 +542,7 @@ int q35_config_parse(q35_config *c, const char *json, const char *source, char *
     if (!json) return q35_fail(err, errlen, "%s: no text", source);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(json, &end, 1); /* 1: trailing garbage is an error too */
+    q35_json_last_wins(root); /* a key given twice: the last, as transformers' json.load reads it */
     if (!root) {
         long at = end && end >= json ? (long)(end - json) : -1;
         return q35_fail(err, errlen, "%s: not valid JSON (error near byte %ld)", source, at);

@@ -23,7 +23,11 @@ typedef struct {
  * composited). Returns -1 with err for unreadable, corrupt, truncated or oversized images. */
 int q35_image_load(q35_image *im, const char *path, char *err, size_t errlen);
 /* The same; exif = 0 skips the EXIF orientation (Hugging Face applies it for images loaded from a
- * path, as ImageOps.exif_transpose, and not for PIL images passed in directly). */
+ * path, as ImageOps.exif_transpose, and not for PIL images passed in directly). With exif = 1 the
+ * orientation is the one Pillow 13's exif_transpose finds: JPEG's first "Exif\0\0" APP1 (later ones
+ * appended), PNG's last eXIf or "exif" text chunk, else its "Raw profile type exif" text, then XMP's
+ * tiff:Orientation when IFD0 has none; and the load fails (-1, err says why) where exif_transpose
+ * raises on the metadata, as Hugging Face's load_image then does. */
 int q35_image_load_opts(q35_image *im, const char *path, int exif, char *err, size_t errlen);
 void q35_image_free(q35_image *im);
 

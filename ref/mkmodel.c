@@ -288,30 +288,20 @@ static int write_tensor(q35_stw *w, const spec *s, int k, uint64_t seed, void *b
     return 0;
 }
 
+/* Every file goes through q35_write_file_atomic: whole or not at all, and never over a FIFO or a
+ * device that happens to sit at the path. */
 static int write_text_file(const char *path, const char *text, char *err, size_t errlen) {
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return q35_write_file_atomic(path, text, strlen(text), err, errlen);
 }
 
-/* Copies src to dst, streamed. */
+/* Copies src (at most 1 GiB) to dst. */
 static int copy_file(const char *dst, const char *src, char *err, size_t errlen) {
-    FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
-    if (!in || !out) {
-        if (in) fclose(in);
-        return q35_fail(err, errlen, "%s: cannot %s: %s", in ? dst : src, in ? "write" : "read", strerror(errno));
-    }
-    char buf[1 << 16];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0) bad = fwrite(buf, 1, n, out) != n;
-    bad |= ferror(in);
-    fclose(in);
-    if (fclose(out) != 0) bad = 1;
-    return bad ? q35_fail(err, errlen, "%s: copy from %s failed", dst, src) : 0;
+    size_t n = 0;
+    char *data = q35_read_file(src, (size_t)1 << 30, &n);
+    if (!data) return q35_fail(err, errlen, "%s: cannot read: %s", src, strerror(errno));
+    int rc = q35_write_file_atomic(dst, data, n, err, errlen);
+    free(data);
+    return rc;
 }
 
 /* tokenizer.json (a copy of tok, checked to fit the vocabulary), tokenizer_config.json with the
@@ -416,9 +406,11 @@ int q35_mkmodel(const q35_config *c, const q35_mkmodel_opts *o, char *err, size_
     }
     if (nshards > 1) {
         snprintf(tmp, sizeof tmp, "%s/model.safetensors.index.json", o->out_dir);
-        idx = fopen(tmp, "w");
+        char *text = NULL;
+        size_t tlen = 0;
+        idx = open_memstream(&text, &tlen); /* built in memory, then written atomically */
         if (!idx) {
-            snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+            snprintf(err, errlen, "%s: out of memory", tmp);
             goto out;
         }
         fprintf(idx, "{\n  \"metadata\": {\n    \"total_size\": %llu\n  },\n  \"weight_map\": {\n",
@@ -427,12 +419,16 @@ int q35_mkmodel(const q35_config *c, const q35_mkmodel_opts *o, char *err, size_
             fprintf(idx, "    \"%s\": \"model-%05d-of-%05d.safetensors\"%s\n", l.v[i].name, shard[i] + 1, nshards,
                     i + 1 < l.n ? "," : "");
         fprintf(idx, "  }\n}\n");
-        if (fclose(idx) != 0) {
-            idx = NULL;
-            snprintf(err, errlen, "%s: write failed", tmp);
+        int bad = fclose(idx) != 0;
+        idx = NULL;
+        if (bad) {
+            free(text);
+            snprintf(err, errlen, "%s: out of memory", tmp);
             goto out;
         }
-        idx = NULL;
+        bad = q35_write_file_atomic(tmp, text, tlen, err, errlen) != 0;
+        free(text);
+        if (bad) goto out;
     }
     /* generation_config.json: the ids of the family's published file (Qwen3.6-35B-A3B's; none is
      * published for the small sizes, spec section 1.4) with the model card's recommended sampling

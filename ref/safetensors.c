@@ -250,7 +250,7 @@ static int open_index(q35_st *st, int *cap, const char *dir, const char *index, 
     size_t n;
     char *text = q35_read_file(index, 64u << 20, &n);
     if (!text) return q35_fail(err, errlen, "%s: cannot read: %s", index, strerror(errno));
-    cJSON *root = cJSON_ParseWithLength(text, n);
+    cJSON *root = q35_json_parse(text, n);
     free(text);
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     int rc = -1;
@@ -445,16 +445,22 @@ int q35_stw_begin(q35_stw *w, char *err, size_t errlen) {
     }
     len += (size_t)snprintf(h + len, cap - len, "}");
     while ((8 + len) % 8) h[len++] = ' '; /* data section starts 8-aligned */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) { free(h); return q35_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno)); }
+    /* an atomic write (util.h): from here w->path is the file replaced (a symlink's target) */
+    char *dest = q35_atomic_dest(w->path, err, errlen);
+    FILE *fp = dest ? q35_atomic_create(dest, err, errlen) : NULL;
+    if (!fp) {
+        free(h);
+        free(dest);
+        return -1;
+    }
+    free(w->path);
+    w->path = dest;
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)len >> (8 * i));
     int ok = fwrite(lenb, 1, 8, fp) == 8 && fwrite(h, 1, len, fp) == len;
     free(h);
     w->fp = fp;
-    if (!ok) return q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+    if (!ok) return q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
     return 0;
 }
 
@@ -495,10 +501,8 @@ static void stw_free(q35_stw *w) {
 }
 
 int q35_stw_finish(q35_stw *w, char *err, size_t errlen) {
-    char tmp[4200];
     int rc = 0;
     if (!w->path) return q35_fail(err, errlen, "safetensors writer was not initialised");
-    snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
     if (!w->fp) rc = q35_stw_begin(w, err, errlen);
     if (rc == 0 && w->written != w->expected)
         rc = q35_fail(err, errlen, "%s: %zu bytes of data written, the declared tensors need %zu", w->path, w->written, w->expected);
@@ -506,21 +510,15 @@ int q35_stw_finish(q35_stw *w, char *err, size_t errlen) {
     for (int i = 0; rc == 0 && w->fp && i < w->n; i++)
         if (stw_pad(w, w->tensors[i].offset + w->tensors[i].nbytes) != 0)
             rc = q35_fail(err, errlen, "%s: write failed: %s", w->path, strerror(errno));
-    if (w->fp && fclose((FILE *)w->fp) != 0 && rc == 0) rc = q35_fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+    /* renamed into place when all went well, else the temporary file removed */
+    if (w->fp && q35_atomic_end((FILE *)w->fp, w->path, rc == 0, err, errlen) != 0) rc = -1;
     w->fp = NULL;
-    if (rc == 0 && rename(tmp, w->path) != 0) rc = q35_fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(errno));
-    if (rc != 0) remove(tmp);
     stw_free(w);
     return rc;
 }
 
 void q35_stw_abort(q35_stw *w) {
-    char tmp[4200];
-    if (w->path) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", w->path);
-        if (w->fp) fclose((FILE *)w->fp);
-        remove(tmp);
-    }
+    if (w->fp) q35_atomic_end((FILE *)w->fp, w->path, 0, NULL, 0); /* only a temporary file this writer made */
     stw_free(w);
 }
 

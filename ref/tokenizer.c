@@ -62,20 +62,28 @@ struct q35_tokenizer {
 
 /* ---- hashing ---- */
 
-static uint64_t fnv(const char *s, int len) {
-    uint64_t h = 1469598103934665603ull;
+/* FNV-1a of len bytes of s, continuing from h (start with FNV_START). */
+#define FNV_START 1469598103934665603ull
+static uint64_t fnv_more(uint64_t h, const char *s, int len) {
     for (int i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     return h;
 }
 
-static int vocab_find(const q35_tokenizer *t, const char *s, int len) {
-    size_t mask = t->vocab_cap - 1, i = fnv(s, len) & mask;
+static uint64_t fnv(const char *s, int len) { return fnv_more(FNV_START, s, len); }
+
+/* The vocab id of the text a[alen] followed by b[blen] (no copy made), or -1. */
+static int vocab_find2(const q35_tokenizer *t, const char *a, int alen, const char *b, int blen) {
+    size_t mask = t->vocab_cap - 1, i = fnv_more(fnv(a, alen), b, blen) & mask;
     for (;; i = (i + 1) & mask) {
         int id = t->vocab_slots[i];
         if (id < 0) return -1;
-        if (t->tok[id].len == len && memcmp(t->tok[id].s, s, (size_t)len) == 0) return id;
+        const tstr *v = &t->tok[id];
+        if (v->len == alen + blen && memcmp(v->s, a, (size_t)alen) == 0 && memcmp(v->s + alen, b, (size_t)blen) == 0)
+            return id;
     }
 }
+
+static int vocab_find(const q35_tokenizer *t, const char *s, int len) { return vocab_find2(t, s, len, "", 0); }
 
 static void vocab_insert(q35_tokenizer *t, int id) {
     size_t mask = t->vocab_cap - 1, i = fnv(t->tok[id].s, t->tok[id].len) & mask;
@@ -137,12 +145,41 @@ static const char *jstr(const cJSON *o, const char *k) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int check_bytelevel(const cJSON *c, const char *what, const char *path, char *err, size_t errlen) {
-    const cJSON *aps = cJSON_GetObjectItemCaseSensitive(c, "add_prefix_space");
-    const cJSON *ur = cJSON_GetObjectItemCaseSensitive(c, "use_regex");
-    if (cJSON_IsTrue(aps)) return q35_fail(err, errlen, "%s: %s ByteLevel with add_prefix_space is not supported", path, what);
-    if (cJSON_IsTrue(ur)) return q35_fail(err, errlen, "%s: %s ByteLevel with use_regex is not supported", path, what);
+/* A field Hugging Face reads as a required bool: *v its value, or -1 with err naming where+key
+ * when it is absent or not true/false (Hugging Face refuses such a file). */
+static int req_bool(const cJSON *o, const char *where, const char *key, int *v, const char *path, char *err,
+                    size_t errlen) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsBool(x)) return q35_fail(err, errlen, "%s: %s%s must be true or false", path, where, key);
+    *v = cJSON_IsTrue(x);
     return 0;
+}
+
+/* The same for an Option<bool>: absent or null gives def. */
+static int opt_bool(const cJSON *o, const char *where, const char *key, int def, int *v, const char *path, char *err,
+                    size_t errlen) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!x || cJSON_IsNull(x)) {
+        *v = def;
+        return 0;
+    }
+    return req_bool(o, where, key, v, path, err, errlen);
+}
+
+/* A ByteLevel component's flags as Hugging Face reads them: add_prefix_space and trim_offsets are
+ * required bools, use_regex an optional one that defaults to TRUE. Sets *aps and *use_regex;
+ * returns 0 or -1 with err. */
+static int bytelevel_flags(const cJSON *c, const char *what, int *aps, int *use_regex, const char *path, char *err,
+                           size_t errlen) {
+    char where[64];
+    int trim;
+    snprintf(where, sizeof where, "%s ByteLevel ", what);
+    if (req_bool(c, where, "add_prefix_space", aps, path, err, errlen) != 0 ||
+        req_bool(c, where, "trim_offsets", &trim, path, err, errlen) != 0)
+        return -1;
+    *use_regex = 1; /* serde's default when absent; null is an error there */
+    if (!cJSON_GetObjectItemCaseSensitive(c, "use_regex")) return 0;
+    return req_bool(c, where, "use_regex", use_regex, path, err, errlen);
 }
 
 /* normalizer: null, NFC, or a Sequence of those */
@@ -180,9 +217,76 @@ static int read_pretokenizer(q35_tokenizer *t, const cJSON *p, const char *path,
     if (strcmp(re, QWEN2_PATTERN) == 0) t->marks = 0;
     else if (strcmp(re, QWEN35_PATTERN) == 0) t->marks = 1;
     else return q35_fail(err, errlen, "%s: pre_tokenizer Split pattern is not one of the Qwen2/Qwen3 or Qwen3.5 patterns q35 implements: %.200s", path, re);
-    if (!beh || strcmp(beh, "Isolated") != 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(split, "invert")))
+    if (!beh || strcmp(beh, "Isolated") != 0 || !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(split, "invert")))
         return q35_fail(err, errlen, "%s: pre_tokenizer Split must have behavior Isolated and invert false", path);
-    return check_bytelevel(bl, "pre_tokenizer", path, err, errlen);
+    int aps, use_regex;
+    if (bytelevel_flags(bl, "pre_tokenizer", &aps, &use_regex, path, err, errlen) != 0) return -1;
+    if (aps) return q35_fail(err, errlen, "%s: pre_tokenizer ByteLevel with add_prefix_space is not supported", path);
+    if (use_regex) /* GPT-2's regex would split the Split's pieces again */
+        return q35_fail(err, errlen,
+                        "%s: pre_tokenizer ByteLevel with use_regex true (Hugging Face's default when absent) is not "
+                        "supported: it must be false",
+                        path);
+    return 0;
+}
+
+/* The fields outside the components that change ids, as Hugging Face's TokenizerImpl reads them:
+ * version must be "1.0" when given (Hugging Face refuses any other); truncation and padding must be
+ * null (they cut or pad every encoding); post_processor null or ByteLevel (which changes offsets
+ * only: any other, such as TemplateProcessing, adds tokens to what encode() gives by default).
+ * Returns 0 or -1 with err naming the field. */
+static int check_top_level(const cJSON *root, const char *path, char *err, size_t errlen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+    if (v && !(cJSON_IsString(v) && strcmp(v->valuestring, "1.0") == 0))
+        return q35_fail(err, errlen, "%s: version must be \"1.0\" (Hugging Face's tokenizers refuses any other)", path);
+    static const char *const cut[] = { "truncation", "padding" };
+    for (int i = 0; i < 2; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, cut[i]);
+        if (x && !cJSON_IsNull(x))
+            return q35_fail(err, errlen, "%s: %s is set: not supported (it changes every encoding), only null", path, cut[i]);
+    }
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
+    if (!pp || cJSON_IsNull(pp)) return 0;
+    const char *type = jstr(pp, "type");
+    if (!type || strcmp(type, "ByteLevel") != 0)
+        return q35_fail(err, errlen,
+                        "%s: post_processor '%s' is not supported (ByteLevel or null only: others add tokens to the "
+                        "encoding)",
+                        path, type ? type : "?");
+    int aps, use_regex;
+    return bytelevel_flags(pp, "post_processor", &aps, &use_regex, path, err, errlen);
+}
+
+/* The BPE options that change ids, refused unless at Hugging Face's defaults: dropout (null or 0),
+ * continuing_subword_prefix and end_of_word_suffix (null or ""), ignore_merges and byte_fallback
+ * (null or false). unk_token and fuse_unk act only on a character missing from the vocabulary,
+ * which the 256 byte-level tokens (required by the loader) rule out: they are checked for type
+ * only. Returns 0 or -1 with err naming the field. */
+static int check_bpe_options(const cJSON *model, const char *path, char *err, size_t errlen) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+    if (d && !cJSON_IsNull(d)) {
+        if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= 1))
+            return q35_fail(err, errlen, "%s: model.dropout must be null or a number from 0 to 1", path);
+        if (d->valuedouble != 0)
+            return q35_fail(err, errlen, "%s: model.dropout is %g: BPE dropout is not supported, only null or 0", path,
+                            d->valuedouble);
+    }
+    static const char *const affixes[] = { "continuing_subword_prefix", "end_of_word_suffix", "unk_token" };
+    for (int i = 0; i < 3; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(model, affixes[i]);
+        if (!x || cJSON_IsNull(x)) continue;
+        if (!cJSON_IsString(x)) return q35_fail(err, errlen, "%s: model.%s must be null or a string", path, affixes[i]);
+        if (i < 2 && x->valuestring[0])
+            return q35_fail(err, errlen, "%s: model.%s is '%.40s': not supported, only null or \"\"", path, affixes[i],
+                            x->valuestring);
+    }
+    static const char *const flags[] = { "ignore_merges", "byte_fallback", "fuse_unk" };
+    for (int i = 0; i < 3; i++) {
+        int on = 0;
+        if (opt_bool(model, "model.", flags[i], 0, &on, path, err, errlen) != 0) return -1;
+        if (on && i < 2) return q35_fail(err, errlen, "%s: model.%s is true: not supported, only null or false", path, flags[i]);
+    }
+    return 0;
 }
 
 /* skip_special drops an id whose decoded text is the content of a special token: Hugging Face
@@ -218,6 +322,184 @@ static int mark_skipped(q35_tokenizer *t) {
     return 0;
 }
 
+/* The two tokens of merge e (number idx, for errors) as Hugging Face's BPE reads them: all merges
+ * are "a b" strings split at their one space, or all ["a", "b"] pairs (*form: 0 before the first,
+ * then 1 strings, 2 pairs). Returns 1 with *a[*alen] and *b[*blen] pointing into e, 0 for a string
+ * starting "#version" (skipped there), -1 with err. */
+static int merge_parts(const cJSON *e, int idx, int *form, const char **a, int *alen, const char **b, int *blen,
+                       const char *path, char *err, size_t errlen) {
+    int f = cJSON_IsString(e) ? 1 : cJSON_IsArray(e) ? 2 : 0;
+    if (f == 0 || (*form && f != *form))
+        return q35_fail(err, errlen, "%s: merge %d: model.merges must be all \"a b\" strings or all [\"a\", \"b\"] pairs",
+                        path, idx);
+    *form = f;
+    if (f == 1) {
+        const char *s = e->valuestring, *sp = strchr(s, ' ');
+        if (strncmp(s, "#version", 8) == 0) return 0;
+        if (!sp || strchr(sp + 1, ' '))
+            return q35_fail(err, errlen, "%s: merge %d '%.60s' is not two tokens split by one space", path, idx, s);
+        *a = s, *alen = (int)(sp - s), *b = sp + 1, *blen = (int)strlen(sp + 1);
+        return 1;
+    }
+    if (cJSON_GetArraySize(e) != 2 || !cJSON_IsString(e->child) || !cJSON_IsString(e->child->next))
+        return q35_fail(err, errlen, "%s: merge %d is not a pair of two strings", path, idx);
+    *a = e->child->valuestring, *alen = (int)strlen(*a);
+    *b = e->child->next->valuestring, *blen = (int)strlen(*b);
+    return 1;
+}
+
+/* Fills t->merges from the model.merges list (the vocab must be loaded): each pair's rank is its
+ * place in the list, and a pair listed twice keeps its LAST rank, as in Hugging Face's BPE (which
+ * collects the list into a hash map, later entries replacing earlier ones). Every token named, and
+ * the pair's concatenation, must be in the vocab. Returns 0 or -1 with err. */
+static int read_merges(q35_tokenizer *t, const cJSON *merges, const char *path, char *err, size_t errlen) {
+    int nm = cJSON_GetArraySize(merges), idx = 0, form = 0;
+    for (t->merge_cap = 1024; t->merge_cap < (size_t)nm * 2 + 2; t->merge_cap *= 2) {}
+    t->merges = calloc(t->merge_cap, sizeof *t->merges);
+    if (!t->merges) return q35_fail(err, errlen, "%s: out of memory", path);
+    for (const cJSON *e = merges->child; e; e = e->next, idx++) {
+        const char *a = NULL, *b = NULL;
+        int alen = 0, blen = 0, r = merge_parts(e, idx, &form, &a, &alen, &b, &blen, path, err, errlen);
+        if (r <= 0) {
+            if (r < 0) return -1;
+            continue;
+        }
+        int ia = vocab_find(t, a, alen), ib = vocab_find(t, b, blen), ir = vocab_find2(t, a, alen, b, blen);
+        if (ia < 0 || ib < 0 || ir < 0)
+            return q35_fail(err, errlen, "%s: merge %d (%.*s + %.*s) names a token not in the vocab", path, idx,
+                            alen < 40 ? alen : 40, a, blen < 40 ? blen : 40, b);
+        uint64_t key = ((uint64_t)(ia + 1) << 32) | (uint64_t)(ib + 1);
+        size_t mask = t->merge_cap - 1, i = mix(key) & mask;
+        while (t->merges[i].key && t->merges[i].key != key) i = (i + 1) & mask;
+        t->merges[i] = (merge_slot){ key, idx, ir }; /* a repeated pair: the later rank replaces the earlier */
+    }
+    return 0;
+}
+
+/* The slot of set[cap] (open addressing over t->adds, -1 empty) that holds the added token whose
+ * content is s[len], or the empty slot where it would go. */
+static size_t added_slot(const q35_tokenizer *t, const int *set, size_t cap, const char *s, int len) {
+    size_t h = fnv(s, len) & (cap - 1);
+    while (set[h] >= 0 && !(t->adds[set[h]].len == len && memcmp(t->adds[set[h]].s, s, (size_t)len) == 0))
+        h = (h + 1) & (cap - 1);
+    return h;
+}
+
+/* Checks that added token e (content s[len], number idx, given id) has the id Hugging Face's
+ * tokenizers gives it, which ignores the file's ids (AddedVocabulary::add_tokens): an earlier added
+ * token's id for the same content, else the content's id in model.vocab, else the next new id,
+ * *next (the vocab's size, then counting on). prev is that earlier token, or NULL. Returns 0 or -1
+ * with err naming the token, its id, and the id it should have. */
+static int check_added_id(const q35_tokenizer *t, const added_token *prev, const char *s, int len, int idx, int id,
+                          int *next, const char *path, char *err, size_t errlen) {
+    int want = prev ? prev->id : vocab_find(t, s, len);
+    const char *why = prev ? "an earlier added token with this content" : "its id in model.vocab";
+    if (want < 0) {
+        want = (*next)++;
+        why = "the next id after the vocabulary and the added tokens before it";
+        if (want < t->size && t->tok[want].s) /* a vocab with holes or ids past its size */
+            return q35_fail(err, errlen,
+                            "%s: added token %d '%.40s' would get id %d from Hugging Face's tokenizers (%s), but that "
+                            "id belongs to '%.40s' in the vocabulary",
+                            path, idx, s, want, why, t->tok[want].s);
+    }
+    if (id == want) return 0;
+    if (id < t->size && t->tok[id].s && !(t->added[id] & 1))
+        return q35_fail(err, errlen,
+                        "%s: added token %d '%.40s' has id %d, but that id belongs to '%.40s' in the vocabulary; "
+                        "Hugging Face's tokenizers would give it id %d (%s)",
+                        path, idx, s, id, t->tok[id].s, want, why);
+    return q35_fail(err, errlen,
+                    "%s: added token %d '%.40s' has id %d, but Hugging Face's tokenizers would give it id %d (%s)", path,
+                    idx, s, id, want, why);
+}
+
+/* Fills t->adds, the added bits and t->tok for the added tokens, as Hugging Face reads them: every
+ * flag a required bool, an empty content refused, the ids as check_added_id says (nv: the number of
+ * vocab entries), a repeat of an earlier token skipped when identical and refused when its flags
+ * differ (Hugging Face would keep the last one's). Returns 0 or -1 with err. */
+static int read_added(q35_tokenizer *t, const cJSON *adds, int nv, const char *path, char *err, size_t errlen) {
+    int na = cJSON_GetArraySize(adds), next = nv, idx = 0, rc = -1;
+    size_t cap = 16;
+    while (cap < (size_t)na * 2 + 2) cap *= 2;
+    int *seen = malloc(cap * sizeof *seen);
+    t->adds = calloc((size_t)na + 1, sizeof *t->adds);
+    t->raw = calloc((size_t)na + 1, sizeof *t->raw);
+    t->norm = calloc((size_t)na + 1, sizeof *t->norm);
+    if (!seen || !t->adds || !t->raw || !t->norm) {
+        free(seen);
+        return q35_fail(err, errlen, "%s: out of memory", path);
+    }
+    memset(seen, 0xff, cap * sizeof *seen);
+    for (const cJSON *e = cJSON_IsArray(adds) ? adds->child : NULL; e; e = e->next, idx++) {
+        const char *content = jstr(e, "content");
+        int len = (int)strlen(content), id = cJSON_GetObjectItemCaseSensitive(e, "id")->valueint, f[5];
+        static const char *const flag[5] = { "special", "lstrip", "rstrip", "single_word", "normalized" };
+        char where[64];
+        snprintf(where, sizeof where, "added token %d: ", idx);
+        for (int k = 0; k < 5; k++)
+            if (req_bool(e, where, flag[k], &f[k], path, err, errlen) != 0) goto out;
+        if (len == 0) {
+            q35_fail(err, errlen, "%s: added token %d is empty", path, idx);
+            goto out;
+        }
+        size_t slot = added_slot(t, seen, cap, content, len);
+        const added_token *prev = seen[slot] >= 0 ? &t->adds[seen[slot]] : NULL;
+        if (check_added_id(t, prev, content, len, idx, id, &next, path, err, errlen) != 0) goto out;
+        if (prev) {
+            if (prev->special != f[0] || prev->lstrip != f[1] || prev->rstrip != f[2] || prev->single_word != f[3] ||
+                prev->normalized != f[4]) {
+                q35_fail(err, errlen,
+                         "%s: added token %d '%.40s' repeats an earlier one with other flags: not supported (Hugging "
+                         "Face's tokenizers would take this one's)",
+                         path, idx, content);
+                goto out;
+            }
+            continue; /* an identical repeat: Hugging Face skips it */
+        }
+        added_token *a = &t->adds[t->nadds];
+        a->id = id, a->len = len;
+        a->special = f[0], a->lstrip = f[1], a->rstrip = f[2], a->single_word = f[3], a->normalized = f[4];
+        a->s = strdup(content);
+        if (!a->s) {
+            q35_fail(err, errlen, "%s: out of memory", path);
+            goto out;
+        }
+        t->nadds++; /* owned from here on (freed with t) */
+        if (a->normalized && t->nfc) { /* matched as the normaliser writes it */
+            utf8proc_uint8_t *p = NULL;
+            utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)content, a->len, &p, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            if (r <= 0) {
+                free(p);
+                q35_fail(err, errlen, "%s: added token %d '%.40s' cannot be normalised", path, idx, content);
+                goto out;
+            }
+            a->pat = (char *)p, a->plen = (int)r;
+        } else {
+            a->pat = strdup(content), a->plen = a->len;
+        }
+        if (!a->pat) {
+            q35_fail(err, errlen, "%s: out of memory", path);
+            goto out;
+        }
+        seen[slot] = t->nadds - 1;
+        t->added[a->id] = 1;
+        t->add_ix[a->id] = t->nadds - 1;
+        if (!t->tok[a->id].s) {
+            t->tok[a->id].s = strdup(content);
+            if (!t->tok[a->id].s) {
+                q35_fail(err, errlen, "%s: out of memory", path);
+                goto out;
+            }
+            t->tok[a->id].len = a->len;
+        }
+    }
+    rc = 0;
+out:
+    free(seen);
+    return rc;
+}
+
 q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen) {
     char path[4096];
     struct stat sb;
@@ -237,7 +519,7 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
         q35_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return NULL;
     }
-    cJSON *root = cJSON_ParseWithLength(text, n);
+    cJSON *root = q35_json_parse(text, n); /* a repeated key keeps its last value, as serde's maps */
     free(text);
     q35_tokenizer *t = calloc(1, sizeof *t);
     if (!root || !t) {
@@ -250,11 +532,7 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
         q35_fail(err, errlen, "%s: model type '%s' is not supported (BPE only)", path, mtype ? mtype : "missing");
         goto fail;
     }
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback")) ||
-        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "ignore_merges"))) {
-        q35_fail(err, errlen, "%s: BPE byte_fallback / ignore_merges are not supported", path);
-        goto fail;
-    }
+    if (check_bpe_options(model, path, err, errlen) != 0 || check_top_level(root, path, err, errlen) != 0) goto fail;
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
     const cJSON *adds = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
@@ -270,7 +548,12 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
         q35_fail(err, errlen, "%s: decoder '%s' is not supported (ByteLevel only)", path, dtype ? dtype : "missing");
         goto fail;
     }
-    if (check_bytelevel(dec, "decoder", path, err, errlen) != 0) goto fail;
+    int dec_aps, dec_regex;
+    if (bytelevel_flags(dec, "decoder", &dec_aps, &dec_regex, path, err, errlen) != 0) goto fail;
+    if (dec_aps || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dec, "use_regex"))) {
+        q35_fail(err, errlen, "%s: decoder ByteLevel with add_prefix_space or use_regex is not supported", path);
+        goto fail;
+    }
 
     /* id space */
     int maxid = -1;
@@ -281,9 +564,14 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
         }
         if (e->valueint > maxid) maxid = e->valueint;
     }
+    if (adds && !cJSON_IsArray(adds)) {
+        q35_fail(err, errlen, "%s: added_tokens must be a list", path);
+        goto fail;
+    }
     for (const cJSON *e = cJSON_IsArray(adds) ? adds->child : NULL; e; e = e->next) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 16777215 || !jstr(e, "content")) {
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 16777215 ||
+            id->valuedouble != (int)id->valuedouble || !jstr(e, "content")) {
             q35_fail(err, errlen, "%s: an added token lacks a valid id or content", path);
             goto fail;
         }
@@ -328,81 +616,8 @@ q35_tokenizer *q35_tokenizer_load(const char *path_in, char *err, size_t errlen)
             goto fail;
         }
     }
-    /* merges: rank = position; "a b" or ["a", "b"] */
-    int nm = cJSON_GetArraySize(merges), rank = 0;
-    for (t->merge_cap = 1024; t->merge_cap < (size_t)nm * 2 + 2; t->merge_cap *= 2) {}
-    t->merges = calloc(t->merge_cap, sizeof *t->merges);
-    if (!t->merges) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
-    char buf[1024];
-    for (const cJSON *e = merges->child; e; e = e->next, rank++) {
-        const char *a, *b;
-        char pair[1024];
-        if (cJSON_IsString(e)) {
-            snprintf(pair, sizeof pair, "%s", e->valuestring);
-            char *sp = strchr(pair, ' ');
-            if (!sp) { q35_fail(err, errlen, "%s: merge %d '%.60s' is not two tokens", path, rank, e->valuestring); goto fail; }
-            *sp = 0;
-            a = pair, b = sp + 1;
-        } else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && cJSON_IsString(e->child) && cJSON_IsString(e->child->next)) {
-            a = e->child->valuestring, b = e->child->next->valuestring;
-        } else {
-            q35_fail(err, errlen, "%s: merge %d is neither \"a b\" nor [\"a\", \"b\"]", path, rank);
-            goto fail;
-        }
-        int ia = vocab_find(t, a, (int)strlen(a)), ib = vocab_find(t, b, (int)strlen(b));
-        snprintf(buf, sizeof buf, "%s%s", a, b);
-        int ir = vocab_find(t, buf, (int)strlen(buf));
-        if (ia < 0 || ib < 0 || ir < 0) {
-            q35_fail(err, errlen, "%s: merge %d (%.40s + %.40s) names a token not in the vocab", path, rank, a, b);
-            goto fail;
-        }
-        uint64_t key = ((uint64_t)(ia + 1) << 32) | (uint64_t)(ib + 1);
-        size_t mask = t->merge_cap - 1, i = mix(key) & mask;
-        while (t->merges[i].key && t->merges[i].key != key) i = (i + 1) & mask;
-        if (t->merges[i].key) continue; /* a repeated merge keeps its first (lowest) rank */
-        t->merges[i] = (merge_slot){ key, rank, ir };
-    }
-    /* added tokens */
-    int na = cJSON_GetArraySize(adds);
-    t->adds = calloc((size_t)na + 1, sizeof *t->adds);
-    t->raw = calloc((size_t)na + 1, sizeof *t->raw);
-    t->norm = calloc((size_t)na + 1, sizeof *t->norm);
-    if (!t->adds || !t->raw || !t->norm) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
-    for (const cJSON *e = cJSON_IsArray(adds) ? adds->child : NULL; e; e = e->next) {
-        added_token *a = &t->adds[t->nadds];
-        const char *content = jstr(e, "content");
-        a->id = cJSON_GetObjectItemCaseSensitive(e, "id")->valueint;
-        a->len = (int)strlen(content);
-        a->s = strdup(content);
-        t->nadds++; /* owned from here on (freed on failure) */
-        a->special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "special"));
-        a->lstrip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "lstrip"));
-        a->rstrip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "rstrip"));
-        a->single_word = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "single_word"));
-        /* absent: Hugging Face's AddedToken default (special tokens are not normalized) */
-        const cJSON *nz = cJSON_GetObjectItemCaseSensitive(e, "normalized");
-        a->normalized = cJSON_IsBool(nz) ? cJSON_IsTrue(nz) : !a->special;
-        if (!a->s || a->len == 0) { q35_fail(err, errlen, "%s: an added token is empty", path); goto fail; }
-        if (a->normalized && t->nfc) { /* matched as the normaliser writes it */
-            utf8proc_uint8_t *p = NULL;
-            utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)content, a->len, &p, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-            if (r <= 0) {
-                free(p);
-                q35_fail(err, errlen, "%s: added token %.40s cannot be normalised", path, content);
-                goto fail;
-            }
-            a->pat = (char *)p, a->plen = (int)r;
-        } else {
-            a->pat = strdup(content), a->plen = a->len;
-        }
-        if (!a->pat) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
-        t->added[a->id] = 1;
-        t->add_ix[a->id] = t->nadds - 1;
-        if (!t->tok[a->id].s) {
-            t->tok[a->id].s = strdup(content);
-            t->tok[a->id].len = a->len;
-        }
-    }
+    if (read_merges(t, merges, path, err, errlen) != 0) goto fail;
+    if (read_added(t, adds, cJSON_GetArraySize(vocab), path, err, errlen) != 0) goto fail;
     if (mark_skipped(t) != 0) { q35_fail(err, errlen, "%s: out of memory", path); goto fail; }
     /* the matching sets: special tokens, then the others, each in file order (which of two equal
      * patterns wins is the first here; Hugging Face 0.23 builds its matcher from a hash map, so

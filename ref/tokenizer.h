@@ -10,6 +10,15 @@
  * included: one whose text is all byte-level characters decodes byte by byte, as Hugging Face's
  * does). Anything else is an error naming the component: never a silent difference.
  *
+ * The file is read as Hugging Face's tokenizers (0.22/0.23) reads it: a JSON key given twice keeps
+ * its last value, a merge listed twice its last rank, and every added token must carry the id that
+ * library gives it (an earlier entry's for the same content, else its model.vocab id, else the next
+ * id from the vocab's size on: it ignores the file's ids), or the file is refused. Refused as well:
+ * truncation, padding, a post_processor other than ByteLevel, BPE dropout, continuing_subword_prefix,
+ * end_of_word_suffix, ignore_merges and byte_fallback, a pre-tokenizer ByteLevel whose use_regex is
+ * not false (absent means true there), and what that library refuses (a version other than "1.0", a
+ * missing added-token flag, a merge that is not two tokens, strings and pairs mixed in merges).
+ *
  * The Split pattern runs as a scanner written for the Qwen patterns over utf8proc's Unicode
  * tables (q35_unicode_version() says which), since Debian's PCRE2 has older tables than
  * Hugging Face's Oniguruma. */

@@ -2,10 +2,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int q35_fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -77,6 +79,53 @@ int q35_valid_utf8(const char *str) {
     return 1;
 }
 
+typedef struct {
+    cJSON *item;
+    size_t pos; /* its place among its siblings */
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b) {
+    const keyed *x = a, *y = b;
+    int r = strcmp(x->item->string ? x->item->string : "", y->item->string ? y->item->string : "");
+    return r ? r : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+void q35_json_last_wins(cJSON *j) {
+    if (!j) return;
+    for (cJSON *c = j->child; c; c = c->next) q35_json_last_wins(c);
+    if (!cJSON_IsObject(j) || !j->child || !j->child->next) return;
+    size_t n = 0;
+    for (cJSON *c = j->child; c; c = c->next) n++;
+    keyed *v = malloc(n * sizeof *v);
+    if (!v) return;
+    n = 0;
+    for (cJSON *c = j->child; c; c = c->next) v[n].item = c, v[n].pos = n, n++;
+    qsort(v, n, sizeof *v, keyed_cmp); /* by key, each key's items in document order */
+    for (size_t i = 0; i + 1 < n; i++)
+        if (strcmp(v[i].item->string ? v[i].item->string : "", v[i + 1].item->string ? v[i + 1].item->string : "") == 0)
+            cJSON_Delete(cJSON_DetachItemViaPointer(j, v[i].item)); /* a later one has the same key */
+    free(v);
+}
+
+int q35_json_has_nul(const char *s, size_t n) {
+    if (memchr(s, 0, n)) return 1;
+    for (size_t i = 0, in = 0; i < n; i++) {
+        if (!in) in = s[i] == '"';
+        else if (s[i] == '"') in = 0;
+        else if (s[i] == '\\') {
+            if (n - i >= 6 && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return 1;
+            i++;
+        }
+    }
+    return 0;
+}
+
+cJSON *q35_json_parse(const char *text, size_t n) {
+    cJSON *j = cJSON_ParseWithLength(text, n);
+    q35_json_last_wins(j);
+    return j;
+}
+
 cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, char *err, size_t errlen) {
     if (errlen) err[0] = 0;
     char *text = q35_read_file(path, max_bytes, NULL);
@@ -85,6 +134,7 @@ cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, ch
         return NULL;
     }
     cJSON *j = cJSON_Parse(text);
+    q35_json_last_wins(j);
     free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
@@ -135,18 +185,97 @@ int q35_regex_safe(const char *pattern, char *err, size_t errlen) {
     return 0;
 }
 
-int q35_write_file_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen) {
-    char tmp[4300];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return q35_fail(err, errlen, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return q35_fail(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-    int bad = fwrite(data, 1, n, f) != n;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return q35_fail(err, errlen, "%s: write failed: %s", path, strerror(e ? e : EIO));
+/* ---- atomic writes ---- */
+
+/* What kind of file mode m is, for messages ("a FIFO"). */
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symlink" : "not a regular file";
+}
+
+/* dest + ".tmp" in a new string, or NULL when out of memory. */
+static char *tmp_name(const char *dest) {
+    size_t n = strlen(dest);
+    char *t = malloc(n + 5);
+    if (t) memcpy(t, dest, n), memcpy(t + n, ".tmp", 5);
+    return t;
+}
+
+char *q35_atomic_dest(const char *path, char *err, size_t errlen) {
+    struct stat sb;
+    char *dest = NULL;
+    if (lstat(path, &sb) != 0) {
+        if (errno != ENOENT) return q35_fail(err, errlen, "%s: cannot check the destination: %s", path, strerror(errno)), NULL;
+        dest = strdup(path); /* nothing there: a new file */
+    } else if (S_ISREG(sb.st_mode)) {
+        dest = strdup(path);
+    } else if (!S_ISLNK(sb.st_mode)) {
+        return q35_fail(err, errlen, "%s exists and is not a regular file (%s): refusing to replace it", path,
+                        file_kind(sb.st_mode)), NULL;
+    } else {
+        /* a link: its target is the file meant (the link stays); one that leads nowhere is refused
+         * rather than guessed at, and a link to a FIFO or a device is refused as they are */
+        if (!(dest = realpath(path, NULL)))
+            return q35_fail(err, errlen, "%s is a symlink that leads to no file (%s): refusing to write through it", path,
+                            strerror(errno)), NULL;
+        if (stat(dest, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            q35_fail(err, errlen, "%s is a symlink to %s, which exists and is not a regular file (%s): refusing to replace it", path,
+                     dest, file_kind(sb.st_mode));
+            free(dest);
+            return NULL;
+        }
     }
-    return 0;
+    if (!dest) q35_fail(err, errlen, "%s: out of memory", path);
+    return dest;
+}
+
+FILE *q35_atomic_create(const char *dest, char *err, size_t errlen) {
+    char *tmp = tmp_name(dest);
+    if (!tmp) return q35_fail(err, errlen, "%s: out of memory", dest), NULL;
+    struct stat sb;
+    FILE *f = NULL;
+    int there = lstat(tmp, &sb) == 0;
+    if (there && !S_ISREG(sb.st_mode)) {
+        q35_fail(err, errlen, "%s exists and is not a regular file (%s): refusing to write over it", tmp, file_kind(sb.st_mode));
+    } else if (there && unlink(tmp) != 0) { /* a stale one, left by a killed writer */
+        q35_fail(err, errlen, "%s: cannot remove the stale temporary file: %s", tmp, strerror(errno));
+    } else {
+        /* O_EXCL: a new file of ours, never something put there meanwhile (a link is not followed) */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) q35_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        else if (!(f = fdopen(fd, "wb"))) {
+            q35_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    return f;
+}
+
+int q35_atomic_end(FILE *f, const char *dest, int ok, char *err, size_t errlen) {
+    char *tmp = tmp_name(dest);
+    int e = 0;
+    if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0)) e = errno ? errno : EIO;
+    if (fclose(f) != 0 && ok && !e) e = errno ? errno : EIO;
+    if (ok && !e && !tmp) e = ENOMEM;
+    if (ok && e) q35_fail(err, errlen, "%s: write failed: %s", dest, strerror(e));
+    else if (ok && rename(tmp, dest) != 0) e = errno, q35_fail(err, errlen, "%s: cannot rename into place: %s", dest, strerror(e));
+    int rc = ok && !e ? 0 : -1;
+    if (rc != 0 && tmp) unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int q35_write_file_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen) {
+    char *dest = q35_atomic_dest(path, err, errlen);
+    FILE *f = dest ? q35_atomic_create(dest, err, errlen) : NULL;
+    int rc = -1;
+    if (f) {
+        int ok = fwrite(data, 1, n, f) == n;
+        if (!ok) q35_fail(err, errlen, "%s: write failed: %s", dest, strerror(errno ? errno : EIO));
+        rc = q35_atomic_end(f, dest, ok, err, errlen);
+    }
+    free(dest);
+    return rc;
 }

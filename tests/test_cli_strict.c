@@ -2,7 +2,9 @@
  * every numeric option (through the one strict parser), unknown options and missing values told
  * apart, --help a success for every command, config.json keys q35 does not implement, a --model
  * that is not there, the policy's provenance when the bars come from the command line, an empty
- * .npy directory. Runs the binary named by $Q35_BIN (default ./q35) from the repository root. */
+ * .npy directory; --jsonl input that cannot be read, is too long, or has text after its JSON, and the
+ * exit status of runs with failed lines; output paths that are not regular files. Runs the binary
+ * named by $Q35_BIN (default ./q35) from the repository root. */
 #include <cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "npy.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -32,17 +35,14 @@ static void teardown(void) {
 
 static const char *bin(void) { return getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35"; }
 
-/* Runs "q35 ARGS" (a shell fragment); returns the exit status, with out_text and err_text set. */
-static int q35(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int q35(const char *fmt, ...) {
-    char args[8192], cmd[16384], o[1100], e[1100];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
+/* Runs "q35 ARGS" (args a shell fragment) with stdin from the shell pipeline producer (NULL: no
+ * input); returns the exit status, with out_text and err_text set. */
+static int run_q35(const char *producer, const char *args) {
+    char cmd[16384], o[1100], e[1100];
     snprintf(o, sizeof o, "%s/stdout", dir);
     snprintf(e, sizeof e, "%s/stderr", dir);
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", bin(), args, o, e);
+    if (producer) snprintf(cmd, sizeof cmd, "%s | %s %s >%s 2>%s", producer, bin(), args, o, e);
+    else snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", bin(), args, o, e);
     int st = system(cmd);
     free(out_text), free(err_text);
     out_text = q35_read_file(o, 1 << 24, NULL);
@@ -52,6 +52,17 @@ static int q35(const char *fmt, ...) {
     /* under ASan + UBSan (make asan) a finding fails the case even where the status would match */
     ck_assert_msg(!strstr(err_text, "runtime error:") && !strstr(err_text, "Sanitizer"), "q35 %s:\n%s", args, err_text);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs "q35 ARGS" (printf-style, a shell fragment) without input: run_q35. */
+static int q35(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int q35(const char *fmt, ...) {
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return run_q35(NULL, args);
 }
 
 #define EXPECT(status, where, sub, ...)                                                                              \
@@ -331,6 +342,225 @@ START_TEST(empty_npy_directory) {
 }
 END_TEST
 
+/* ---- --jsonl input (tokenize, chat-format) ---- */
+
+#define TOK "tests/data/tokenizer/qwen3_tokenizer.json"
+#define CHAT "tests/data/chat --template tests/data/chat/chat_template.jinja --tokenizer " TOK
+
+/* dir/name holding text; returns its path. */
+static const char *write_in(const char *name, const char *text) {
+    static char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tu_write_file(path, text, strlen(text));
+    return path;
+}
+
+/* The n-th line (from 1) of text, in a static buffer ("" when there are fewer). */
+static const char *nth_line(const char *text, int n) {
+    static char line[4096];
+    for (int i = 1; i < n && text; i++)
+        if ((text = strchr(text, '\n'))) text++;
+    size_t len = text ? strcspn(text, "\n") : 0;
+    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), text ? text : "");
+    return line;
+}
+
+/* A file that cannot be read (a directory: EISDIR) is an error naming it and the line, not an
+ * empty success; so is one that is not there. */
+START_TEST(jsonl_unreadable_is_an_error) {
+    EXPECT(1, 2, "cannot read line 1: Is a directory", "tokenize " TOK " --jsonl %s", dir);
+    ck_assert_msg(strstr(err_text, dir) && !out_text[0], "%s | %s", out_text, err_text);
+    EXPECT(1, 2, "cannot read line 1: Is a directory", "chat-format " CHAT " --jsonl %s", dir);
+    ck_assert_msg(!out_text[0], "%s", out_text);
+    EXPECT(1, 2, "cannot open: No such file", "tokenize " TOK " --jsonl %s/none.jsonl", dir);
+    EXPECT(1, 2, "cannot open: No such file", "chat-format " CHAT " --jsonl %s/none.jsonl", dir);
+}
+END_TEST
+
+/* A line over 256 MiB (the eval readers' limit) is refused, with its number, before it is parsed;
+ * the lines before it are done. A long line under the limit is read. */
+START_TEST(jsonl_line_cap) {
+    const char *big = "(printf '{\"text\": \"a\"}\\n'; yes aaaaaaaaaaaaaaa | tr -d '\\n' | head -c 268435457)";
+    int st = run_q35(big, "tokenize " TOK " --jsonl -");
+    ck_assert_msg(st == 1 && strstr(err_text, "stdin: line 2 is longer than 256 MiB"), "status %d: %s", st, err_text);
+    ck_assert_msg(strstr(nth_line(out_text, 1), "\"ids\"") && !nth_line(out_text, 2)[0], "%.300s", out_text);
+    st = run_q35(big, "chat-format " CHAT " --jsonl -");
+    ck_assert_msg(st == 1 && strstr(err_text, "stdin: line 2 is longer than 256 MiB"), "status %d: %s", st, err_text);
+    /* 1 MiB of text on one line: encoded */
+    st = run_q35("(printf '{\"text\": \"'; yes 'ab cd' | tr '\\n' ' ' | head -c 1048576; printf '\"}\\n')", "tokenize " TOK " --jsonl -");
+    ck_assert_msg(st == 0 && strstr(out_text, "\"ids\":[") && !err_text[0], "status %d: %s", st, err_text);
+}
+END_TEST
+
+/* Text after a line's JSON object is an {"error"} line for it, as the eval reader refuses it; a key
+ * given twice takes its last value (Python's json.loads, Hugging Face); a failed line makes the
+ * exit status 1 once all lines are done, and stderr says how many; all lines good: 0. */
+START_TEST(tokenize_jsonl_lines) {
+    const char *in = write_in("t.jsonl", "{\"text\": \"x\"}\n"
+                                         "{\"text\": \"x\"} junk\n"
+                                         "{\"text\": \"first\", \"text\": \"Hello\"}\n"
+                                         "{\"text\": \"Hello\", \"text\": 1}\n"
+                                         "{\"text\": \"x\"}   \r\n");
+    EXPECT(1, 2, "2 of 5 lines failed", "tokenize " TOK " --jsonl %s", in);
+    ck_assert_msg(strstr(nth_line(out_text, 1), "\"ids\":[87]"), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 2), "{\"error\":\"line 2: text after the JSON value"), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 3), "\"ids\":[9707],\"decoded\":\"Hello\""), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 4), "{\"error\":\"line 4: not a JSON object with a \\\"text\\\" string"), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 5), "\"ids\":[87]"), "%s", out_text); /* blanks after the object are fine */
+    in = write_in("ok.jsonl", "{\"text\": \"x\"}\n{\"text\": \"Hello\"}\n");
+    EXPECT(0, 1, "\"ids\":[9707]", "tokenize " TOK " --jsonl %s", in);
+    ck_assert_msg(!err_text[0], "%s", err_text);
+    /* --help says so */
+    EXPECT(0, 1, "1 when any line got an {\"error\"}", "tokenize --help");
+    EXPECT(0, 1, "1 when any line got an {\"error\"}", "chat-format --help");
+}
+END_TEST
+
+START_TEST(chat_format_jsonl_lines) {
+    const char *in = write_in("c.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"one\"}]}\n"
+                                         "{\"messages\": [{\"role\": \"user\", \"content\": \"two\"}]} {\"x\": 1}\n"
+                                         "{\"messages\": [{\"role\": \"user\", \"content\": \"first\"}], "
+                                         "\"messages\": [{\"role\": \"user\", \"content\": \"second\"}]}\n"
+                                         "[1]\n");
+    EXPECT(1, 2, "2 of 4 lines failed", "chat-format " CHAT " --jsonl %s", in);
+    ck_assert_msg(strstr(nth_line(out_text, 1), "user\\none<|im_end|>"), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 2), "{\"error\":\"line 2: text after the JSON value"), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 3), "user\\nsecond<|im_end|>") && !strstr(nth_line(out_text, 3), "first"), "%s", out_text);
+    ck_assert_msg(strstr(nth_line(out_text, 4), "{\"error\":\"line 4: not a JSON object with a \\\"messages\\\" list"), "%s", out_text);
+    /* a float keeps its form through the line parser (the template prints 2.0, not 2) */
+    in = write_in("f.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"t\"}], \"flags\": {\"tools\": [{\"a\": 2.0}]}}\n");
+    EXPECT(0, 1, "{\\\"a\\\": 2.0}", "chat-format " CHAT " --jsonl %s", in);
+    ck_assert_msg(!err_text[0], "%s", err_text);
+}
+END_TEST
+
+/* ---- strict ids and shards ---- */
+
+START_TEST(detokenize_ids_are_digits) {
+    static const char *const bad[] = { "' 5'", "'+5'", "'-0'", "'-5'", "'5 '", "5x", "0x10", "''", NULL };
+    for (int i = 0; bad[i]; i++) EXPECT(2, 2, "is not a token id; want a token id: decimal digits, 0 to 2147483647", "detokenize " TOK " %s", bad[i]);
+    EXPECT(2, 2, "'2147483648' is out of range", "detokenize " TOK " 2147483648");
+    EXPECT(2, 2, "is out of range", "detokenize " TOK " 99999999999999999999999");
+    EXPECT(0, 1, "Hello, world!", "detokenize " TOK " 9707 11 1879 0");
+    /* forward's --ids list shares the rule */
+    EXPECT(2, 2, "bad --ids", "forward " CKPT " --ids +1");
+    EXPECT(2, 2, "bad --ids", "forward " CKPT " --ids -0");
+}
+END_TEST
+
+START_TEST(eval_shard_is_strict) {
+    static const char *const bad[] = { "' 1/2'", "'+1/+2'", "'1/ 2'", "'1 /2'", "-1/2", "2/1", "0/1", "1/100001", "1/2x", "1/", "/2", "12", NULL };
+    for (int i = 0; bad[i]; i++) EXPECT(2, 2, "expected K/N with 1 <= K <= N", "eval eval/configs/mmlu.yaml --shard %s", bad[i]);
+    /* a good one passes the parser (and stops later, for want of a model) */
+    int st = q35("eval eval/configs/mmlu.yaml --shard 2/3");
+    ck_assert_msg(st != 0 && !strstr(err_text, "expected K/N") && strstr(err_text, "no model"), "status %d: %s", st, err_text);
+}
+END_TEST
+
+/* ---- output paths that are not regular files ---- */
+
+/* 1 when path is (lstat) a FIFO, a directory or a symlink, as kind says: 'p', 'd', 'l'. */
+static int is_kind(const char *path, char kind) {
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return 0;
+    return kind == 'p' ? S_ISFIFO(sb.st_mode) : kind == 'd' ? S_ISDIR(sb.st_mode) : kind == 'l' ? S_ISLNK(sb.st_mode) : 0;
+}
+
+/* Makes dir/name a FIFO ('p') or a directory ('d'), its path into path (n bytes). */
+static void make_node(char *path, size_t n, const char *name, char kind) {
+    snprintf(path, n, "%s/%s", dir, name);
+    ck_assert_int_eq(kind == 'p' ? mkfifo(path, 0644) : mkdir(path, 0755), 0);
+}
+
+/* Every writer refuses to replace a FIFO or a directory (as root the rename destroyed device
+ * nodes): the error names the path, and the thing is still there, untouched. */
+START_TEST(outputs_refuse_non_regular_files) {
+    char fifo[1200], d[1200], m[1200], mf[1200];
+    make_node(fifo, sizeof fifo, "out.fifo", 'p');
+    make_node(d, sizeof d, "out.dir", 'd');
+    const char *writers[] = {
+        "forward " CKPT " --ids 1 --dump %s",
+        "preprocess " IMAGE " --out %s",
+        "compare " GOLD " " GOLD " --color never --json %s",
+        "compare " GOLD " " GOLD " --color never --markdown %s",
+    };
+    for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
+        const char *targets[2] = { fifo, d };
+        for (int k = 0; k < 2; k++) {
+            char args[2400];
+            snprintf(args, sizeof args, writers[i], targets[k]);
+            int st = q35("%s", args);
+            char want[1400];
+            snprintf(want, sizeof want, "%s exists and is not a regular file (%s)", targets[k], k ? "a directory" : "a FIFO");
+            ck_assert_msg(st != 0 && strstr(err_text, want), "q35 %s: status %d: %s", args, st, err_text);
+            ck_assert_msg(is_kind(fifo, 'p') && is_kind(d, 'd'), "q35 %s replaced the FIFO or the directory", args);
+        }
+    }
+    /* mkmodel's shard */
+    make_node(m, sizeof m, "m", 'd');
+    make_node(mf, sizeof mf, "m/model.safetensors", 'p');
+    EXPECT(1, 2, "model.safetensors exists and is not a regular file (a FIFO)", "mkmodel --preset tiny --out %s", m);
+    ck_assert(is_kind(mf, 'p'));
+    /* the library's writers: eval's files (q35_write_file_atomic) and .npy */
+    char err[512];
+    ck_assert_int_eq(q35_write_file_atomic(fifo, "x", 1, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "exists and is not a regular file (a FIFO)"), "%s", err);
+    ck_assert_int_eq(q35_write_file_atomic(d, "x", 1, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "exists and is not a regular file (a directory)"), "%s", err);
+    float v = 1;
+    q35_tensor t = { .dtype = Q35_F32, .ndim = 1, .shape = { 1 }, .data = &v };
+    ck_assert_int_eq(q35_npy_write(fifo, &t, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "exists and is not a regular file (a FIFO)"), "%s", err);
+    ck_assert(is_kind(fifo, 'p') && is_kind(d, 'd'));
+}
+END_TEST
+
+/* A symlink is written through: the link stays, its regular target gets the content. A link to a
+ * FIFO, or to nothing, is refused. A stale F.tmp that is a FIFO is refused, not opened (that would
+ * block); a stale regular one is replaced. */
+START_TEST(outputs_symlinks_and_stale_tmp) {
+    char real[1200], link[1200], fifo[1200], lf[1200], dangling[1200], tmpfifo[1200], stale[1200], err[512];
+    snprintf(real, sizeof real, "%s/real.json", dir);
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    tu_write_file(real, "old", 3);
+    ck_assert_int_eq(symlink("real.json", link), 0);
+    EXPECT(0, 1, "passed", "compare " GOLD " " GOLD " --color never --json %s", link);
+    char *text = q35_read_file(real, 1 << 26, NULL);
+    ck_assert_msg(text && strstr(text, "q35-report/1"), "%.100s", text ? text : "(none)");
+    free(text);
+    ck_assert(is_kind(link, 'l'));
+    ck_assert_int_eq(q35_write_file_atomic(link, "new", 3, err, sizeof err), 0);
+    text = q35_read_file(real, 16, NULL);
+    ck_assert_str_eq(text, "new");
+    free(text);
+    ck_assert(is_kind(link, 'l'));
+
+    make_node(fifo, sizeof fifo, "f", 'p');
+    snprintf(lf, sizeof lf, "%s/to_fifo", dir);
+    ck_assert_int_eq(symlink(fifo, lf), 0);
+    EXPECT(1, 2, "is a symlink to", "forward " CKPT " --ids 1 --dump %s", lf);
+    ck_assert_msg(strstr(err_text, "which exists and is not a regular file (a FIFO)"), "%s", err_text);
+    ck_assert(is_kind(fifo, 'p') && is_kind(lf, 'l'));
+    snprintf(dangling, sizeof dangling, "%s/dangling", dir);
+    ck_assert_int_eq(symlink("nowhere", dangling), 0);
+    ck_assert_int_eq(q35_write_file_atomic(dangling, "x", 1, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "is a symlink that leads to no file"), "%s", err);
+    ck_assert(is_kind(dangling, 'l'));
+
+    make_node(tmpfifo, sizeof tmpfifo, "d.safetensors.tmp", 'p');
+    EXPECT(1, 2, "d.safetensors.tmp exists and is not a regular file (a FIFO)", "forward " CKPT " --ids 1 --dump %s/d.safetensors", dir);
+    ck_assert(is_kind(tmpfifo, 'p'));
+    snprintf(stale, sizeof stale, "%s/s.json.tmp", dir);
+    tu_write_file(stale, "stale", 5);
+    snprintf(real, sizeof real, "%s/s.json", dir);
+    ck_assert_int_eq(q35_write_file_atomic(real, "ok", 2, err, sizeof err), 0);
+    text = q35_read_file(real, 16, NULL);
+    ck_assert_str_eq(text, "ok");
+    free(text);
+    ck_assert_int_eq(access(stale, F_OK), -1);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cli_strict");
     TCase *tc = tcase_create("numbers");
@@ -356,6 +586,24 @@ int main(void) {
     tcase_add_test(tc, preprocess_model_must_exist);
     tcase_add_test(tc, compare_provenance_names_the_command_line);
     tcase_add_test(tc, empty_npy_directory);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("jsonl");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300); /* the 256 MiB line, under ASan too */
+    tcase_add_test(tc, jsonl_unreadable_is_an_error);
+    tcase_add_test(tc, jsonl_line_cap);
+    tcase_add_test(tc, tokenize_jsonl_lines);
+    tcase_add_test(tc, chat_format_jsonl_lines);
+    tcase_add_test(tc, detokenize_ids_are_digits);
+    tcase_add_test(tc, eval_shard_is_strict);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("outputs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, outputs_refuse_non_regular_files);
+    tcase_add_test(tc, outputs_symlinks_and_stale_tmp);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

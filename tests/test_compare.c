@@ -108,8 +108,8 @@ START_TEST(policy_defaults_and_yaml) {
 
     static const struct { const char *yaml, *want; } bad[] = {
         { "rules:\n  - match: x\n", "sets no bar" },
-        { "rules:\n  - max_rel: -1\n", "max_rel must be a number >= 0" },
-        { "rules:\n  - max_rel: abc\n", "max_rel must be a number" },
+        { "rules:\n  - max_rel: -1\n", "max_rel must be a finite number >= 0" },
+        { "rules:\n  - max_rel: abc\n", "max_rel must be a finite number" },
         { "rules:\n  - match: \"(\"\n    max_rel: 1\n", "bad regex" },
         { "rules:\n  - dtype: f8\n    max_rel: 1\n", "dtype 'f8'" },
         { "rules:\n  - maxrel: 1\n", "bad key 'maxrel'" },
@@ -361,6 +361,88 @@ static void check_schema(const cJSON *j) {
                 ck_assert_msg(cJSON_HasObjectItem(l, logit_keys[i]), "logits key %s", logit_keys[i]);
     }
 }
+
+/* ---- integer tensors ---- */
+
+/* The row of image_grid_thw that q35_report_compare makes of the dumps ours and theirs of
+ * tests/data/compare_hostile/ (make_fixtures.py) under the default policy: its status, and its
+ * rule and max_abs into rule and *max_abs. */
+static q35_row_status grid_row(const char *ours, const char *theirs, char rule[96], double *max_abs) {
+    char pa[256], pb[256];
+    snprintf(pa, sizeof pa, "tests/data/compare_hostile/%s.st", ours);
+    snprintf(pb, sizeof pb, "tests/data/compare_hostile/%s.st", theirs);
+    q35_st a, b;
+    ck_assert_msg(q35_dump_open(&a, pa, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(q35_dump_open(&b, pb, err, sizeof err) == 0, "%s", err);
+    const q35_st_entry *ea = q35_st_find(&a, "image_grid_thw"), *eb = q35_st_find(&b, "image_grid_thw");
+    ck_assert(ea && eb);
+    q35_policy p;
+    ck_assert_int_eq(q35_policy_default(&p, 2e-4, 1e-4, 0.99999, err, sizeof err), 0);
+    q35_report r;
+    q35_report_init(&r, "compare");
+    const q35_row *w = q35_report_compare(&r, &p, "image_grid_thw", NULL, &ea->t, &eb->t);
+    ck_assert_ptr_nonnull(w);
+    q35_row_status st = w->status;
+    snprintf(rule, 96, "%s", w->rule);
+    *max_abs = w->c.max_abs;
+    q35_report_free(&r);
+    q35_policy_free(&p);
+    q35_st_close(&a);
+    q35_st_close(&b);
+    return st;
+}
+
+/* When either side is an integer dtype the tensor is judged by the integer rule, in both orders,
+ * and compared exactly as integers: a float side passes only when each float is exactly the
+ * integer; two int64s differing beyond 2^53 still differ. */
+START_TEST(integer_tensors_exact) {
+    static const struct { const char *a, *b; int ok; double max_abs; } pairs[] = {
+        { "ii", "ii", 1, 0 },
+        { "ii", "fi", 0, -1 },          /* 1 vs 1.00001: was a pass under the float32 rule */
+        { "ii", "fexact", 1, 0 },       /* the same integers held in float32 */
+        { "ii", "i32", 1, 0 },          /* and in int32 */
+        { "i64c", "i64d", 0, 1 },       /* 2^53 + 1 vs 2^53: equal through double */
+        { "big_i64", "big_f32", 0, 1 }, /* 2^24 + 1 rounded by float32 to 2^24 */
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        for (int order = 0; order < 2; order++) {
+            const char *a = order ? pairs[i].b : pairs[i].a, *b = order ? pairs[i].a : pairs[i].b;
+            char rule[96];
+            double max_abs;
+            q35_row_status st = grid_row(a, b, rule, &max_abs);
+            ck_assert_msg(strcmp(rule, "integer (exact)") == 0, "%s vs %s: rule %s", a, b, rule);
+            ck_assert_msg((st == Q35_ROW_OK) == pairs[i].ok, "%s vs %s: %s", a, b, st == Q35_ROW_OK ? "passed" : "failed");
+            if (pairs[i].max_abs >= 0)
+                ck_assert_msg(max_abs == pairs[i].max_abs, "%s vs %s: max_abs %g, want %g", a, b, max_abs, pairs[i].max_abs);
+        }
+
+    q35_policy p;
+    ck_assert_int_eq(q35_policy_default(&p, 2e-4, 1e-4, 0.99999, err, sizeof err), 0);
+    const q35_dtype dts[2][2] = { { Q35_I32, Q35_BF16 }, { Q35_F16, Q35_I64 } };
+    for (int k = 0; k < 2; k++) {
+        ck_assert_str_eq(q35_policy_rule(&p, "x", dts[k][0], dts[k][1])->name, "integer (exact)");
+        ck_assert_str_eq(q35_policy_rule(&p, "x", dts[k][1], dts[k][0])->name, "integer (exact)");
+    }
+    const q35_tol_rule *ir = q35_policy_rule(&p, "x", Q35_I64, Q35_I64);
+    int64_t shape[1] = { 1 }, lo[1] = { INT64_MIN }, hi[1] = { INT64_MAX }, zero[1] = { 0 };
+    float nan[1] = { NAN }, negzero[1] = { -0.0f }, two63[1] = { 9223372036854775808.0f };
+    q35_tensor tlo = { .dtype = Q35_I64, .ndim = 1, .shape = { 1 }, .data = lo };
+    q35_tensor thi = tlo, tzero = tlo;
+    thi.data = hi, tzero.data = zero;
+    q35_tensor tnan = q35_view_f32(nan, 1, shape), tneg = q35_view_f32(negzero, 1, shape),
+               t63 = q35_view_f32(two63, 1, shape);
+    q35_cmp c;
+    q35_compare(&c, &tlo, &thi); /* the distance 2^64 - 1 overflows no int64 */
+    ck_assert(c.is_int && c.mismatches == 1 && c.max_abs > 1.8e19 && !q35_rule_pass(ir, &c, NULL, 0));
+    q35_compare(&c, &tneg, &tzero); /* -0.0 is the integer 0 */
+    ck_assert(c.is_int && c.mismatches == 0 && q35_rule_pass(ir, &c, NULL, 0));
+    q35_compare(&c, &tnan, &tzero);
+    ck_assert(c.is_int && c.mismatches == 1 && c.nonfinite && !q35_rule_pass(ir, &c, NULL, 0));
+    q35_compare(&c, &thi, &t63); /* 2^63 is no int64, though (double)INT64_MAX == 2^63 */
+    ck_assert(c.mismatches == 1 && !q35_rule_pass(ir, &c, NULL, 0));
+    q35_policy_free(&p);
+}
+END_TEST
 
 /* A golden set's prompt ids as "A,B,C" for --ids. */
 static void prompt_ids(char *ids, size_t n, const char *set) {
@@ -654,6 +736,7 @@ int main(void) {
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, yaml_types_and_errors);
     tcase_add_test(tc, policy_defaults_and_yaml);
+    tcase_add_test(tc, integer_tensors_exact);
     tcase_add_test(tc, alias_match_and_transforms);
     tcase_add_test(tc, logits_metrics);
     tcase_add_test(tc, reports_through_the_cli);

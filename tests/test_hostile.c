@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "alias.h"
+#include "policy.h"
 #include "q35.h"
 #include "safetensors.h"
 #include "testutil.h"
@@ -107,7 +108,7 @@ START_TEST(tokenize_jsonl_surrogates) {
                                           "{\"text\": \"a\\udc00\"}\n"
                                           "[1]\n");
     char *out;
-    ck_assert_int_eq(run_q35(&out, "tokenize " TOK " --jsonl %s", in), 0);
+    ck_assert_int_eq(run_q35(&out, "tokenize " TOK " --jsonl %s", in), 1); /* lines failed: 1, after all are done */
     ck_assert_msg(strstr(out, "\"decoded\":\"\xf0\x9f\x98\x80\""), "%s", out);
     ck_assert_msg(strstr(out, "line 2: lone surrogate \\\\ud800"), "%s", out);
     ck_assert_msg(strstr(out, "line 3: lone surrogate \\\\udc00"), "%s", out);
@@ -128,7 +129,7 @@ START_TEST(chat_format_nul) {
     const char *l = write_tmp("c.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"ok\"}]}\n"
                                          "{\"messages\": [{\"role\": \"user\", \"content\": \"a\\u0000b\"}]}\n"
                                          "{\"messages\": [{\"role\": \"user\", \"content\": \"a\\udc00\"}]}\n");
-    ck_assert_int_eq(run_q35(&out, "chat-format " CHAT " --jsonl %s", l), 0);
+    ck_assert_int_eq(run_q35(&out, "chat-format " CHAT " --jsonl %s", l), 1); /* lines failed: 1, after all are done */
     char *second = strchr(out, '\n');
     ck_assert_ptr_nonnull(second);
     ck_assert_msg(strstr(out, "\"ids\"") && strstr(out, "\"ids\"") < second, "%s", out);
@@ -401,6 +402,32 @@ START_TEST(alias_untile_overflow) {
 }
 END_TEST
 
+/* A policy bar no comparison can meet (cosine 2), or NaN, is refused; so is a second YAML
+ * document, which would otherwise be ignored. */
+START_TEST(policy_impossible_bars_and_documents) {
+    const char *bad[][2] = {
+        { "format: q35-tolerances/1\nrules:\n  - cosine: 2\n", "cosine must be at most 1" },
+        { "format: q35-tolerances/1\nrules:\n  - top1_min: 1.5\n", "top1_min must be at most 1" },
+        { "format: q35-tolerances/1\nrules:\n  - max_rel: .nan\n", "max_rel must be a finite number" },
+        { "format: q35-tolerances/1\nrules:\n  - atol: .inf\n", "atol must be a finite number" },
+        { "format: q35-tolerances/1\nrules:\n  - max_rel: 1e-9\n---\nformat: q35-tolerances/1\nrules:\n  - max_rel: 10\n",
+          "a second YAML document" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q35_policy p;
+        ck_assert_int_eq(q35_policy_default(&p, 1e-4, 1e-3, 0.9999, err, sizeof err), 0);
+        ck_assert_int_eq(q35_policy_load(&p, write_tmp("pol.yaml", bad[i][0]), err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i][1]) && strstr(err, "pol.yaml"), "case %zu: %s", i, err);
+        q35_policy_free(&p);
+    }
+    q35_policy p;
+    ck_assert_int_eq(q35_policy_default(&p, 1e-4, 1e-3, 0.9999, err, sizeof err), 0);
+    ck_assert_msg(q35_policy_load(&p, write_tmp("pol.yaml", "---\nformat: q35-tolerances/1\nrules:\n  - cosine: 1\n...\n"), err,
+                                  sizeof err) == 0, "%s", err);
+    q35_policy_free(&p);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("inputs");
@@ -417,6 +444,7 @@ int main(void) {
     tcase_add_test(tc, safetensors_good_files_load);
     tcase_add_test(tc, alias_view_overflow);
     tcase_add_test(tc, alias_untile_overflow);
+    tcase_add_test(tc, policy_impossible_bars_and_documents);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

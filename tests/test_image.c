@@ -1,6 +1,7 @@
 /* test_image.c - decoding against Pillow's pixels, Pillow's bicubic, smart_resize, pixel_values
  * against the goldens, and broken images. Fixtures and Pillow's expected arrays come from
- * tests/data/images/make_fixtures.py (Pillow 9.4). */
+ * tests/data/images/make_fixtures.py (Pillow 9.4); the hostile EXIF/XMP ones and Pillow's verdicts
+ * on them from tests/data/images/exif_hostile/make_fixtures.py (Pillow 13.0). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,97 @@ START_TEST(exif_orientation) {
     ck_assert_int_eq(a.h, b.w);
     q35_image_free(&a);
     q35_image_free(&b);
+}
+END_TEST
+
+/* FNV-1a 64 of n bytes: the checksum make_fixtures.py records of Pillow's pixels. */
+static uint64_t fnv1a64(const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* What Hugging Face's load_image (Image.open, ImageOps.exif_transpose, convert("RGB")) gives for
+ * each file of exif_hostile/: width, height and FNV-1a 64 of the RGB bytes; w = 0 where it raises
+ * (in exif_transpose, or in Image.open). The file names say what each case pins down. */
+static const struct {
+    const char *file;
+    int w, h;
+    uint64_t fnv;
+} hostile[] = {
+    /* tests/data/images/exif_hostile/make_fixtures.py, Pillow 13.0.0 */
+    { "j_bare_tiff_6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_exif1_then_exif6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_noorient_then_exif6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_empty_exif_then_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_value_in_second_app1_8.jpg", 8, 12, 0x163a246346752adcull },
+    { "j_double_prefix_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_mm002b_header_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_bad_header.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_bad_header_dpi.jpg", 0, 0, 0 }, /* raises SyntaxError */
+    { "j_bad_header_xmp6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_bigtiff_dpi.jpg", 0, 0, 0 }, /* raises struct.error */
+    { "j_xres_one_byte.jpg", 0, 0, 0 }, /* raises PIL.UnidentifiedImageError */
+    { "j_xres_one_byte_dpi.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_xres_digit.jpg", 0, 0, 0 }, /* raises PIL.UnidentifiedImageError */
+    { "j_xres_letter.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_byte_6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_long_be_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_float_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_rational_12_2.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_rational_6_0.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_count2_6_3.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_dup_6_then_3.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_dup_unknown_type_then_3.jpg", 12, 8, 0x47a5124ec0bd88f2ull },
+    { "j_truncated_ifd_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_offset_past_end_before_6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_huge_count_before_6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_xmp6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_exif1_xmp6.jpg", 12, 8, 0xe846689619625324ull },
+    { "j_noorient_xmp6.jpg", 8, 12, 0x5eacc6c0086a6896ull },
+    { "j_xmp6_then_xmp3.jpg", 12, 8, 0x47a5124ec0bd88f2ull },
+    { "p_exif3_then_exif6_after_idat.png", 8, 12, 0x6a388f7a95e9c0acull },
+    { "p_exif_bad_header.png", 0, 0, 0 }, /* raises SyntaxError */
+    { "p_text_exif6_then_exif3.png", 12, 8, 0x7a0b52e9190479f0ull },
+    { "p_ztxt_exif.png", 0, 0, 0 }, /* raises TypeError */
+    { "p_raw_profile_6.png", 8, 12, 0x6a388f7a95e9c0acull },
+    { "p_raw_profile_itxt_6.png", 8, 12, 0x6a388f7a95e9c0acull },
+    { "p_raw_profile6_exif3.png", 12, 8, 0x7a0b52e9190479f0ull },
+    { "p_raw_profile_bad_hex.png", 0, 0, 0 }, /* raises ValueError */
+    { "p_raw_profile_corrupt_zlib_xmp8.png", 8, 12, 0x85bd1840306504eeull },
+    { "p_raw_profile_no_adler_6.png", 8, 12, 0x6a388f7a95e9c0acull },
+    { "p_xmp_itxt_compressed_8.png", 8, 12, 0x85bd1840306504eeull },
+    { "p_xmp_bad_utf8_6.png", 8, 12, 0x6a388f7a95e9c0acull },
+    { "p_xmp_text3_bad_utf8_6.png", 12, 8, 0x7a0b52e9190479f0ull },
+    { "p_exif1_xmp6.png", 12, 8, 0xa45f951d763d0996ull },
+    { "p_apng_exif6_after_second_frame.png", 12, 8, 0xa45f951d763d0996ull },
+    { "p_apng_exif6_before_second_frame.png", 8, 12, 0x6a388f7a95e9c0acull },
+};
+
+START_TEST(exif_like_pillow) {
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, DIR "exif_hostile/%s", hostile[i].file);
+        q35_image im;
+        int rc = q35_image_load(&im, path, err, sizeof err);
+        if (hostile[i].w == 0) {
+            ck_assert_msg(rc == -1, "%s: decoded, but Pillow's exif_transpose raises on it", hostile[i].file);
+            ck_assert_msg(strstr(err, hostile[i].file) && strstr(err, "load_image cannot load"), "%s", err);
+            ck_assert_ptr_null(im.rgb);
+            /* without the orientation the image itself decodes */
+            ck_assert_msg(q35_image_load_opts(&im, path, 0, err, sizeof err) == 0, "%s", err);
+            ck_assert_int_eq(im.w, 12);
+            q35_image_free(&im);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "%s", err);
+        ck_assert_msg(im.w == hostile[i].w && im.h == hostile[i].h, "%s: %dx%d, Pillow gives %dx%d", hostile[i].file,
+                      im.w, im.h, hostile[i].w, hostile[i].h);
+        uint64_t h = fnv1a64(im.rgb, (size_t)im.w * im.h * 3);
+        ck_assert_msg(h == hostile[i].fnv, "%s: pixels differ from Pillow's (FNV %016llx, Pillow %016llx)",
+                      hostile[i].file, (unsigned long long)h, (unsigned long long)hostile[i].fnv);
+        q35_image_free(&im);
+    }
 }
 END_TEST
 
@@ -183,6 +275,7 @@ int main(void) {
     tcase_add_test(tc, png_kinds);
     tcase_add_test(tc, jpeg_kinds);
     tcase_add_test(tc, exif_orientation);
+    tcase_add_test(tc, exif_like_pillow);
     tcase_add_test(tc, bicubic_like_pillow);
     tcase_add_test(tc, smart_resize_cases);
     tcase_add_test(tc, pixel_values_match_goldens);

@@ -428,7 +428,9 @@ END_TEST
 START_TEST(mcfile_text_answers_and_lists) {
     char dir[4096], p[4200];
     snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
-    write_at(dir, "geo.jsonl", "{\"q\": \"Capital of France?\", \"c\": [\"Rome\", \"Berlin\", \"Paris\"], \"a\": \"Paris\"}\n");
+    /* a key given twice counts with its last value, as Python's json reads it */
+    write_at(dir, "geo.jsonl", "{\"q\": \"Capital of Italy?\", \"q\": \"Capital of France?\", \"c\": [\"Rome\", \"Berlin\", \"Paris\"], "
+                               "\"a\": \"Rome\", \"a\": \"Paris\"}\n");
     write_at(dir, "gpqa.csv", "Question,choices,Correct\n"
                                "q1,\"['x', 'y\\'s', \"\"z\"\"]\",y's\n"
                                "q2,\"[\"\"\\u00e9\"\", \"\"b\"\"]\",\xC3\xA9\n");
@@ -438,6 +440,7 @@ START_TEST(mcfile_text_answers_and_lists) {
     ck_assert_msg(q35_mcfile_load(&d, p, NULL, &cols, 0, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(d.s[0].name, "geo");
     ck_assert_int_eq(d.s[0].test[0].answer, 2);
+    ck_assert_str_eq(d.s[0].test[0].question, "Capital of France?");
     q35_mc_set_free(&d);
     q35_mc_columns c2 = { "Question", "choices", "Correct", "text", "", NULL };
     snprintf(p, sizeof p, "%s/gpqa.csv", dir);
@@ -465,6 +468,7 @@ START_TEST(mcfile_errors_name_file_and_line) {
           "f.jsonl:2: not valid JSON" },
         { "f.jsonl", "{\"q\":\"a\",\"c\":[\"x\",\"y\"],\"a\":0} x\n", "q", "c", "a", "index", "f.jsonl:1: not valid JSON" },
         { "f.jsonl", "[1]\n", "q", "c", "a", "index", "f.jsonl:1: not a JSON object" },
+        { "f.jsonl", "{\"q\":\"a\\u0000b\",\"c\":[\"x\",\"y\"],\"a\":0}\n", "q", "c", "a", "index", "f.jsonl:1: a string holds U+0000" },
         { "f.jsonl", "{\"q\":\"a\",\"c\":[\"x\",\"y\"]}\n", "q", "c", "a", "index", "f.jsonl:1: no column 'a' (answer)" },
         { "f.jsonl", "{\"q\":\"a\",\"c\":[\"x\",\"y\"],\"a\":2}\n", "q", "c", "a", "index", "f.jsonl:1: column 'a' (answer) '2' is out of range" },
         { "f.jsonl", "{\"q\":\"a\",\"c\":[\"x\",\"y\"],\"a\":1.5}\n", "q", "c", "a", "index", "f.jsonl:1: column 'a' (answer) '1.5': expected a 0-based" },

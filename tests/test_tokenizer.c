@@ -1,6 +1,7 @@
 /* test_tokenizer.c - every corpus line of the Hugging Face tokenizer goldens: ids and decoded text
  * identical (tests/data/tokenizer, from the Rust tokenizers library), the added-token flag goldens
- * (tests/data/tokenizer/flags), and bad input. */
+ * (tests/data/tokenizer/flags), hostile tokenizer.json files encoded as Hugging Face does or refused
+ * (tests/data/tokenizer/hostile), and bad input. */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +329,134 @@ START_TEST(bad_tokenizer_files) {
 }
 END_TEST
 
+/* ---- hostile tokenizer.json files (hostile/make_hostile.py): as Hugging Face, or refused ---- */
+
+#define HOSTILE DIR "hostile/"
+
+/* Encodes text with t and compares the ids with want[n]; returns 1 when equal. */
+static int encodes_as(q35_tokenizer *t, const char *text, const int *want, int n) {
+    int *ids, k, same;
+    ck_assert_msg(q35_tokenize(t, text, strlen(text), &ids, &k, err, sizeof err) == 0, "%s: %s", text, err);
+    same = k == n;
+    for (int i = 0; same && i < n; i++) same = ids[i] == want[i];
+    free(ids);
+    return same;
+}
+
+struct hostile_ctx {
+    int accepted, refused, texts;
+};
+
+/* One line of hf_expected.jsonl: a fixture q35 must encode as Hugging Face did ("q35": "ids", on
+ * every text), or refuse with an error naming the file and holding the "q35" fragment. */
+static void hostile_line(const cJSON *j, void *vctx) {
+    struct hostile_ctx *c = vctx;
+    const char *file = cJSON_GetObjectItemCaseSensitive(j, "file")->valuestring;
+    const char *q35 = cJSON_GetObjectItemCaseSensitive(j, "q35")->valuestring;
+    const cJSON *hf = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "hf"), "ids");
+    char path[512];
+    snprintf(path, sizeof path, HOSTILE "%s", file);
+    q35_tokenizer *t = q35_tokenizer_load(path, err, sizeof err);
+    if (strcmp(q35, "ids") != 0) {
+        ck_assert_msg(t == NULL, "%s loaded: q35 must refuse it (%s)", file, q35);
+        ck_assert_msg(strstr(err, file) && strstr(err, q35), "%s: '%s' not in: %s", file, q35, err);
+        c->refused++;
+        return;
+    }
+    ck_assert_msg(t != NULL, "%s: %s", file, err);
+    ck_assert_msg(cJSON_GetArraySize(hf) > 0, "%s: no Hugging Face ids", file);
+    for (const cJSON *e = hf->child; e; e = e->next) {
+        const cJSON *want = e->child->next;
+        int n = cJSON_GetArraySize(want), v[64], k = 0;
+        ck_assert_int_le(n, 64);
+        for (const cJSON *w = want->child; w; w = w->next) v[k++] = w->valueint;
+        ck_assert_msg(encodes_as(t, e->child->valuestring, v, n), "%s: '%s' differs from Hugging Face", file,
+                      e->child->valuestring);
+        c->texts++;
+    }
+    q35_tokenizer_free(t);
+    c->accepted++;
+}
+
+START_TEST(hostile_files_as_hf) {
+    struct hostile_ctx c = {0};
+    int lines = each_line(HOSTILE "hf_expected.jsonl", hostile_line, &c);
+    printf("hostile tokenizers: %d encode as Hugging Face (%d texts), %d refused\n", c.accepted, c.texts, c.refused);
+    ck_assert_int_eq(lines, 24);
+    ck_assert_int_eq(c.accepted, 7);
+    ck_assert_int_eq(c.refused, 17);
+}
+END_TEST
+
+/* A merge listed twice keeps its LAST rank and a vocab key given twice its last id, as Hugging
+ * Face's tokenizers 0.23.3 (ids from hostile/hf_expected.jsonl). */
+START_TEST(duplicates_last_wins) {
+    struct { const char *file, *text; int ids[2], n; } k[] = {
+        { "merge_dup_front.json", "hello", { 260 }, 1 },    /* e+l again first: keeping it there gives h + ello */
+        { "merge_dup_back.json", "hello", { 104, 272 }, 2 }, /* h+e again last: h + ello */
+        { "vocab_dup.json", "hello", { 300 }, 1 },           /* "hello": 260, then "hello": 300 */
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, HOSTILE "%s", k[i].file);
+        q35_tokenizer *t = q35_tokenizer_load(path, err, sizeof err);
+        ck_assert_msg(t != NULL, "%s", err);
+        ck_assert_msg(encodes_as(t, k[i].text, k[i].ids, k[i].n), "%s", k[i].file);
+        q35_tokenizer_free(t);
+    }
+    /* a top-level key given twice: the last counts, whichever way round */
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tu_mkdtemp());
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    size_t n;
+    char *base = q35_read_file(HOSTILE "base.json", 1u << 20, &n);
+    ck_assert_ptr_nonnull(base);
+    const char *at = strstr(base, "\"truncation\": null");
+    ck_assert_ptr_nonnull(at);
+    const char *set = "\"truncation\": {\"max_length\": 2, \"strategy\": \"LongestFirst\", \"stride\": 0, \"direction\": \"Right\"}";
+    for (int last_set = 0; last_set < 2; last_set++) {
+        char *text = malloc(n + 256);
+        size_t head = (size_t)(at - base), tail = strlen("\"truncation\": null");
+        snprintf(text, n + 256, "%.*s%s, %s%s", (int)head, base, last_set ? "\"truncation\": null" : set,
+                 last_set ? set : "\"truncation\": null", base + head + tail);
+        tu_write_file(path, text, strlen(text));
+        free(text);
+        q35_tokenizer *t = q35_tokenizer_load(dir, err, sizeof err);
+        if (last_set) ck_assert_msg(t == NULL && strstr(err, "truncation"), "a set truncation last was not refused");
+        else ck_assert_msg(t != NULL, "truncation null last: %s", err);
+        q35_tokenizer_free(t);
+    }
+    free(base);
+    tu_rm_rf(dir);
+}
+END_TEST
+
+/* Added tokens get the ids Hugging Face's tokenizers gives them, or the file is refused: the
+ * content's vocab id, else the next id counted from the vocabulary's SIZE (hostile/added_ok.json's
+ * vocab holds "<|a|>" at 1000, so <x> is 275, not 1001); the errors say which id it would be. */
+START_TEST(added_token_ids) {
+    q35_tokenizer *t = q35_tokenizer_load(HOSTILE "added_ok.json", err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(q35_token_id(t, "hello"), 260);
+    ck_assert_int_eq(q35_token_id(t, "<x>"), 275);
+    ck_assert_int_eq(q35_token_id(t, "<b>"), 277);
+    ck_assert_msg(encodes_as(t, "a<x><y>", (int[]){ 97, 275, 276 }, 3), "a<x><y>");
+    q35_tokenizer_free(t);
+    struct { const char *file, *frag[2]; } k[] = {
+        { "added_id_vocab.json", { "'hello' has id 500", "would give it id 260 (its id in model.vocab)" } },
+        { "added_id_steal.json", { "'<x>' has id 264, but that id belongs to 'Hello'", "would give it id 274" } },
+        { "added_id_gap.json", { "'<x>' has id 374", "would give it id 274" } },
+        { "added_id_collide.json", { "would get id 274", "belongs to 'xyz' in the vocabulary" } },
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, HOSTILE "%s", k[i].file);
+        ck_assert_ptr_null(q35_tokenizer_load(path, err, sizeof err));
+        for (int f = 0; f < 2; f++) ck_assert_msg(strstr(err, k[i].frag[f]), "%s: '%s' not in: %s", k[i].file, k[i].frag[f], err);
+    }
+}
+END_TEST
+
 /* The command line: q35 tokenize --json and detokenize. */
 START_TEST(cli_round_trip) {
     const char *bin = getenv("Q35_BIN") ? getenv("Q35_BIN") : "./q35";
@@ -360,6 +489,9 @@ int main(void) {
     tcase_add_test(tc, flags_raw);
     tcase_add_test(tc, flags_mixed);
     tcase_add_test(tc, flags_goldens_bite);
+    tcase_add_test(tc, hostile_files_as_hf);
+    tcase_add_test(tc, duplicates_last_wins);
+    tcase_add_test(tc, added_token_ids);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
