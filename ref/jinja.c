@@ -29,7 +29,7 @@
 #define MAX_EVAL_DEPTH 500         /* evaluator: nested evaluations of expressions and bodies, all told */
 #define MAX_VALUE_DEPTH 1000       /* lists in lists in tojson, ==, and the JSON variables (as Python) */
 #define MAX_STEPS 10000000LL       /* loop iterations + macro calls + range() items + bytes scanned/16 */
-#define MAX_TEXT ((size_t)64 << 20) /* the output, and any one string */
+#define MAX_TEXT ((size_t)16 << 20) /* the output, and any one string: 64 times a 262,144-token context */
 #define MAX_MEM ((size_t)1 << 30)  /* the arena */
 
 typedef struct block {

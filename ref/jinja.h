@@ -28,9 +28,10 @@
  * A template is data from strangers: a render has limits, each an error naming the template line:
  * 200 nested blocks or macro calls, 200 nested expression levels in the parser and 500 nested
  * evaluations (the C stack stays under 1 MiB, 0.4 MiB with -O2), 10^7 steps of work (loop
- * iterations, range() items; a macro call is 10 steps, 16 bytes searched or counted 1), 64 MiB of
- * output or of any one string, 1 GiB of memory; and integers must fit in 64 bits (a literal or a
- * result of + - * // % or unary - that does not is an error, as is division by zero). */
+ * iterations, range() items; a macro call is 10 steps, 16 bytes searched or counted 1), 16 MiB of
+ * output or of any one string (64 times the longest context), 1 GiB of memory; and integers must
+ * fit in 64 bits (a literal or a result of + - * // % ** or unary - that does not is an error, as
+ * is division by zero). */
 char *q35_jinja_render(const char *template_text, const cJSON *vars, char *err, size_t errlen);
 
 #endif

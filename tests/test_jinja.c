@@ -289,14 +289,14 @@ START_TEST(work_budget) {
 }
 END_TEST
 
-/* The output, and any one string, at most 64 MiB; the arena at most 1 GiB. */
+/* The output, and any one string, at most 16 MiB; the arena at most 1 GiB. */
 START_TEST(output_and_memory_budget) {
     expect_err("{% set s = range(1000000)|join(',') %}\n{% for i in range(20) %}{{ s }}{% endfor %}", 5.0,
-               "template line 2: ", "output or string longer than 64 MiB");
+               "template line 2: ", "output or string longer than 16 MiB");
     expect_err("{% set ns = namespace(a=[]) %}{% for i in range(40) %}{% set ns.a = [ns.a, ns.a] %}{% endfor %}{{ ns.a|tojson }}",
-               5.0, "longer than 64 MiB");
+               5.0, "longer than 16 MiB");
     expect_err("{% set ns = namespace(s=range(1000000)|join(',')) %}{% for i in range(30) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
-               5.0, "longer than 64 MiB");
+               5.0, "longer than 16 MiB");
     /* strings grown one byte at a time, each a copy: the arena's limit */
     expect_err("{% set ns = namespace(s=range(100000)|join(',')) %}{% for i in range(100000) %}{% set ns.s = ns.s ~ 'y' %}{% endfor %}",
                5.0, "template needs more than 1024 MiB of memory");
