@@ -309,22 +309,21 @@ static void json_newline(ctx_t *c, sbuf *b, const json_opts *o, int depth) {
     for (long k = 0; k < (long)o->indent * depth; k++) sb_put(c, b, " ", 1);
 }
 
+static int key_order(const void *a, const void *b, void *arg) {
+    const jdict *d = arg;
+    int x = *(const int *)a, y = *(const int *)b;
+    size_t la = d->kn[x], lb = d->kn[y];
+    int r = memcmp(d->k[x], d->k[y], la < lb ? la : lb);
+    return r ? r : (la > lb) - (la < lb);
+}
+
 /* Dict entry order for json.dumps: as inserted, or by key (code point order is UTF-8 byte order). */
 static int *dict_order(ctx_t *c, const jdict *d, int sorted) {
     int *ix = alloc(c, (size_t)(d->n ? d->n : 1) * sizeof *ix);
     for (int i = 0; i < d->n; i++) ix[i] = i;
     if (!sorted) return ix;
     work(c, d->n);
-    for (int i = 1; i < d->n; i++) { /* insertion sort: dicts in templates are small, and work() charged */
-        int x = ix[i], j = i;
-        for (; j > 0; j--) {
-            size_t la = d->kn[ix[j - 1]], lb = d->kn[x];
-            int r = memcmp(d->k[ix[j - 1]], d->k[x], la < lb ? la : lb);
-            if (r < 0 || (r == 0 && la <= lb)) break;
-            ix[j] = ix[j - 1];
-        }
-        ix[j] = x;
-    }
+    qsort_r(ix, (size_t)d->n, sizeof *ix, key_order, (void *)d);
     return ix;
 }
 
@@ -1857,12 +1856,20 @@ static val index_of(env *e, node *n, val obj, val key) {
         if (i < 0) i += obj.l->n;
         return i >= 0 && i < obj.l->n ? obj.l->v[i] : mk(V_UNDEF);
     }
-    if (obj.t == V_STR && (key.t == V_INT || key.t == V_BOOL)) { /* a character (code point) */
-        long long count, i = to_int(e, n, key);
-        size_t *off = cp_offsets(e->c, obj, &count);
+    if (obj.t == V_STR && (key.t == V_INT || key.t == V_BOOL)) { /* a character (code point), found by a walk */
+        long long i = to_int(e, n, key), count = 0;
+        if (q35_py_ascii(obj.s.s, obj.s.n)) count = (long long)obj.s.n;
+        else
+            for (size_t b = 0; b < obj.s.n; b++) count += ((unsigned char)obj.s.s[b] & 0xC0) != 0x80;
+        work_bytes(e->c, obj.s.n);
         if (i < 0) i += count;
         if (i < 0 || i >= count) return mk(V_UNDEF);
-        return off ? vstr(obj.s.s + off[i], off[i + 1] - off[i]) : vstr(obj.s.s + i, 1);
+        if (count == (long long)obj.s.n) return vstr(obj.s.s + i, 1);
+        size_t at = 0;
+        for (long long k = 0; k < i; k++) q35_py_next(obj.s.s, obj.s.n, &at);
+        size_t end = at;
+        q35_py_next(obj.s.s, obj.s.n, &end);
+        return vstr(obj.s.s + at, end - at);
     }
     if (obj.t == V_DICT && key.t == V_STR) {
         val *v = dict_get(e->c, obj.d, key.s.s, key.s.n);
