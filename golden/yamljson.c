@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "util.h"
@@ -117,6 +118,12 @@ cJSON *q35_yaml_load(const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         q35_fail(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen takes a directory; reading it fails */
+        fclose(f);
+        q35_fail(err, errlen, "%s: %s", path, strerror(EISDIR));
         return NULL;
     }
     yaml_parser_t p;

@@ -422,6 +422,8 @@ START_TEST(policy_impossible_bars_and_documents) {
     }
     q35_policy p;
     ck_assert_int_eq(q35_policy_default(&p, 1e-4, 1e-3, 0.9999, err, sizeof err), 0);
+    ck_assert_int_eq(q35_policy_load(&p, "tests", err, sizeof err), -1); /* a directory, named as such */
+    ck_assert_msg(strstr(err, "tests: Is a directory"), "%s", err);
     ck_assert_msg(q35_policy_load(&p, write_tmp("pol.yaml", "---\nformat: q35-tolerances/1\nrules:\n  - cosine: 1\n...\n"), err,
                                   sizeof err) == 0, "%s", err);
     q35_policy_free(&p);
