@@ -1144,6 +1144,7 @@ static node *parse_stmt(pstream *ps) {
             ts.at++;
             n->t2 = t->s, n->t2n = t->n;
         }
+        if (is_op(peek(&ts), ",")) die(c, p->line, "set with several names ({%% set a, b = ... %%}) is not supported");
         if (!accept_op(&ts, "=")) die(c, p->line, "block set ({%% set x %%}...{%% endset %%}) is not supported");
         n->a = parse_expr(&ts);
         expect_end(&ts);
@@ -1770,9 +1771,13 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
         memcpy(p + a.s.n, b.s.s, b.s.n);
         return vstr(p, a.s.n + b.s.n);
     }
-    if (!strcmp(op, "+") && a.t == V_LIST && b.t == V_LIST) {
+    if (!strcmp(op, "+") && a.t == V_LIST && b.t == V_LIST) { /* list + list, tuple + tuple */
+        if (a.l->tuple != b.l->tuple)
+            die(c, n->line, "can only concatenate %s (not %s) to %s", a.l->tuple ? "tuple" : "list", b.l->tuple ? "tuple" : "list",
+                a.l->tuple ? "tuple" : "list");
         val out = mk(V_LIST);
         out.l = alloc(c, sizeof *out.l);
+        out.l->tuple = a.l->tuple;
         for (int i = 0; i < a.l->n; i++) list_push(c, out.l, a.l->v[i]);
         for (int i = 0; i < b.l->n; i++) list_push(c, out.l, b.l->v[i]);
         return out;
@@ -1840,6 +1845,18 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
     else if (!strcmp(op, "/")) {
         if (y == 0) die(c, n->line, "division by zero");
         r.f = x / y;
+    }
+    else if (!strcmp(op, "%") || !strcmp(op, "//")) { /* CPython's float_divmod */
+        if (y == 0) die(c, n->line, "float division or modulo by zero");
+        double mod = fmod(x, y), div = (x - mod) / y, floordiv;
+        if (mod != 0) {
+            if ((y < 0) != (mod < 0)) mod += y, div -= 1.0;
+        } else mod = copysign(0.0, y);
+        if (div != 0) {
+            floordiv = floor(div);
+            if (div - floordiv > 0.5) floordiv += 1.0;
+        } else floordiv = copysign(0.0, x / y);
+        r.f = op[0] == '%' ? mod : floordiv;
     }
     else if (!strcmp(op, "<")) return vbool(x < y);
     else if (!strcmp(op, ">")) return vbool(x > y);
@@ -2082,7 +2099,7 @@ static val eval(env *e, scope *s, node *n) {
             to_str(c, &acc, r);
             v = acc.s ? vstr(acc.s, acc.n) : vstr("", 0);
             fresh = 0;
-        } else if (fresh && v.t == V_LIST && r.t == V_LIST) {
+        } else if (fresh && v.t == V_LIST && r.t == V_LIST && v.l->tuple == r.l->tuple) {
             for (int i = 0; i < r.l->n; i++) list_push(c, v.l, r.l->v[i]);
         } else {
             v = binop(e, p, v, r);
