@@ -32,6 +32,11 @@ int cli_real(const char *cmd, const char *opt, const char *v, double lo, double 
  * where a sign means nothing (token ids, --shard K/N): 0 with *out; -1 when s is not that form
  * (" 5", "+5", "-0", "5x", ""), -2 when it is out of range, however many digits. Prints nothing. */
 int cli_digits(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/* Why a conversation whose JSON holds U+0000 is refused (q35_json_has_nul). */
+#define CLI_NUL_REFUSED                                                                                          \
+    "a JSON string holds U+0000 (\\u0000 or a raw NUL byte); the chat template renderer cannot carry it, so the " \
+    "conversation is refused rather than cut short there"
+
 /* Reads the next line of f into *buf (grown as needed, *cap its size), its '\n' kept,
  * NUL-terminated. Returns its length; 0 at the end of the file; -1 with err naming name and
  * lineno (the number of the line being read) when reading fails (EISDIR when name is a

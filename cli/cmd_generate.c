@@ -590,7 +590,12 @@ int cmd_generate(int argc, char **argv) {
     } else {
         cJSON *msgs;
         if (conv) {
-            conv_text = q35_read_file(conv, 64u << 20, NULL);
+            size_t clen = 0;
+            conv_text = q35_read_file(conv, 64u << 20, &clen);
+            if (conv_text && q35_json_has_nul(conv_text, clen)) {
+                snprintf(err, sizeof err, "%s: " CLI_NUL_REFUSED, conv);
+                goto out;
+            }
             root = conv_text ? q35_chat_parse_json(conv_text) : NULL;
             if (!root) {
                 snprintf(err, sizeof err, "%s: cannot read as JSON", conv);

@@ -421,9 +421,6 @@ static const char *usage_chat =
 
 /* cJSON would end a string at its U+0000 and the template renderer works on NUL-terminated text:
  * such a conversation is refused, never rendered cut short. */
-#define NUL_REFUSED                                                                                               \
-    "a JSON string holds U+0000 (\\u0000 or a raw NUL byte); the chat template renderer cannot carry it, so the " \
-    "conversation is refused rather than cut short there"
 
 /* Renders and tokenizes one conversation; returns a new JSON object (text + ids, or error). */
 static cJSON *chat_one(const char *tpl, q35_tokenizer *tok, const cJSON *messages, const cJSON *flags,
@@ -537,7 +534,7 @@ int cmd_chat_format(int argc, char **argv) {
             lineno++;
             cJSON *j = NULL, *o;
             const cJSON *msgs = NULL;
-            if (q35_json_has_nul(line, (size_t)got)) snprintf(why, sizeof why, NUL_REFUSED);
+            if (q35_json_has_nul(line, (size_t)got)) snprintf(why, sizeof why, CLI_NUL_REFUSED);
             else if ((j = jsonl_parse(line, (size_t)got, 1, why, sizeof why)) &&
                      !cJSON_IsArray(msgs = cJSON_GetObjectItemCaseSensitive(j, "messages")))
                 snprintf(why, sizeof why, "not a JSON object with a \"messages\" list");
@@ -567,7 +564,7 @@ int cmd_chat_format(int argc, char **argv) {
     }
     size_t tlen = 0;
     if (!(text = q35_read_file(conv, 64u << 20, &tlen))) { snprintf(err, sizeof err, "%s: cannot read: %s", conv, strerror(errno)); goto out; }
-    if (q35_json_has_nul(text, tlen)) { snprintf(err, sizeof err, "%s: " NUL_REFUSED, conv); goto out; }
+    if (q35_json_has_nul(text, tlen)) { snprintf(err, sizeof err, "%s: " CLI_NUL_REFUSED, conv); goto out; }
     if (!(root = q35_chat_parse_json(text))) {
         char why[ERRLEN];
         json_why_not(text, text + tlen, why, sizeof why);
@@ -583,7 +580,7 @@ int cmd_chat_format(int argc, char **argv) {
     if (tools) {
         size_t ttlen = 0;
         char *tt = q35_read_file(tools, 64u << 20, &ttlen);
-        if (tt && q35_json_has_nul(tt, ttlen)) { free(tt); snprintf(err, sizeof err, "%s: " NUL_REFUSED, tools); goto out; }
+        if (tt && q35_json_has_nul(tt, ttlen)) { free(tt); snprintf(err, sizeof err, "%s: " CLI_NUL_REFUSED, tools); goto out; }
         cJSON *tj = tt ? q35_chat_parse_json(tt) : NULL;
         free(tt);
         if (!cJSON_IsArray(tj)) { cJSON_Delete(tj); snprintf(err, sizeof err, "%s: not a JSON list of tools", tools); goto out; }

@@ -37,7 +37,11 @@ static int load_file(q35_mc_set *d, const char *path, const char *image_dir, cha
             rc = q35_fail(err, errlen, "%s:%d: a NUL byte", path, line);
             break;
         }
-        cJSON *j = cJSON_Parse(q);
+        if (q35_json_has_nul(q, (size_t)(end - q))) {
+            rc = q35_fail(err, errlen, "%s:%d: a string holds U+0000 (\\u0000), which a prompt cannot carry", path, line);
+            break;
+        }
+        cJSON *j = cJSON_ParseWithOpts(q, NULL, 1); /* text after the object: not JSON, as Python's json says */
         q35_json_last_wins(j);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "question_id"), *im = cJSON_GetObjectItemCaseSensitive(j, "image"),
                     *tx = cJSON_GetObjectItemCaseSensitive(j, "text"), *lb = cJSON_GetObjectItemCaseSensitive(j, "label");

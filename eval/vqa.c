@@ -175,6 +175,10 @@ static cJSON *read_json(const char *path, char *err, size_t errlen) {
     size_t n;
     char *t = q35_read_file(path, 1u << 30, &n);
     if (!t) return q35_fail(err, errlen, "%s: cannot read (or over 1 GiB)", path), NULL;
+    if (q35_json_has_nul(t, n)) {
+        free(t);
+        return q35_fail(err, errlen, "%s: a string holds U+0000 (\\u0000), which a prompt cannot carry", path), NULL;
+    }
     cJSON *j = q35_json_parse(t, n);
     free(t);
     if (!j) q35_fail(err, errlen, "%s: not JSON", path);

@@ -808,6 +808,8 @@ START_TEST(pope_files_rules_and_metrics) {
         { "{\"question_id\": 1, \"image\": \"b.jpg\", \"text\": \"q\", \"label\": \"yes\"}\n", "x.json:1: image" },
         { "\n{\"question_id\": \"1\", \"image\": \"a.jpg\", \"text\": \"q\", \"label\": \"yes\"}\n", "x.json:2: no question_id number" },
         { "[1]\n", "x.json:1: not a JSON object" },
+        { "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"is\\u0000there\", \"label\": \"yes\"}\n", "x.json:1: a string holds U+0000" },
+        { "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"q\", \"label\": \"yes\"} tail\n", "x.json:1: not a JSON object" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_at(dir, "x.json", bad[i].json);
@@ -982,6 +984,11 @@ START_TEST(vqa_normalize_and_soft_accuracy) {
     snprintf(a, sizeof a, "%s/a2.json", dir);
     ck_assert_int_eq(q35_vqav2_load(&d, q, a, img, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "question 420 has no annotation"), "%s", err);
+    write_at(dir, "q2.json", "{\"questions\": [{\"image_id\": 42, \"question\": \"What\\u0000colour?\", \"question_id\": 420}]}");
+    snprintf(q, sizeof q, "%s/q2.json", dir);
+    ck_assert_int_eq(q35_vqav2_load(&d, q, a, img, err, sizeof err), -1); /* not cut to "What" */
+    ck_assert_msg(strstr(err, "q2.json: a string holds U+0000"), "%s", err);
+    snprintf(q, sizeof q, "%s/q.json", dir);
     /* a run on the tiny model: every record has a score in [0, 1]; the overall acc is their mean */
     snprintf(a, sizeof a, "%s/a.json", dir);
     char model[4300];

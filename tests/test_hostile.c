@@ -140,6 +140,11 @@ START_TEST(chat_format_nul) {
     ck_assert_int_eq(run_q35(&out, "chat-format " CHAT " --messages %s", m), 0);
     ck_assert_msg(strstr(out, "a\\\\u0000b"), "%s", out);
     free(out);
+    /* generate reads the same files: refused there too, before the prompt is made */
+    m = write_tmp("m.json", "[{\"role\": \"user\", \"content\": \"a\\u0000b\"}]");
+    ck_assert_int_ne(run_q35(&out, "generate golden/data/small_text/checkpoint_f32 --tokenizer " TOK " --messages %s --max-new-tokens 1", m), 0);
+    ck_assert_msg(strstr(out, "m.json") && strstr(out, "U+0000") && strstr(out, "refused"), "%s", out);
+    free(out);
 }
 END_TEST
 
