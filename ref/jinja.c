@@ -2027,12 +2027,26 @@ static __attribute__((noinline)) val eval_link(env *e, scope *s, node *n, val v)
     die(c, n->line, "internal: unknown chain expression");
 }
 
+/* Names transformers' Jinja environment defines as functions (jinja2's globals and its own). */
+static int global_function(const char *s, size_t n) {
+    static const char *const names[] = { "range", "dict", "namespace", "raise_exception", "strftime_now", "lipsum", "cycler", "joiner" };
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strlen(names[k]) == n && memcmp(names[k], s, n) == 0) return 1;
+    return 0;
+}
+
 /* An expression that is not a chain. */
 static __attribute__((noinline)) val eval_leaf(env *e, scope *s, node *n) {
     ctx_t *c = e->c;
     switch (n->k) {
     case E_LIT: return n->lit;
-    case E_NAME: return lookup(c, s, n->s, n->n);
+    case E_NAME: {
+        val v = lookup(c, s, n->s, n->n);
+        if (v.t == V_UNDEF && global_function(n->s, n->n)) /* defined in Jinja: never a silent undefined here */
+            die(c, n->line, "'%.*s' is a global function of transformers' Jinja: q35 only calls range, dict, namespace and "
+                "raise_exception (no other use, no strftime_now, cycler, joiner or lipsum)", (int)n->n, n->s);
+        return v;
+    }
     case E_CALL: return eval_call(e, s, n);
     case E_NOT: return vbool(!truthy(eval(e, s, n->a)));
     case E_NEG: {

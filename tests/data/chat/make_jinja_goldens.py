@@ -26,7 +26,8 @@ UNSUPPORTED = ["|title", "|capitalize", ".find(", "|sort", "|reverse", "|format"
                "|escape", ".format(", "|wordcount", "|center", "|batch", "|dictsort", "{% set x %}", "{% filter",
                "{% call", " is lower", " is upper", "\\N{", "{% raw", "2 ** 63", "10 ** 20", "9223372036854775807 + 1",
                "(-8) ** 0.5", "[1,2] < [1,3]", "[1,2]|items", "\\u0000", "\\ud83d\\ude00", "{% set a, b", "loop.cycle",
-               '"%d" %', "{1: 2}", "10000000000000000000"]
+               '"%d" %', "{1: 2}", "10000000000000000000",
+               "strftime_now", "range is defined", "namespace is defined", "joiner", "cycler", "lipsum"]
 
 MULTILINE = [
     "{% if true %}\n  a\n{% endif %}\n  {% if true %}x{% endif %}",
