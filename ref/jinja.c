@@ -113,7 +113,7 @@ typedef struct {
 } val;
 
 struct jlist { val *v; int n, cap, tuple; }; /* tuple: a pair from items(), printed (k, v) */
-struct jdict { const char **k; size_t *kn; val *v; int n, cap; };
+struct jdict { const char **k; size_t *kn; val *v; int n, cap, ns; }; /* ns: made by namespace() */
 
 static val mk(int t) { /* the union all zero (its widest member), by stores the compiler can forward */
     val v;
@@ -348,6 +348,7 @@ static void to_json(ctx_t *c, sbuf *b, val v, int depth, const json_opts *o) {
         sb_put(c, b, "]", 1);
         break;
     case V_DICT: {
+        if (v.d->ns) die(c, c->line, "tojson: a namespace is not JSON serializable");
         int *ix = dict_order(c, v.d, o->sort_keys);
         sb_put(c, b, "{", 1);
         for (int i = 0; i < v.d->n; i++) {
@@ -392,6 +393,7 @@ static void to_repr(ctx_t *c, sbuf *b, val v, int depth) {
         sb_put(c, b, v.l->tuple ? ")" : "]", 1);
         break;
     case V_DICT:
+        if (v.d->ns) sb_put(c, b, "<Namespace ", 11);
         sb_put(c, b, "{", 1);
         for (int i = 0; i < v.d->n; i++) {
             if (i) sb_put(c, b, ", ", 2);
@@ -399,7 +401,7 @@ static void to_repr(ctx_t *c, sbuf *b, val v, int depth) {
             sb_put(c, b, ": ", 2);
             to_repr(c, b, v.d->v[i], depth + 1);
         }
-        sb_put(c, b, "}", 1);
+        sb_put(c, b, v.d->ns ? "}>" : "}", v.d->ns ? 2 : 1);
         break;
     default: sb_put(c, b, "<macro>", 7); break;
     }
@@ -454,9 +456,9 @@ static int equal(ctx_t *c, val a, val b, int depth) {
         for (int i = 0; i < a.l->n; i++)
             if (!equal(c, a.l->v[i], b.l->v[i], depth + 1)) return 0;
         return 1;
-    case V_DICT: /* the same keys with equal values, in any order */
+    case V_DICT: /* the same keys with equal values, in any order; a namespace is only itself */
         if (a.d == b.d) return 1;
-        if (a.d->n != b.d->n) return 0;
+        if (a.d->n != b.d->n || a.d->ns || b.d->ns) return 0;
         work(c, 1 + a.d->n);
         for (int i = 0; i < a.d->n; i++) {
             val *w = dict_get(c, b.d, a.d->k[i], a.d->kn[i]);
@@ -1958,6 +1960,7 @@ static __attribute__((noinline)) val eval_call(env *e, scope *s, node *n) {
     if (f->k == E_NAME && f->n == 9 && memcmp(f->s, "namespace", 9) == 0) {
         val ns = mk(V_DICT);
         ns.d = alloc(c, sizeof *ns.d);
+        ns.d->ns = 1;
         for (int i = 0; i < n->nargs; i++) {
             if (!n->kw[i]) die(c, n->line, "namespace() takes keyword arguments");
             dict_set(c, ns.d, n->kw[i], n->kwn[i], eval(e, s, n->args[i]));
