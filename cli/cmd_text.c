@@ -207,22 +207,16 @@ static char *json_quote(const char *s, size_t n) {
  * floats marked as q35_chat_parse_json marks them, for the chat template. NULL with why: not JSON
  * (naming the first string that does not decode, if any), or text after the value. */
 static cJSON *jsonl_parse(const char *line, size_t n, int floats, char *why, size_t wl) {
-    const char *end = NULL, *e = line + n;
-    cJSON *j = cJSON_ParseWithLengthOpts(line, n, &end, 0);
-    if (!j) {
-        json_why_not(line, e, why, wl);
-        return NULL;
-    }
-    if (json_ws(end, e) != e) {
-        snprintf(why, wl, "text after the JSON value, from byte %zu of the line", (size_t)(end - line) + 1);
-        cJSON_Delete(j);
-        return NULL;
-    }
+    cJSON *j;
+    size_t junk = 0;
+    int r = q35_json_parse_one(line, n, &j, &junk);
+    if (r == -1) json_why_not(line, line + n, why, wl);
+    if (r == -2) snprintf(why, wl, "text after the JSON value, from byte %zu of the line", junk + 1);
+    if (r != 0) return NULL;
     if (floats) { /* the same text again, now known to be one value, for its float marks */
         cJSON_Delete(j);
         if (!(j = q35_chat_parse_json(line))) snprintf(why, wl, "out of memory");
     }
-    q35_json_last_wins(j);
     return j;
 }
 

@@ -366,11 +366,8 @@ static int load_jsonl(q35_mc_set *t, const char *path, const mapping *m, const c
             rc = q35_fail(err, errlen, "%s:%d: a string holds U+0000 (\\u0000), which a prompt cannot carry", path, line);
             break;
         }
-        const char *end = NULL;
-        cJSON *o = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-        q35_json_last_wins(o); /* a key given twice: the last, as Python's json reads it */
-        if (o && end) end += strspn(end, " \t\r");
-        if (!o || (end && end < s + len)) rc = q35_fail(err, errlen, "%s:%d: not valid JSON", path, line);
+        cJSON *o; /* a key given twice: the last, as Python's json reads it */
+        if (q35_json_parse_one(s, len, &o, NULL) != 0) rc = q35_fail(err, errlen, "%s:%d: not valid JSON", path, line);
         else if (!cJSON_IsObject(o)) rc = q35_fail(err, errlen, "%s:%d: not a JSON object", path, line);
         else {
             mrow mr = { path, line, NULL, NULL, o };

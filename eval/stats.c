@@ -171,14 +171,14 @@ static int good_name(const char *s) {
 
 /* Parses one line (len bytes, not NUL-terminated) into r; NULL, or why it is not a record. */
 static const char *parse_record(const char *s, size_t len, rec *r) {
-    const char *end = NULL, *why = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-    if (!j) return "not JSON";
-    while (end && end < s + len && (*end == ' ' || *end == '\t' || *end == '\r')) end++;
+    const char *why = NULL;
+    cJSON *j;
+    int pr = q35_json_parse_one(s, len, &j, NULL);
+    if (pr == -1) return "not JSON";
+    if (pr == -2) return "bytes after the JSON value";
     const cJSON *sj = cJSON_GetObjectItemCaseSensitive(j, "subject"), *cj = cJSON_GetObjectItemCaseSensitive(j, "correct");
     memset(r, 0, sizeof *r);
-    if (end != s + len) why = "bytes after the JSON value";
-    else if (!cJSON_IsObject(j)) why = "not a JSON object";
+    if (!cJSON_IsObject(j)) why = "not a JSON object";
     else if (!cJSON_IsString(sj) || !good_name(sj->valuestring)) why = "no \"subject\" name";
     else if (get_int(j, "doc_id", 0, &r->doc_id) != 0) why = "\"doc_id\" is not an integer >= 0";
     else if (get_int(j, "pred", -1, &r->pred) != 0) why = "\"pred\" is not an integer >= -1";

@@ -130,6 +130,13 @@ static val vstr_copy(ctx_t *c, const char *s, size_t n) {
     return vstr(p, n);
 }
 
+/* A new empty list. */
+static val new_list(ctx_t *c) {
+    val out = mk(V_LIST);
+    out.l = alloc(c, sizeof *out.l);
+    return out;
+}
+
 static void list_push(ctx_t *c, jlist *l, val v) {
     if (l->n == l->cap) {
         int cap = l->cap ? l->cap * 2 : 8;
@@ -179,8 +186,7 @@ static val from_json(ctx_t *c, const cJSON *j, int depth) {
     }
     if (cJSON_IsString(j)) return vstr_copy(c, j->valuestring, strlen(j->valuestring));
     if (cJSON_IsArray(j)) {
-        val v = mk(V_LIST);
-        v.l = alloc(c, sizeof *v.l);
+        val v = new_list(c);
         for (const cJSON *e = j->child; e; e = e->next) list_push(c, v.l, from_json(c, e, depth + 1));
         return v;
     }
@@ -471,26 +477,26 @@ static int equal(ctx_t *c, val a, val b, int depth) {
 
 /* ---- lexer: template -> text and tag pieces, whitespace control applied ---- */
 
-/* Past the Unicode whitespace (str.isspace) at the start of [b, e): Jinja's '-' trims with
- * Python's strip and \s, which take U+3000, U+00A0 and the like, not only ASCII blanks. */
-static const char *skip_space(const char *b, const char *e) {
-    while (b < e) {
-        size_t i = 0;
-        if (!q35_py_isspace(q35_py_next(b, (size_t)(e - b), &i))) break;
-        b += i;
+/* Runs of Unicode whitespace (str.isspace): Jinja's '-' trims with Python's strip and \s, which
+ * take U+3000, U+00A0 and the like, and str.split() splits at them. */
+
+/* The end of the run at s[i, n) of code points that are whitespace (space 1) or not (space 0). */
+static size_t run_end(const char *s, size_t n, size_t i, int space) {
+    while (i < n) {
+        size_t j = i;
+        if (q35_py_isspace(q35_py_next(s, n, &j)) != space) break;
+        i = j;
     }
-    return b;
+    return i;
 }
 
-/* The end of [b, e) without its trailing Unicode whitespace. */
-static const char *rskip_space(const char *b, const char *e) {
+/* The start of the run of such code points that ends at s[e], not before s[b]. */
+static size_t run_start(const char *s, size_t b, size_t e, int space) {
     while (e > b) {
-        const char *q = e - 1;
-        while (q > b && ((unsigned char)*q & 0xC0) == 0x80 && e - q < 4) q--;
-        size_t i = 0;
-        int32_t c = q35_py_next(q, (size_t)(e - q), &i);
-        if (i != (size_t)(e - q) || !q35_py_isspace(c)) break;
-        e = q;
+        size_t j = e;
+        int32_t c = q35_py_prev(s, b, &j);
+        if ((c >= 0 && q35_py_isspace(c)) != space) break;
+        e = j;
     }
     return e;
 }
@@ -515,12 +521,12 @@ static piece *lex_template(ctx_t *c, const char *src, int *count) {
         const char *text_end = open ? open : s + strlen(s);
         const char *t0 = s;
         if (strip_next_nl && t0 < text_end && *t0 == '\n') t0++; /* trim_blocks */
-        if (trim_next) t0 = skip_space(t0, text_end);
+        if (trim_next) t0 += run_end(t0, (size_t)(text_end - t0), 0, 1);
         const char *t1 = text_end;
         int kind = open ? (open[1] == '{' ? P_VAR : open[1] == '%' ? P_STMT : -1) : 0;
         int minus = open && open[2] == '-', plus = open && open[2] == '+';
         if (open && minus) {
-            t1 = rskip_space(t0, t1);
+            t1 = t0 + run_start(t0, 0, (size_t)(t1 - t0), 1);
         } else if (open && kind != P_VAR && !plus) { /* lstrip_blocks: blanks from the line start */
             const char *q = t1;
             while (q > t0 && (q[-1] == ' ' || q[-1] == '\t')) q--;
@@ -590,7 +596,8 @@ static void lex_expr(ctx_t *c, tstream *ts, const char *s, size_t len, int line)
     ts->c = c, ts->v = alloc(c, (size_t)cap * sizeof(tok)), ts->n = 0, ts->at = 0, ts->line = line, ts->depth = 0;
     const char *e = s + len, *p0 = s;
     while (s < e) {
-        if (skip_space(s, e) > s) { s = skip_space(s, e); continue; }
+        size_t sp = run_end(s, (size_t)(e - s), 0, 1);
+        if (sp) { s += sp; continue; }
         if (ts->n + 1 >= cap) {
             tok *nv = alloc(c, (size_t)(cap *= 2) * sizeof(tok));
             memcpy(nv, ts->v, (size_t)ts->n * sizeof(tok));
@@ -1272,6 +1279,14 @@ static __attribute__((noinline)) val call_macro(env *e, scope *s, node *call, no
 
 /* ---- Python's str methods on UTF-8 text (code points, not bytes) ---- */
 
+/* The number of characters (code points) of the string s; scanning it is charged as work. */
+static long long cp_count(ctx_t *c, val s) {
+    work_bytes(c, s.s.n);
+    long long k = 0;
+    for (size_t i = 0; i < s.s.n; i++) k += ((unsigned char)s.s.s[i] & 0xC0) != 0x80;
+    return k;
+}
+
 /* The byte offset of each code point of s (off[count] = s.s.n); NULL when s is ASCII, whose
  * code points are its bytes. */
 static size_t *cp_offsets(ctx_t *c, val s, long long *count) {
@@ -1312,36 +1327,12 @@ static __attribute__((noinline)) val strip(env *e, node *n, val s, val chars, in
         b = i;
     }
     while (right && en > b) {
-        size_t q = en - 1;
-        while (q > b && ((unsigned char)s.s.s[q] & 0xC0) == 0x80 && en - q < 4) q--;
-        size_t i = q;
-        int32_t cp = q35_py_next(s.s.s, en, &i);
-        if (i != en || !strip_hit(c, cp, ch, cn)) break;
-        en = q;
+        size_t i = en;
+        int32_t cp = q35_py_prev(s.s.s, b, &i);
+        if (cp < 0 || !strip_hit(c, cp, ch, cn)) break;
+        en = i;
     }
     return vstr(s.s.s + b, en - b);
-}
-
-/* A whitespace run (str.isspace) at [*i, n): its end. */
-static size_t space_end(const char *s, size_t n, size_t i) {
-    while (i < n) {
-        size_t j = i;
-        if (!q35_py_isspace(q35_py_next(s, n, &j))) break;
-        i = j;
-    }
-    return i;
-}
-
-/* The start of the whitespace run ending at byte e (e itself when none). */
-static size_t space_start(const char *s, size_t b, size_t e) {
-    while (e > b) {
-        size_t q = e - 1;
-        while (q > b && ((unsigned char)s[q] & 0xC0) == 0x80 && e - q < 4) q--;
-        size_t j = q;
-        if (!q35_py_isspace(q35_py_next(s, e, &j)) || j != e) break;
-        e = q;
-    }
-    return e;
 }
 
 /* str.split(sep=None, maxsplit=-1) and str.rsplit, as Python: no sep splits at whitespace runs
@@ -1359,35 +1350,23 @@ static __attribute__((noinline)) val split(env *e, node *n, val s, val sep, val 
         if (!from_right) {
             size_t i = 0;
             for (; max != 0; max--) {
-                i = space_end(t, len, i);
+                i = run_end(t, len, i, 1);
                 if (i == len) break;
-                size_t j = i;
-                while (j < len) {
-                    size_t k = j;
-                    if (q35_py_isspace(q35_py_next(t, len, &k))) break;
-                    j = k;
-                }
+                size_t j = run_end(t, len, i, 0);
                 list_push(c, &parts, vstr(t + i, j - i));
                 i = j;
             }
-            if (i < len && (i = space_end(t, len, i)) < len) list_push(c, &parts, vstr(t + i, len - i));
+            if (i < len && (i = run_end(t, len, i, 1)) < len) list_push(c, &parts, vstr(t + i, len - i));
         } else {
             size_t j = len;
             for (; max != 0; max--) {
-                j = space_start(t, 0, j);
+                j = run_start(t, 0, j, 1);
                 if (j == 0) break;
-                size_t i = j;
-                while (i > 0) {
-                    size_t q = i - 1;
-                    while (q > 0 && ((unsigned char)t[q] & 0xC0) == 0x80 && i - q < 4) q--;
-                    size_t k = q;
-                    if (q35_py_isspace(q35_py_next(t, i, &k)) && k == i) break;
-                    i = q;
-                }
+                size_t i = run_start(t, 0, j, 0);
                 list_push(c, &parts, vstr(t + i, j - i));
                 j = i;
             }
-            if (j > 0 && (j = space_start(t, 0, j)) > 0) list_push(c, &parts, vstr(t, j));
+            if (j > 0 && (j = run_start(t, 0, j, 1)) > 0) list_push(c, &parts, vstr(t, j));
         }
     } else if (!from_right) {
         const char *p = t, *end = t + len;
@@ -1417,8 +1396,7 @@ static __attribute__((noinline)) val split(env *e, node *n, val s, val sep, val 
             val x = parts.v[i];
             parts.v[i] = parts.v[k], parts.v[k] = x;
         }
-    val out = mk(V_LIST);
-    out.l = alloc(c, sizeof *out.l);
+    val out = new_list(c);
     *out.l = parts;
     return out;
 }
@@ -1463,9 +1441,10 @@ static val change_case(ctx_t *c, val s, int upper) {
     return vstr(b, q35_py_case(b, s.s.s, s.s.n, upper));
 }
 
-static val new_list(ctx_t *c) {
-    val out = mk(V_LIST);
-    out.l = alloc(c, sizeof *out.l);
+/* dict.keys() (also what iterating over a dict and list(d) give). */
+static val dict_keys(ctx_t *c, val d) {
+    val out = new_list(c);
+    for (int i = 0; i < d.d->n; i++) list_push(c, out.l, vstr(d.d->k[i], d.d->kn[i]));
     return out;
 }
 
@@ -1544,8 +1523,9 @@ static __attribute__((noinline)) val method(env *e, scope *s, node *call, val ob
         if (M("items") || M("keys") || M("values")) {
             bind_args(e, s, call, name, NULL, a, 0);
             if (M("items")) return dict_items(c, obj);
+            if (M("keys")) return dict_keys(c, obj);
             val out = new_list(c);
-            for (int i = 0; i < obj.d->n; i++) list_push(c, out.l, M("keys") ? vstr(obj.d->k[i], obj.d->kn[i]) : obj.d->v[i]);
+            for (int i = 0; i < obj.d->n; i++) list_push(c, out.l, obj.d->v[i]);
             return out;
         }
         if (M("get")) {
@@ -1584,12 +1564,7 @@ static __attribute__((noinline)) val filter(env *e, scope *s, node *n, val v) {
         return strip(e, n, stringify(c, v), a[0], 1, 1);
     }
     if (F("length") || F("count")) {
-        if (v.t == V_STR) { /* characters, not bytes */
-            work_bytes(c, v.s.n);
-            long long k = 0;
-            for (size_t i = 0; i < v.s.n; i++) k += ((unsigned char)v.s.s[i] & 0xC0) != 0x80;
-            return vint(k);
-        }
+        if (v.t == V_STR) return vint(cp_count(c, v)); /* characters, not bytes */
         if (v.t == V_LIST) return vint(v.l->n);
         if (v.t == V_DICT) return vint(v.d->n);
         if (v.t == V_UNDEF) return vint(0);
@@ -1629,11 +1604,7 @@ static __attribute__((noinline)) val filter(env *e, scope *s, node *n, val v) {
             return out;
         }
         if (v.t == V_STR) return chars_of(c, v);
-        if (v.t == V_DICT) {
-            val out = new_list(c);
-            for (int i = 0; i < v.d->n; i++) list_push(c, out.l, vstr(v.d->k[i], v.d->kn[i]));
-            return out;
-        }
+        if (v.t == V_DICT) return dict_keys(c, v);
         if (v.t == V_UNDEF) return new_list(c);
         die(c, n->line, "list of %s", vname(v));
     }
@@ -1777,8 +1748,7 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
         if (a.l->tuple != b.l->tuple)
             die(c, n->line, "can only concatenate %s (not %s) to %s", a.l->tuple ? "tuple" : "list", b.l->tuple ? "tuple" : "list",
                 a.l->tuple ? "tuple" : "list");
-        val out = mk(V_LIST);
-        out.l = alloc(c, sizeof *out.l);
+        val out = new_list(c);
         out.l->tuple = a.l->tuple;
         for (int i = 0; i < a.l->n; i++) list_push(c, out.l, a.l->v[i]);
         for (int i = 0; i < b.l->n; i++) list_push(c, out.l, b.l->v[i]);
@@ -1798,8 +1768,7 @@ static __attribute__((noinline)) val binop(env *e, node *n, val a, val b) {
             return r.s ? vstr(r.s, r.n) : vstr("", 0);
         }
         work(c, 1 + k * (long long)unit);
-        val out = mk(V_LIST);
-        out.l = alloc(c, sizeof *out.l);
+        val out = new_list(c);
         for (long long i = 0; i < k && unit; i++)
             for (int j = 0; j < seq.l->n; j++) list_push(c, out.l, seq.l->v[j]);
         return out;
@@ -1876,11 +1845,7 @@ static val index_of(env *e, node *n, val obj, val key) {
         return i >= 0 && i < obj.l->n ? obj.l->v[i] : mk(V_UNDEF);
     }
     if (obj.t == V_STR && (key.t == V_INT || key.t == V_BOOL)) { /* a character (code point), found by a walk */
-        long long i = to_int(e, n, key), count = 0;
-        if (q35_py_ascii(obj.s.s, obj.s.n)) count = (long long)obj.s.n;
-        else
-            for (size_t b = 0; b < obj.s.n; b++) count += ((unsigned char)obj.s.s[b] & 0xC0) != 0x80;
-        work_bytes(e->c, obj.s.n);
+        long long i = to_int(e, n, key), count = cp_count(e->c, obj);
         if (i < 0) i += count;
         if (i < 0 || i >= count) return mk(V_UNDEF);
         if (count == (long long)obj.s.n) return vstr(obj.s.s + i, 1);
@@ -1915,8 +1880,7 @@ static __attribute__((noinline)) val slice_of(env *e, scope *s, node *n, val v) 
     if (n->c) { hi = to_int(e, n, eval(e, s, n->c)); if (hi < 0) hi += len; if (hi < 0) hi = step > 0 ? 0 : -1; if (hi > len) hi = len; }
     /* i + step may not fit: an overflowing step ends the slice */
     if (v.t == V_LIST) {
-        val out = mk(V_LIST);
-        out.l = alloc(c, sizeof *out.l);
+        val out = new_list(c);
         for (long long i = lo; step > 0 ? i < hi : i > hi;) {
             list_push(c, out.l, v.l->v[i]);
             if (__builtin_add_overflow(i, step, &i)) break;
@@ -1982,8 +1946,7 @@ static __attribute__((noinline)) val eval_call(env *e, scope *s, node *n) {
         if (step < 0 && a > b) count = (long long)(((unsigned long long)a - (unsigned long long)b - 1) / (0ULL - (unsigned long long)step) + 1);
         if (count < 0 || count > 1000000)
             die(c, n->line, "range too large: range(%lld, %lld, %lld) has more than 1000000 items", a, b, step);
-        val out = mk(V_LIST);
-        out.l = alloc(c, sizeof *out.l);
+        val out = new_list(c);
         if (count > 0) {
             work(c, count);
             out.l->v = alloc(c, (size_t)count * sizeof(val)), out.l->cap = (int)count;
@@ -2064,8 +2027,7 @@ static __attribute__((noinline)) val eval_leaf(env *e, scope *s, node *n) {
     }
     case E_COND: return truthy(eval(e, s, n->a)) ? eval(e, s, n->b) : n->c ? eval(e, s, n->c) : mk(V_UNDEF);
     case E_LIST: {
-        val out = mk(V_LIST);
-        out.l = alloc(c, sizeof *out.l);
+        val out = new_list(c);
         out.l->tuple = n->tuple;
         for (int i = 0; i < n->nargs; i++) list_push(c, out.l, eval(e, s, n->args[i]));
         return out;
@@ -2156,17 +2118,10 @@ static __attribute__((noinline)) void exec_for(env *e, scope *s, node *n, sbuf *
     ctx_t *c = e->c;
     val it = eval(e, s, n->a);
     jlist items = {0};
+    if (it.t == V_DICT) it = dict_keys(c, it);
+    else if (it.t == V_STR) it = chars_of(c, it);
     if (it.t == V_LIST) items = *it.l;
-    else if (it.t == V_DICT) {
-        for (int i = 0; i < it.d->n; i++) list_push(c, &items, vstr(it.d->k[i], it.d->kn[i]));
-    } else if (it.t == V_STR) {
-        for (size_t i = 0; i < it.s.n;) { /* characters */
-            size_t l = 1;
-            while (i + l < it.s.n && ((unsigned char)it.s.s[i + l] & 0xC0) == 0x80) l++;
-            list_push(c, &items, vstr(it.s.s + i, l));
-            i += l;
-        }
-    } else if (it.t != V_UNDEF) die(c, n->line, "cannot loop over %s", vname(it));
+    else if (it.t != V_UNDEF) die(c, n->line, "cannot loop over %s", vname(it));
     scope ls = { s, {0} };
     if (n->nargs) { /* for x in xs if cond: loop.* counts the kept items only */
         jlist kept = {0};

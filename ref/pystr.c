@@ -17,6 +17,19 @@ int32_t q35_py_next(const char *s, size_t n, size_t *i) {
     return cp;
 }
 
+int32_t q35_py_prev(const char *s, size_t start, size_t *i) {
+    size_t e = *i, q = e - 1;
+    while (q > start && ((unsigned char)s[q] & 0xC0) == 0x80 && e - q < 4) q--;
+    size_t k = q;
+    int32_t c = q35_py_next(s, e, &k);
+    if (k != e) {
+        *i = e - 1;
+        return -1;
+    }
+    *i = q;
+    return c;
+}
+
 size_t q35_py_put(char *out, int32_t cp) { return (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out); }
 
 int q35_py_ascii(const char *s, size_t n) {
@@ -105,9 +118,8 @@ static int cased(int32_t c) {
 static int final_sigma(const char *s, size_t n, size_t at, size_t after) {
     int before = 0;
     for (size_t j = at; j > 0;) {
-        do j--; while (j > 0 && ((unsigned char)s[j] & 0xC0) == 0x80);
-        size_t k = j;
-        int32_t c = q35_py_next(s, n, &k);
+        int32_t c = q35_py_prev(s, 0, &j);
+        if (c < 0) break; /* not text: neither cased nor case-ignorable */
         if (case_ignorable(c)) continue;
         before = cased(c);
         break;

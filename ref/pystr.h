@@ -12,6 +12,10 @@
  * UTF-8 sequence decodes as U+FFFD and advances one byte, so any input makes progress. */
 int32_t q35_py_next(const char *s, size_t n, size_t *i);
 
+/* The code point that ends at s[*i], not starting before s[start], moving *i back to its first
+ * byte. -1 when the bytes before *i end no valid UTF-8 sequence: then *i moves back one byte. */
+int32_t q35_py_prev(const char *s, size_t start, size_t *i);
+
 /* Writes cp (at most U+10FFFF) as UTF-8 to out (4 bytes of room); returns the bytes written. */
 size_t q35_py_put(char *out, int32_t cp);
 

@@ -107,6 +107,22 @@ void q35_json_last_wins(cJSON *j) {
     free(v);
 }
 
+int q35_json_parse_one(const char *s, size_t n, cJSON **out, size_t *junk_at) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+    *out = NULL;
+    if (!j) return -1;
+    while (end < s + n && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
+    if (end < s + n) {
+        cJSON_Delete(j);
+        if (junk_at) *junk_at = (size_t)(end - s);
+        return -2;
+    }
+    q35_json_last_wins(j);
+    *out = j;
+    return 0;
+}
+
 int q35_json_has_nul(const char *s, size_t n) {
     if (memchr(s, 0, n)) return 1;
     for (size_t i = 0, in = 0; i < n; i++) {

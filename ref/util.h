@@ -30,6 +30,11 @@ void q35_json_last_wins(cJSON *j);
 /* cJSON_ParseWithLength, then q35_json_last_wins; NULL when the text is not JSON. */
 cJSON *q35_json_parse(const char *text, size_t n);
 
+/* s[0, n) as exactly one JSON value with only JSON whitespace after it (a JSONL line), a key
+ * given twice counting with its last value: 0 with *out (cJSON_Delete it); -1 when s does not
+ * start with a JSON value; -2 when text follows the value, from byte *junk_at (when not NULL). */
+int q35_json_parse_one(const char *s, size_t n, cJSON **out, size_t *junk_at);
+
 /* 1 when the JSON text s (n bytes) holds U+0000: a \u0000 escape inside a string, or a raw NUL
  * byte. cJSON would end that string there, silently: callers refuse such text instead. */
 int q35_json_has_nul(const char *s, size_t n);
