@@ -319,28 +319,6 @@ static int zs_inflate(const uint8_t *in, size_t n, size_t max, uint8_t **out, si
     return 0;
 }
 
-/* 1 when the n bytes at s are UTF-8 as Python's strict decoder takes it. */
-static int utf8_ok(const uint8_t *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        int k;
-        unsigned min;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) k = 1, min = 0x80, c &= 0x1f;
-        else if ((c & 0xf0) == 0xe0) k = 2, min = 0x800, c &= 0x0f;
-        else if ((c & 0xf8) == 0xf0) k = 3, min = 0x10000, c &= 0x07;
-        else return 0;
-        if (n - i <= (size_t)k) return 0;
-        for (int j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80) return 0;
-            c = c << 6 | (s[i + j] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-        i += (size_t)k + 1;
-    }
-    return 1;
-}
-
 #define PNG_TEXT_MAX (1u << 20) /* Pillow's MAX_TEXT_CHUNK: more decompressed text makes it raise */
 
 /* Stores text chunk value v under key k where Pillow's getexif looks (is_str: Pillow holds it as
@@ -392,7 +370,8 @@ static int png_chunk_meta(pil_meta *m, const uint8_t *type, const uint8_t *d, si
             val = text, valn = tn;
         }
         if (kn == 17 && memcmp(d, "XML:com.adobe.xmp", 17) == 0) rc = meta_put(&m->xmp, val, valn, 0);
-        if (rc == 0 && utf8_ok(lang, (size_t)(n1 - lang)) && utf8_ok(n1 + 1, (size_t)(n2 - n1 - 1)) && utf8_ok(val, valn))
+        if (rc == 0 && q35_valid_utf8_n((const char *)lang, (size_t)(n1 - lang)) &&
+            q35_valid_utf8_n((const char *)n1 + 1, (size_t)(n2 - n1 - 1)) && q35_valid_utf8_n((const char *)val, valn))
             rc = png_text_meta(m, d, kn, val, valn, 1);
     }
     free(text);

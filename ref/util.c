@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,53 +59,60 @@ char *q35_read_file(const char *path, size_t max_bytes, size_t *n) {
     return buf;
 }
 
-int q35_valid_utf8(const char *str) {
+int q35_valid_utf8_n(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        unsigned c = *s;
-        int n;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        int k;
         unsigned min;
-        if (c < 0x80) { s++; continue; }
-        if ((c & 0xe0) == 0xc0) n = 1, min = 0x80, c &= 0x1f;
-        else if ((c & 0xf0) == 0xe0) n = 2, min = 0x800, c &= 0x0f;
-        else if ((c & 0xf8) == 0xf0) n = 3, min = 0x10000, c &= 0x07;
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xe0) == 0xc0) k = 1, min = 0x80, c &= 0x1f;
+        else if ((c & 0xf0) == 0xe0) k = 2, min = 0x800, c &= 0x0f;
+        else if ((c & 0xf8) == 0xf0) k = 3, min = 0x10000, c &= 0x07;
         else return 0;
-        for (int i = 1; i <= n; i++) {
-            if ((s[i] & 0xc0) != 0x80) return 0;
-            c = (c << 6) | (s[i] & 0x3f);
+        if (n - i <= (size_t)k) return 0;
+        for (int j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80) return 0;
+            c = (c << 6) | (s[i + j] & 0x3f);
         }
         if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-        s += n + 1;
+        i += (size_t)k + 1;
     }
     return 1;
 }
 
-typedef struct {
-    cJSON *item;
-    size_t pos; /* its place among its siblings */
-} keyed;
+int q35_valid_utf8(const char *str) { return q35_valid_utf8_n(str, strlen(str)); }
 
-static int keyed_cmp(const void *a, const void *b) {
-    const keyed *x = a, *y = b;
-    int r = strcmp(x->item->string ? x->item->string : "", y->item->string ? y->item->string : "");
-    return r ? r : (x->pos > y->pos) - (x->pos < y->pos);
+static uint64_t key_hash(const char *k) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 0x100000001b3ull;
+    return h;
 }
 
 void q35_json_last_wins(cJSON *j) {
     if (!j) return;
     for (cJSON *c = j->child; c; c = c->next) q35_json_last_wins(c);
     if (!cJSON_IsObject(j) || !j->child || !j->child->next) return;
-    size_t n = 0;
+    size_t n = 0, cap = 16;
     for (cJSON *c = j->child; c; c = c->next) n++;
-    keyed *v = malloc(n * sizeof *v);
-    if (!v) return;
-    n = 0;
-    for (cJSON *c = j->child; c; c = c->next) v[n].item = c, v[n].pos = n, n++;
-    qsort(v, n, sizeof *v, keyed_cmp); /* by key, each key's items in document order */
-    for (size_t i = 0; i + 1 < n; i++)
-        if (strcmp(v[i].item->string ? v[i].item->string : "", v[i + 1].item->string ? v[i + 1].item->string : "") == 0)
-            cJSON_Delete(cJSON_DetachItemViaPointer(j, v[i].item)); /* a later one has the same key */
-    free(v);
+    while (cap < 2 * n) cap *= 2;
+    cJSON **slot = calloc(cap, sizeof *slot); /* open addressing by key: one pass, in document order */
+    if (!slot) return;
+    for (cJSON *c = j->child, *next; c; c = next) {
+        next = c->next;
+        const char *k = c->string ? c->string : "";
+        size_t i = key_hash(k) & (cap - 1);
+        while (slot[i] && strcmp(slot[i]->string ? slot[i]->string : "", k) != 0) i = (i + 1) & (cap - 1);
+        if (slot[i]) cJSON_Delete(cJSON_DetachItemViaPointer(j, slot[i])); /* an earlier item with this key */
+        slot[i] = c;
+    }
+    free(slot);
+}
+
+cJSON *q35_json_parse(const char *text, size_t n) {
+    cJSON *j = cJSON_ParseWithLength(text, n);
+    q35_json_last_wins(j);
+    return j;
 }
 
 int q35_json_parse_one(const char *s, size_t n, cJSON **out, size_t *junk_at) {
@@ -134,12 +142,6 @@ int q35_json_has_nul(const char *s, size_t n) {
         }
     }
     return 0;
-}
-
-cJSON *q35_json_parse(const char *text, size_t n) {
-    cJSON *j = cJSON_ParseWithLength(text, n);
-    q35_json_last_wins(j);
-    return j;
 }
 
 cJSON *q35_read_json_object(const char *path, size_t max_bytes, int optional, char *err, size_t errlen) {

@@ -42,6 +42,9 @@ int q35_json_has_nul(const char *s, size_t n);
 /* 1 when the NUL-terminated s is strict UTF-8: no overlongs, no surrogates, nothing above
  * U+10FFFF (what safetensors and file names must be). */
 int q35_valid_utf8(const char *s);
+/* The same for the n bytes at s, which may hold NUL (valid UTF-8, as Python's strict decoder
+ * takes it). */
+int q35_valid_utf8_n(const char *s, size_t n);
 
 /* 0 when pattern (a POSIX extended regex from a file or the command line) is safe to give regcomp:
  * at most 1000 bytes, no repetition of a repetition ("a++", "a*{3}"), repeat counts up to 100 and
